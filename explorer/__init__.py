@@ -1,0 +1,21 @@
+"""BERT Attention Explorer: a desktop window, a CLI and a notebook API for looking inside BERT."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from explorer.core.results import InferenceResult
+
+__all__ = ["inspect"]
+__version__ = "0.1.0"
+
+
+def inspect(text: str, pair: str | None = None, model: str | None = None) -> InferenceResult:
+    """Run one sentence (or pair) through a model and return the GUI's frozen result.
+
+    Imported lazily so that ``import explorer`` stays cheap and never pulls in Qt.
+    """
+    from explorer.core.api import inspect as _inspect
+
+    return _inspect(text, pair=pair, model=model)

@@ -1,0 +1,84 @@
+"""Command line: ``bert-explorer`` opens the window; ``bert-explorer inspect`` runs headless.
+
+The headless path imports no Qt, so it works on a server or in CI without a display.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from explorer.core.errors import ExplorerError
+
+DEFAULT_TEXT = "I love my pet python"
+DEFAULT_PAIR = "Is it a snake?"
+
+
+def _gui_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bert-explorer",
+        description="Look inside BERT: tokens, attention, hidden-state norms, pooled vector. "
+        "Use 'bert-explorer inspect --help' for the headless command.",
+    )
+    parser.add_argument("--model", default="embedded", help="embedded, a folder, or a hub id")
+    parser.add_argument("--text", default=None, help="prefill sentence A")
+    parser.add_argument("--pair", default=None, help="prefill sentence B")
+    return parser
+
+
+def _inspect_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bert-explorer inspect",
+        description="Run a sentence (or pair) through the model and save every tensor as .npz.",
+    )
+    parser.add_argument("text", help="sentence A")
+    parser.add_argument("--pair", default=None, help="sentence B")
+    parser.add_argument("--model", default="embedded", help="embedded, a folder, or a hub id")
+    parser.add_argument("--out", required=True, type=Path, help="output .npz file")
+    return parser
+
+
+def run_inspect(argv: list[str]) -> int:
+    """Headless inspection with the same core code as the GUI."""
+    args = _inspect_parser().parse_args(argv)
+    from explorer.core.api import inspect
+
+    if args.out.is_dir():
+        print(f"error: --out {args.out} is a folder; give a file name.", file=sys.stderr)
+        return 2
+    try:
+        result = inspect(args.text, pair=args.pair, model=args.model)
+        result.to_npz(args.out)
+    except ExplorerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"error: could not write {args.out}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    notice = f" (truncated: {result.tokens_dropped} tokens dropped)" if result.truncated else ""
+    print(
+        f"{result.num_tokens} tokens, {result.num_layers} layers × {result.num_heads} heads"
+        f"{notice} → {args.out}"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``bert-explorer`` console script and ``python -m explorer``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "inspect":
+        return run_inspect(argv[1:])
+    args = _gui_parser().parse_args(argv)
+    from explorer.core.sources import ModelSource
+
+    try:
+        source = ModelSource.parse(args.model)
+    except ExplorerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    text = DEFAULT_TEXT if args.text is None and args.pair is None else (args.text or "")
+    pair = DEFAULT_PAIR if args.text is None and args.pair is None else args.pair
+    from explorer.gui.app import run_gui
+
+    return run_gui(source, text, pair)

@@ -1,0 +1,231 @@
+"""Turn a ModelSource into a tokenizer + eager-attention encoder, or a message saying why not.
+
+Every failure becomes a ModelLoadError whose text says what is wrong and how to fix it; the
+caller keeps its previous model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from explorer.core.errors import ModelLoadError
+from explorer.core.results import ModelInfo
+from explorer.core.sources import ModelSource, SourceKind, embedded_model_path
+
+# Encoders whose AutoModel returns per-layer attentions and hidden states the way BERT does.
+SUPPORTED_MODEL_TYPES = frozenset(
+    {"bert", "roberta", "xlm-roberta", "camembert", "electra", "distilbert"}
+)
+_POOLER_PREFIXES = ("pooler.",)
+
+
+@dataclass
+class LoadedModel:
+    """A tokenizer and model pair; only the worker thread (or a script) ever holds one."""
+
+    tokenizer: Any
+    model: Any
+    info: ModelInfo
+
+
+def _quiet_transformers() -> None:
+    """Silence progress bars and the long-input warning: the GUI shows its own notices."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def _resolve(source: ModelSource) -> tuple[str, bool]:
+    """Return (what to pass to from_pretrained, local_files_only)."""
+    if source.kind is SourceKind.EMBEDDED:
+        return str(embedded_model_path()), True
+    if source.kind is SourceKind.FOLDER:
+        folder = Path(source.location)
+        if not folder.exists():
+            raise ModelLoadError(f"The folder {folder} does not exist.")
+        if not folder.is_dir():
+            raise ModelLoadError(f"{folder} is a file; choose the folder that holds config.json.")
+        config_path = folder / "config.json"
+        if not config_path.is_file():
+            raise ModelLoadError(
+                f"{folder} has no config.json, so it is not a Hugging Face model folder. "
+                "Choose the folder made by save_pretrained()."
+            )
+        _refuse_custom_code(config_path)
+        return str(folder), True
+    return source.location, False
+
+
+def _refuse_custom_code(config_path: Path) -> None:
+    """Custom modelling code would run arbitrary Python: we never enable trust_remote_code."""
+    try:
+        raw = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ModelLoadError(f"{config_path} is not valid JSON ({err}).") from err
+    if not isinstance(raw, dict):
+        raise ModelLoadError(f"{config_path} does not hold a JSON object.")
+    if raw.get("auto_map"):
+        raise ModelLoadError(
+            f"{config_path.parent} ships custom model code (auto_map in config.json). "
+            "The explorer never runs downloaded code (trust_remote_code stays off); "
+            "use a standard BERT checkpoint."
+        )
+
+
+def _hub_message(name: str, err: Exception) -> str:
+    offline = os.environ.get("HF_HUB_OFFLINE", "").strip() not in ("", "0", "false", "False")
+    reason = "HF_HUB_OFFLINE is set" if offline else "the hub could not be reached"
+    return (
+        f"Could not load '{name}' from the Hugging Face hub: {reason} and it is not in the "
+        "local cache (~/.cache/huggingface/hub, or HF_HOME). Connect and unset HF_HUB_OFFLINE "
+        "to download it once, or pick a local folder. "
+        f"Details: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+    )
+
+
+def load_model(source: ModelSource) -> LoadedModel:
+    """Load a BERT-family encoder with eager attention so attention weights are returned."""
+    location, local_only = _resolve(source)
+    _quiet_transformers()
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    common: dict[str, Any] = {"trust_remote_code": False}
+    if local_only:
+        common["local_files_only"] = True
+
+    try:
+        config = AutoConfig.from_pretrained(location, **common)
+    except OSError as err:
+        if source.kind is SourceKind.HUB:
+            raise ModelLoadError(_hub_message(location, err)) from err
+        raise ModelLoadError(f"Could not read the config in {location}: {err}") from err
+    except ValueError as err:
+        raise ModelLoadError(
+            f"{location} holds a model type transformers does not know ({err}). "
+            "The explorer supports BERT-family encoders."
+        ) from err
+
+    model_type = getattr(config, "model_type", "?")
+    if model_type not in SUPPORTED_MODEL_TYPES:
+        raise ModelLoadError(
+            f"{location} is a '{model_type}' model. The explorer shows BERT-family encoders "
+            f"only ({', '.join(sorted(SUPPORTED_MODEL_TYPES))}); pick one of those."
+        )
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(location, use_fast=True, **common)
+    except Exception as err:  # tokenizers raise many types for missing or broken files
+        raise ModelLoadError(
+            f"The tokenizer in {location} could not be loaded: the folder needs vocab.txt "
+            f"or tokenizer.json. Details: {type(err).__name__}: {err}"
+        ) from err
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelLoadError(
+            f"{location} has only a slow (Python) tokenizer; the explorer needs a fast one "
+            "for character offsets. Add tokenizer.json or vocab.txt."
+        )
+
+    _check_vocabulary(location, tokenizer, config)
+
+    try:
+        model, loading_info = AutoModel.from_pretrained(
+            location,
+            config=config,
+            attn_implementation="eager",
+            output_loading_info=True,
+            **common,
+        )
+    except OSError as err:
+        if source.kind is SourceKind.HUB:
+            raise ModelLoadError(_hub_message(location, err)) from err
+        raise ModelLoadError(f"The weights in {location} could not be loaded: {err}") from err
+    except Exception as err:  # safetensors raises its own error types for corrupt files
+        raise ModelLoadError(
+            f"The weights in {location} are unreadable (truncated or corrupt?): "
+            f"{type(err).__name__}: {err}"
+        ) from err
+
+    has_pooler = _check_loading_info(location, config, loading_info, model)
+    model.eval()
+    impl = getattr(model.config, "_attn_implementation", "eager")
+    if impl != "eager":
+        raise ModelLoadError(
+            f"{location} loaded with '{impl}' attention, which returns no attention weights."
+        )
+
+    info = ModelInfo(
+        source=source.spec,
+        name_or_path=str(getattr(config, "_name_or_path", "") or location),
+        model_type=model_type,
+        num_layers=int(
+            config.num_hidden_layers if hasattr(config, "num_hidden_layers") else config.n_layers
+        ),
+        num_heads=int(
+            config.num_attention_heads if hasattr(config, "num_attention_heads") else config.n_heads
+        ),
+        hidden_size=int(config.hidden_size if hasattr(config, "hidden_size") else config.dim),
+        max_length=_max_length(tokenizer, config),
+        vocab_size=len(tokenizer),
+        has_pooler=has_pooler,
+        attn_implementation=impl,
+    )
+    return LoadedModel(tokenizer=tokenizer, model=model, info=info)
+
+
+def _check_vocabulary(location: str, tokenizer: Any, config: Any) -> None:
+    """Catch a missing or foreign vocabulary before it silently maps every word to [UNK].
+
+    transformers 5 builds an empty tokenizer (special tokens only) when vocab files are missing.
+    """
+    model_vocab = int(getattr(config, "vocab_size", 0) or 0)
+    tokenizer_vocab = len(tokenizer)
+    if model_vocab and tokenizer_vocab < model_vocab // 2:
+        raise ModelLoadError(
+            f"The tokenizer in {location} knows only {tokenizer_vocab} tokens but the model "
+            f"has {model_vocab}: the vocabulary (vocab.txt or tokenizer.json) is missing."
+        )
+    if model_vocab and tokenizer_vocab > model_vocab:
+        raise ModelLoadError(
+            f"The tokenizer in {location} has {tokenizer_vocab} tokens, more than the model's "
+            f"{model_vocab} embeddings: tokenizer and model do not belong together."
+        )
+
+
+def _check_loading_info(location: str, config: Any, info: dict[str, Any], model: Any) -> bool:
+    """Refuse checkpoints that do not match their config; report whether a trained pooler exists.
+
+    A missing weight would be silently random-initialised, which would make every picture lie.
+    """
+    missing = sorted(k for k in info.get("missing_keys", ()) if not k.startswith(_POOLER_PREFIXES))
+    unexpected = sorted(info.get("unexpected_keys", ()))
+    mismatched = list(info.get("mismatched_keys", ()))
+    layers = getattr(config, "num_hidden_layers", "?")
+    if missing or mismatched:
+        example = missing or [str(m[0]) if isinstance(m, tuple) else str(m) for m in mismatched]
+        raise ModelLoadError(
+            f"The checkpoint in {location} does not match its config ({layers} layers): "
+            f"{len(missing) + len(mismatched)} weights are missing or of the wrong shape "
+            f"(e.g. {example[0]}). Fix num_hidden_layers in config.json or re-save the model."
+        )
+    stray_layers = [k for k in unexpected if ".layer." in k]
+    if stray_layers:
+        raise ModelLoadError(
+            f"The checkpoint in {location} has more weights than its config allows "
+            f"({layers} layers), e.g. {stray_layers[0]}. Fix num_hidden_layers in config.json."
+        )
+    pooler_missing = any(k.startswith(_POOLER_PREFIXES) for k in info.get("missing_keys", ()))
+    return getattr(model, "pooler", None) is not None and not pooler_missing
+
+
+def _max_length(tokenizer: Any, config: Any) -> int:
+    """The longest input the model accepts (tokenizers often report a huge sentinel)."""
+    positions = int(getattr(config, "max_position_embeddings", 512))
+    if getattr(config, "model_type", "") in {"roberta", "xlm-roberta", "camembert"}:
+        positions -= 2  # RoBERTa reserves two position slots for the padding offset
+    tokenizer_max = int(getattr(tokenizer, "model_max_length", positions) or positions)
+    return max(4, min(positions, tokenizer_max))

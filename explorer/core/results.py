@@ -1,0 +1,142 @@
+"""Frozen, numpy-only results: what the worker hands to the GUI and ``inspect`` writes to disk.
+
+This module imports numpy only, so the GUI thread can use these types without torch.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+NPZ_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What panels need to know about the loaded model, without touching it."""
+
+    source: str
+    name_or_path: str
+    model_type: str
+    num_layers: int
+    num_heads: int
+    hidden_size: int
+    max_length: int
+    vocab_size: int
+    has_pooler: bool
+    attn_implementation: str = "eager"
+
+
+def _freeze(array: np.ndarray) -> np.ndarray:
+    """Make an array read-only so a panel cannot change what other panels see."""
+    array.flags.writeable = False
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class InferenceResult:
+    """One tokenizer + forward pass over a sentence or a pair; every tensor as numpy.
+
+    Shapes: T tokens, L layers, H heads, D hidden size.
+    """
+
+    text: str
+    pair: str | None
+    input_ids: np.ndarray  # (T,) int64
+    tokens: np.ndarray  # (T,) str
+    token_type_ids: np.ndarray  # (T,) int64
+    offsets: np.ndarray  # (T, 2) int64, into the sentence the token came from; (0, 0) special
+    special_tokens_mask: np.ndarray  # (T,) bool
+    sequence_ids: np.ndarray  # (T,) int64: 0 sentence A, 1 sentence B, -1 special
+    word_ids: np.ndarray  # (T,) int64: word index within its sentence, -1 special
+    unk_mask: np.ndarray  # (T,) bool: the token is the tokenizer's unknown token
+    attentions: np.ndarray  # (L, H, T, T) float32, rows sum to 1
+    hidden_states: np.ndarray  # (L + 1, T, D) float32, row 0 is the embedding output
+    hidden_norms: np.ndarray  # (L + 1, T) float32
+    pooler_output: np.ndarray | None  # (D,) float32, None without a trained pooler
+    model: ModelInfo
+    truncated: bool = False
+    tokens_dropped: int = 0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                _freeze(value)
+
+    @property
+    def num_tokens(self) -> int:
+        """T, the sequence length after truncation."""
+        return int(self.input_ids.shape[0])
+
+    @property
+    def num_layers(self) -> int:
+        """L, the encoder depth."""
+        return int(self.attentions.shape[0])
+
+    @property
+    def num_heads(self) -> int:
+        """H, attention heads per layer."""
+        return int(self.attentions.shape[1])
+
+    def sentence_of(self, token: int) -> str | None:
+        """The sentence a token's offsets index into, or None for special tokens."""
+        seq = int(self.sequence_ids[token])
+        if seq == 0:
+            return self.text
+        if seq == 1:
+            return self.pair
+        return None
+
+    def meta(self) -> dict[str, Any]:
+        """The JSON-able description stored under ``meta`` in npz files."""
+        return {
+            "format_version": NPZ_FORMAT_VERSION,
+            "source": self.model.source,
+            "name_or_path": self.model.name_or_path,
+            "model_type": self.model.model_type,
+            "num_layers": self.model.num_layers,
+            "num_heads": self.model.num_heads,
+            "hidden_size": self.model.hidden_size,
+            "max_length": self.model.max_length,
+            "truncated": self.truncated,
+            "tokens_dropped": self.tokens_dropped,
+            "text": self.text,
+            "pair": self.pair,
+        }
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The npz payload; keys are a public format: add keys, never rename them."""
+        arrays = {
+            "input_ids": self.input_ids.astype(np.int64, copy=False),
+            "tokens": np.asarray(self.tokens, dtype=str),
+            "token_type_ids": self.token_type_ids.astype(np.int64, copy=False),
+            "offsets": self.offsets.astype(np.int64, copy=False),
+            "special_tokens_mask": self.special_tokens_mask.astype(bool, copy=False),
+            "sequence_ids": self.sequence_ids.astype(np.int64, copy=False),
+            "word_ids": self.word_ids.astype(np.int64, copy=False),
+            "unk_mask": self.unk_mask.astype(bool, copy=False),
+            "attentions": self.attentions,
+            "hidden_states": self.hidden_states,
+            "hidden_norms": self.hidden_norms,
+            "meta": np.asarray(json.dumps(self.meta(), ensure_ascii=False)),
+        }
+        if self.pooler_output is not None:
+            arrays["pooler_output"] = self.pooler_output
+        return arrays
+
+    def to_npz(self, path: str | Path) -> Path:
+        """Write the documented npz format (uncompressed: it loads fastest, pickles nothing)."""
+        path = Path(path)
+        with path.open("wb") as handle:
+            np.savez(handle, **self.to_arrays())
+        return path
+
+
+def model_info_dict(info: ModelInfo) -> dict[str, Any]:
+    """ModelInfo as a plain dict (for logs, sessions and tests)."""
+    return asdict(info)

@@ -1,0 +1,85 @@
+"""Display-ready arrays derived once per result (in the worker), never on a repaint.
+
+The layers × heads overview is one mosaic image: tile (layer, head) holds that head's T×T map,
+max-pooled by an integer factor when T is large so that all heads fit without dropping any.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from explorer.core.results import InferenceResult
+
+OVERVIEW_MAX_TILE = 64
+
+
+@dataclass(frozen=True, eq=False)
+class DisplayViews:
+    """Derived arrays the panels draw directly (float32, C-contiguous, no NaN)."""
+
+    head_mean: np.ndarray  # (L, T, T) mean over heads
+    mosaic: np.ndarray  # (L * tile, H * tile) overview image
+    mosaic_factor: int  # tokens per mosaic pixel along each axis
+    mosaic_tile: int  # pixels per tile side
+
+
+@dataclass(frozen=True)
+class MosaicCell:
+    """Where a mosaic pixel comes from; query/key are the first token of its pooled block."""
+
+    layer: int
+    head: int
+    query: int
+    key: int
+
+
+def mosaic_geometry(num_tokens: int, max_tile: int = OVERVIEW_MAX_TILE) -> tuple[int, int]:
+    """Return (factor, tile): tokens per pixel and pixels per tile side."""
+    factor = max(1, math.ceil(num_tokens / max_tile))
+    return factor, math.ceil(num_tokens / factor)
+
+
+def attention_mosaic(attentions: np.ndarray, max_tile: int = OVERVIEW_MAX_TILE) -> np.ndarray:
+    """Lay every head of every layer into one image, rows = layers, columns = heads.
+
+    Max-pooling (not the mean) keeps one-token-wide patterns such as the diagonal visible.
+    """
+    layers, heads, count, _ = attentions.shape
+    factor, tile = mosaic_geometry(count, max_tile)
+    padded = tile * factor
+    if padded != count:
+        source = np.zeros((layers, heads, padded, padded), dtype=np.float32)
+        source[:, :, :count, :count] = attentions
+    else:
+        source = attentions
+    pooled = source.reshape(layers, heads, tile, factor, tile, factor).max(axis=(3, 5))
+    mosaic = pooled.transpose(0, 2, 1, 3).reshape(layers * tile, heads * tile)
+    return np.ascontiguousarray(mosaic, dtype=np.float32)
+
+
+def mosaic_cell(
+    row: int, col: int, num_tokens: int, max_tile: int = OVERVIEW_MAX_TILE
+) -> MosaicCell:
+    """Map a mosaic pixel (row, col) back to the (layer, head, query, key) it shows."""
+    factor, tile = mosaic_geometry(num_tokens, max_tile)
+    return MosaicCell(
+        layer=row // tile,
+        head=col // tile,
+        query=min((row % tile) * factor, num_tokens - 1),
+        key=min((col % tile) * factor, num_tokens - 1),
+    )
+
+
+def build_views(result: InferenceResult, max_tile: int = OVERVIEW_MAX_TILE) -> DisplayViews:
+    """Compute everything the panels show beyond the raw result, once."""
+    factor, tile = mosaic_geometry(result.num_tokens, max_tile)
+    head_mean = np.ascontiguousarray(result.attentions.mean(axis=1, dtype=np.float32))
+    return DisplayViews(
+        head_mean=head_mean,
+        mosaic=attention_mosaic(result.attentions, max_tile),
+        mosaic_factor=factor,
+        mosaic_tile=tile,
+    )

@@ -1,0 +1,33 @@
+"""Create the QApplication, show the window first, and run the event loop."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from explorer.core.sources import ModelSource
+from explorer.gui.main_window import MainWindow
+from explorer.resources import resource_path
+
+ORGANIZATION = "bert-explorer"
+APPLICATION = "BERT Attention Explorer"
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    """The one QApplication, named so QSettings has a stable home."""
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setWindowIcon(QIcon(str(resource_path("icons/app.svg"))))
+    app.setStyleSheet(resource_path("style.qss").read_text(encoding="utf-8"))
+    return app  # type: ignore[return-value]
+
+
+def run_gui(source: ModelSource | None, text: str, pair: str | None) -> int:
+    """Open the window; the model loads in the worker after the first paint."""
+    app = make_application()
+    window = MainWindow(source=source, text=text, pair=pair)
+    window.show()
+    return app.exec()

@@ -1,0 +1,118 @@
+"""Pieces every heatmap panel shares: a clickable, hoverable image item and token tick labels."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QGraphicsRectItem
+
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+
+ATTENTION_COLORMAP = "viridis"
+NORMS_COLORMAP = "inferno"
+SELECTION_PEN = QPen(QColor(255, 80, 80), 0)
+SELECTION_PEN.setCosmetic(True)
+SELECTION_PEN.setWidthF(2.0)
+
+
+class CellImageItem(pg.ImageItem):
+    """An ImageItem that reports which cell the pointer is over and which cell was clicked.
+
+    pyqtgraph's docs warn against hover work in the scene; overriding hoverEvent on the item
+    keeps it to one integer division per move.
+    """
+
+    cell_hovered = Signal(int, int)
+    """The pointer is over (row, col); (-1, -1) when it leaves."""
+    cell_clicked = Signal(int, int, object)
+    """A left click on (row, col), with the keyboard modifiers."""
+
+    def _cell_at(self, pos: QPointF) -> tuple[int, int] | None:
+        image = self.image
+        if image is None:
+            return None
+        row, col = math.floor(pos.y()), math.floor(pos.x())
+        if 0 <= row < image.shape[0] and 0 <= col < image.shape[1]:
+            return row, col
+        return None
+
+    def hoverEvent(self, event) -> None:
+        """Emit the hovered cell (pyqtgraph calls this for every pointer move)."""
+        cell = None if event.isExit() else self._cell_at(event.pos())
+        self.cell_hovered.emit(*(cell or (-1, -1)))
+
+    def mouseClickEvent(self, event) -> None:
+        """Emit the clicked cell and accept the click so the view does not pan."""
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        cell = self._cell_at(event.pos())
+        if cell is not None:
+            event.accept()
+            self.cell_clicked.emit(cell[0], cell[1], event.modifiers())
+
+
+def make_heatmap_plot(
+    colormap: str, levels: tuple[float, float], label: str, *, square: bool = False
+) -> tuple[pg.PlotWidget, CellImageItem, pg.ColorBarItem]:
+    """A plot with one image (rows drawn top-down) and a colour bar with fixed levels.
+
+    ``square`` keeps cells square, which matters for query × key matrices.
+    """
+    widget = pg.PlotWidget()
+    plot = widget.getPlotItem()
+    plot.invertY(True)
+    if square:
+        plot.setAspectLocked(True)
+    plot.setMenuEnabled(False)
+    plot.hideButtons()
+    plot.getViewBox().setMouseEnabled(x=False, y=False)
+    image = CellImageItem(axisOrder="row-major")
+    plot.addItem(image)
+    bar = pg.ColorBarItem(values=levels, colorMap=colormap, interactive=False, label=label)
+    bar.setImageItem(image, insert_in=plot)
+    return widget, image, bar
+
+
+def outline_item(parent_plot: pg.PlotItem) -> QGraphicsRectItem:
+    """A hollow rectangle drawn over a heatmap to mark the selection."""
+    rect = QGraphicsRectItem()
+    rect.setPen(SELECTION_PEN)
+    rect.setZValue(10)
+    rect.setVisible(False)
+    parent_plot.addItem(rect)
+    return rect
+
+
+def place_outline(rect: QGraphicsRectItem, x: float, y: float, w: float, h: float) -> None:
+    """Move an outline and show it."""
+    rect.setRect(QRectF(x, y, w, h))
+    rect.setVisible(True)
+
+
+def token_ticks(tokens: Sequence[str], selected: int, max_labels: int) -> list[tuple[float, str]]:
+    """Tick labels at pixel centres, thinned to at most ``max_labels`` plus the selected one.
+
+    The selected token's label is always present, so the axis never hides what is selected.
+    """
+    count = len(tokens)
+    step = max(1, math.ceil(count / max(1, max_labels)))
+    shown = set(range(0, count, step))
+    if 0 <= selected < count:
+        shown = {i for i in shown if abs(i - selected) >= step / 2 or i == selected}
+        shown.add(selected)
+    return [(i + 0.5, f"▸{tokens[i]}" if i == selected else str(tokens[i])) for i in sorted(shown)]
+
+
+def labels_that_fit(pixels: float, pixels_per_label: float) -> int:
+    """How many labels fit along an axis of ``pixels`` length."""
+    return max(2, int(pixels / max(1.0, pixels_per_label)))
+
+
+def as_image(array: np.ndarray) -> np.ndarray:
+    """C-contiguous float32: the fast path for ImageItem.setImage (no copy when already so)."""
+    return np.ascontiguousarray(array, dtype=np.float32)

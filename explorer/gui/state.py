@@ -1,0 +1,142 @@
+"""The one shared state every panel reads and writes: the result on show and the selection.
+
+Panels keep no copy: they read ``state.result`` / ``state.token`` when a signal fires. Setters
+ignore values equal to the current one, which is the re-entry guard that stops a panel's own
+echo from looping back through the others.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from explorer.core.results import InferenceResult, ModelInfo
+from explorer.core.views import DisplayViews
+
+MEAN_OF_HEADS = -1
+
+
+class ExplorerState(QObject):
+    """Result + (token, layer, head) selection, shared by all panels of one window."""
+
+    result_changed = Signal()
+    """A new result is on show, or the panels were cleared (``result`` is None)."""
+    token_changed = Signal(int)
+    """The selected token index changed (-1: none)."""
+    layer_changed = Signal(int)
+    """The selected layer changed (0-based encoder layer)."""
+    head_changed = Signal(int)
+    """The selected head changed (``MEAN_OF_HEADS`` for the mean over heads)."""
+    model_changed = Signal()
+    """A different model is now active (``model_info``)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._result: InferenceResult | None = None
+        self._views: DisplayViews | None = None
+        self._model_info: ModelInfo | None = None
+        self._token = -1
+        self._layer = 0
+        self._head = MEAN_OF_HEADS
+
+    # --- read side ---------------------------------------------------------------------
+    @property
+    def result(self) -> InferenceResult | None:
+        """The result on show, or None when the panels are cleared."""
+        return self._result
+
+    @property
+    def views(self) -> DisplayViews | None:
+        """Display arrays derived from ``result`` by the worker."""
+        return self._views
+
+    @property
+    def model_info(self) -> ModelInfo | None:
+        """The active model, or None before the first load finishes."""
+        return self._model_info
+
+    @property
+    def token(self) -> int:
+        """The selected token index, -1 for none."""
+        return self._token
+
+    @property
+    def layer(self) -> int:
+        """The selected encoder layer, 0-based."""
+        return self._layer
+
+    @property
+    def head(self) -> int:
+        """The selected head, 0-based, or ``MEAN_OF_HEADS``."""
+        return self._head
+
+    @property
+    def num_layers(self) -> int:
+        """Depth of the active model (0 before any model is loaded)."""
+        info = self._result.model if self._result is not None else self._model_info
+        return info.num_layers if info is not None else 0
+
+    @property
+    def num_heads(self) -> int:
+        """Heads per layer of the active model (0 before any model is loaded)."""
+        info = self._result.model if self._result is not None else self._model_info
+        return info.num_heads if info is not None else 0
+
+    # --- write side --------------------------------------------------------------------
+    def set_model_info(self, info: ModelInfo | None) -> None:
+        """Record the active model; clamps the selection to its depth and width."""
+        if info == self._model_info:
+            return
+        self._model_info = info
+        self.model_changed.emit()
+        if info is not None:
+            self.set_layer(min(self._layer, info.num_layers - 1))
+            if self._head >= info.num_heads:
+                self.set_head(MEAN_OF_HEADS)
+
+    def set_result(self, result: InferenceResult | None, views: DisplayViews | None) -> None:
+        """Show a new result (or clear with None), keeping the selection where it still fits."""
+        self._result = result
+        self._views = views if result is not None else None
+        if result is not None:
+            self._layer = min(self._layer, result.num_layers - 1)
+            if self._head >= result.num_heads:
+                self._head = MEAN_OF_HEADS
+            if self._token >= result.num_tokens or self._token < 0:
+                self._token = 0
+        else:
+            self._token = -1
+        self.result_changed.emit()
+
+    def set_token(self, token: int) -> None:
+        """Select a token; out-of-range values are clamped, -1 clears."""
+        count = self._result.num_tokens if self._result is not None else 0
+        token = -1 if count == 0 or token < 0 else min(int(token), count - 1)
+        if token != self._token:
+            self._token = token
+            self.token_changed.emit(token)
+
+    def set_layer(self, layer: int) -> None:
+        """Select an encoder layer, clamped to the model's depth."""
+        layer = max(0, min(int(layer), max(self.num_layers - 1, 0)))
+        if layer != self._layer:
+            self._layer = layer
+            self.layer_changed.emit(layer)
+
+    def set_head(self, head: int) -> None:
+        """Select a head, or ``MEAN_OF_HEADS``."""
+        head = MEAN_OF_HEADS if head < 0 else min(int(head), max(self.num_heads - 1, 0))
+        if head != self._head:
+            self._head = head
+            self.head_changed.emit(head)
+
+    def step_token(self, delta: int) -> None:
+        """Move the token selection by ``delta`` (keyboard stepping)."""
+        self.set_token(max(0, self._token + delta))
+
+    def step_layer(self, delta: int) -> None:
+        """Move the layer selection by ``delta``."""
+        self.set_layer(self._layer + delta)
+
+    def step_head(self, delta: int) -> None:
+        """Move through mean-of-heads, head 1, …, head H."""
+        self.set_head(max(MEAN_OF_HEADS, self._head + delta))

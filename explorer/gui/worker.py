@@ -1,0 +1,292 @@
+"""The long-lived worker that owns the model, and the controller that owns its thread.
+
+Requests go into a lock-guarded mailbox that holds only the newest of each kind (latest wins);
+a queued ``_wake`` signal makes the worker drain it. Every reply carries its request id and the
+controller drops replies it no longer waits for: a forward pass cannot be interrupted, so stale
+work is dropped, not cancelled.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from explorer.core.errors import ExplorerError
+from explorer.core.results import InferenceResult, ModelInfo
+from explorer.core.sources import ModelSource
+from explorer.core.views import DisplayViews
+
+_LIVE_THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
+
+
+def running_worker_threads() -> list[QThread]:
+    """Worker threads still running (tests fail when any outlives its window)."""
+    return [thread for thread in list(_LIVE_THREADS) if thread.isRunning()]
+
+
+@dataclass(frozen=True, eq=False)
+class InferenceOutcome:
+    """A result tagged with the request it answers, plus timings for the benchmark."""
+
+    request_id: int
+    result: InferenceResult
+    views: DisplayViews
+    picked_up_at: float  # time.perf_counter() when the worker took the request
+    compute_ms: float
+
+
+@dataclass(frozen=True)
+class _InferenceRequest:
+    request_id: int
+    text: str
+    pair: str | None
+
+
+@dataclass(frozen=True)
+class _LoadRequest:
+    request_id: int
+    source: ModelSource
+
+
+class ModelWorker(QObject):
+    """Owns the tokenizer and model; lives in its own QThread and has no parent."""
+
+    load_started = Signal(int, str)
+    """A model load began: request id, source label."""
+    model_loaded = Signal(int, object)
+    """The worker now holds a new model: request id, ModelInfo."""
+    load_failed = Signal(int, str)
+    """A load failed and the previous model is kept: request id, message."""
+    result_ready = Signal(object)
+    """An inference finished: InferenceOutcome."""
+    inference_failed = Signal(int, str)
+    """An inference failed: request id, message."""
+    _wake = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._pending_load: _LoadRequest | None = None
+        self._pending_inference: _InferenceRequest | None = None
+        self._stopping = False
+        self._loaded = None  # LoadedModel, touched only in the worker thread
+        self._wake.connect(self._on_wake)
+
+    # --- mailbox (any thread) ------------------------------------------------------------
+    def post_load(self, request_id: int, source: ModelSource) -> None:
+        """Ask for a model; replaces any load not yet started."""
+        with self._lock:
+            self._pending_load = _LoadRequest(request_id, source)
+        self._wake.emit()
+
+    def post_inference(self, request_id: int, text: str, pair: str | None) -> None:
+        """Ask for an inference; replaces any inference not yet started."""
+        with self._lock:
+            self._pending_inference = _InferenceRequest(request_id, text, pair)
+        self._wake.emit()
+
+    def discard_pending(self) -> None:
+        """Forget queued work (the window is closing or the input was cleared)."""
+        with self._lock:
+            self._pending_inference = None
+
+    def stop(self) -> None:
+        """Make the drain loop return after the current step."""
+        with self._lock:
+            self._stopping = True
+            self._pending_load = None
+            self._pending_inference = None
+
+    # --- worker thread -------------------------------------------------------------------
+    def _take(self) -> _LoadRequest | _InferenceRequest | None:
+        with self._lock:
+            if self._stopping:
+                return None
+            if self._pending_load is not None:
+                request, self._pending_load = self._pending_load, None
+                return request
+            if self._pending_inference is not None and self._loaded is not None:
+                request, self._pending_inference = self._pending_inference, None
+                return request
+            return None
+
+    @Slot()
+    def _on_wake(self) -> None:
+        while (request := self._take()) is not None:
+            if isinstance(request, _LoadRequest):
+                self._load(request)
+            else:
+                self._infer(request)
+
+    def _load(self, request: _LoadRequest) -> None:
+        from explorer.core.loading import load_model
+
+        self.load_started.emit(request.request_id, request.source.label)
+        try:
+            loaded = load_model(request.source)
+        except ExplorerError as err:
+            self.load_failed.emit(request.request_id, str(err))
+            return
+        except Exception as err:  # never let a worker exception kill the thread silently
+            self.load_failed.emit(
+                request.request_id, f"Loading failed unexpectedly: {type(err).__name__}: {err}"
+            )
+            return
+        self._loaded = loaded
+        with self._lock:
+            # Inputs queued for the previous model must not come back looking like the new one's.
+            self._pending_inference = None
+        self.model_loaded.emit(request.request_id, loaded.info)
+
+    def _infer(self, request: _InferenceRequest) -> None:
+        from explorer.core.inference import run_inference
+        from explorer.core.views import build_views
+
+        picked_up_at = time.perf_counter()
+        try:
+            result = run_inference(self._loaded, request.text, request.pair)
+            views = build_views(result)
+        except ExplorerError as err:
+            self.inference_failed.emit(request.request_id, str(err))
+            return
+        except Exception as err:
+            self.inference_failed.emit(
+                request.request_id, f"The model failed on this input: {type(err).__name__}: {err}"
+            )
+            return
+        compute_ms = (time.perf_counter() - picked_up_at) * 1000.0
+        self.result_ready.emit(
+            InferenceOutcome(request.request_id, result, views, picked_up_at, compute_ms)
+        )
+
+
+class ModelController(QObject):
+    """Owns the worker thread; hands fresh replies on and drops stale ones."""
+
+    busy_changed = Signal(bool)
+    """Work is (or is no longer) in flight."""
+    load_started = Signal(str)
+    """A model load began: source label."""
+    model_loaded = Signal(object)
+    """The worker holds a new model: ModelInfo."""
+    load_failed = Signal(str)
+    """The newest load failed; the previous model stays: message."""
+    result_ready = Signal(object)
+    """A result for the newest request: InferenceOutcome."""
+    inference_failed = Signal(str)
+    """The newest inference failed: message."""
+    stale_dropped = Signal(int)
+    """A reply for an old request was dropped: its request id."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._next_id = 0
+        self._latest_inference = 0
+        self._latest_load = 0
+        self._inference_open = False
+        self._load_open = False
+        self._has_model = False
+        self._last_inputs: tuple[str, str | None] | None = None
+        self._thread = QThread()
+        self._thread.setObjectName("explorer-model-worker")
+        self._worker = ModelWorker()
+        self._worker.moveToThread(self._thread)
+        self._thread.finished.connect(self._worker.deleteLater)
+        self._worker.load_started.connect(self._on_worker_load_started)
+        self._worker.model_loaded.connect(self._on_worker_model_loaded)
+        self._worker.load_failed.connect(self._on_worker_load_failed)
+        self._worker.result_ready.connect(self._on_worker_result_ready)
+        self._worker.inference_failed.connect(self._on_worker_inference_failed)
+        _LIVE_THREADS.add(self._thread)
+        self._thread.start()
+
+    @property
+    def busy(self) -> bool:
+        """True while a load or the newest inference is unanswered."""
+        return self._inference_open or self._load_open
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def _set_open(self, *, inference: bool | None = None, load: bool | None = None) -> None:
+        before = self.busy
+        if inference is not None:
+            self._inference_open = inference
+        if load is not None:
+            self._load_open = load
+        if self.busy != before:
+            self.busy_changed.emit(self.busy)
+
+    def request_load(self, source: ModelSource) -> int:
+        """Load a model in the worker; returns the request id."""
+        request_id = self._latest_load = self._new_id()
+        self._set_open(load=True)
+        self._worker.post_load(request_id, source)
+        return request_id
+
+    def request_inference(self, text: str, pair: str | None) -> int:
+        """Run the newest input; any older unanswered request becomes stale."""
+        request_id = self._latest_inference = self._new_id()
+        self._last_inputs = (text, pair)
+        self._set_open(inference=True)
+        self._worker.post_inference(request_id, text, pair)
+        return request_id
+
+    def cancel_inference(self) -> None:
+        """Forget the newest request (input cleared): whatever is in flight will be dropped."""
+        self._latest_inference = self._new_id()
+        self._last_inputs = None
+        self._worker.discard_pending()
+        self._set_open(inference=False)
+
+    def shutdown(self) -> None:
+        """Stop the worker thread and wait for it (called from the window's closeEvent)."""
+        if not self._thread.isRunning():
+            return
+        self._worker.stop()
+        self._thread.quit()
+        self._thread.wait()
+
+    # --- replies (GUI thread, queued from the worker) -------------------------------------
+    @Slot(int, str)
+    def _on_worker_load_started(self, request_id: int, label: str) -> None:
+        self.load_started.emit(label)
+
+    @Slot(int, object)
+    def _on_worker_model_loaded(self, request_id: int, info: ModelInfo) -> None:
+        # Whatever load finished, the worker now holds that model, so it is the active one.
+        self._has_model = True
+        if request_id == self._latest_load:
+            self._set_open(load=False)
+        self.model_loaded.emit(info)
+        if self._last_inputs is not None:
+            self.request_inference(*self._last_inputs)
+
+    @Slot(int, str)
+    def _on_worker_load_failed(self, request_id: int, message: str) -> None:
+        if request_id != self._latest_load:
+            return
+        # Without any model, queued inputs can never run: stop showing them as in flight.
+        self._set_open(load=False, inference=self._inference_open and self._has_model)
+        self.load_failed.emit(message)
+
+    @Slot(object)
+    def _on_worker_result_ready(self, outcome: InferenceOutcome) -> None:
+        if outcome.request_id != self._latest_inference:
+            self.stale_dropped.emit(outcome.request_id)
+            return
+        self._set_open(inference=False)
+        self.result_ready.emit(outcome)
+
+    @Slot(int, str)
+    def _on_worker_inference_failed(self, request_id: int, message: str) -> None:
+        if request_id != self._latest_inference:
+            self.stale_dropped.emit(request_id)
+            return
+        self._set_open(inference=False)
+        self.inference_failed.emit(message)

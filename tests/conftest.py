@@ -1,0 +1,94 @@
+"""Shared fixtures: offscreen Qt, offline hub, isolated settings, tiny models, leak checks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+# Before Qt or huggingface_hub are imported anywhere: headless, offline, and an empty HF cache
+# so a test never depends on what this machine happened to download.
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="explorer-hf-home-")
+os.environ.pop("HF_HUB_CACHE", None)
+
+import pytest
+
+from explorer.core.loading import LoadedModel, load_model
+from explorer.core.sources import ModelSource, embedded_model_path
+
+TOKENIZER_FILES = (
+    "vocab.txt",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+)
+
+
+def save_random_bert(folder: Path, **config_overrides: object) -> Path:
+    """Save a randomly initialised BERT with the embedded model's tokenizer into ``folder``."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    settings: dict[str, object] = {
+        "hidden_size": 32,
+        "num_hidden_layers": 4,
+        "num_attention_heads": 4,
+        "intermediate_size": 37,
+        "max_position_embeddings": 512,
+    }
+    settings.update(config_overrides)
+    torch.manual_seed(0)
+    model = BertModel(BertConfig(**settings))
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    source = embedded_model_path()
+    for name in TOKENIZER_FILES:
+        shutil.copy(source / name, folder / name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 4-layer, 4-head, hidden-32 random BERT folder (fast to load and run)."""
+    return save_random_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_model_dir: Path) -> LoadedModel:
+    """The tiny random BERT, loaded once per session."""
+    return load_model(ModelSource.parse(str(tiny_model_dir)))
+
+
+@pytest.fixture(scope="session")
+def embedded_model() -> LoadedModel:
+    """The embedded default model (real weights), loaded once per session."""
+    return load_model(ModelSource.embedded())
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path: Path) -> None:
+    """Every test writes QSettings into its own folder, never the user's real settings."""
+    from PySide6.QtCore import QSettings
+
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_threads():
+    """Fail a test that leaves a worker QThread or a non-daemon Python thread running."""
+    before = {t.ident for t in threading.enumerate()}
+    yield
+    from explorer.gui.worker import running_worker_threads
+
+    leaked_qthreads = running_worker_threads()
+    leaked = [
+        t for t in threading.enumerate() if t.ident not in before and t.is_alive() and not t.daemon
+    ]
+    assert not leaked_qthreads, f"worker threads still running: {leaked_qthreads}"
+    assert not leaked, f"threads still running: {leaked}"
