@@ -1,4 +1,4 @@
-"""Inference on the embedded model: attentions present and normalised, shapes, pooler, truncation."""
+"""Inference: attentions present and normalised, shapes, the pooler, truncation."""
 
 from __future__ import annotations
 

@@ -38,13 +38,13 @@ def test_missing_folder(tmp_path):
 
 
 def test_folder_without_config(tmp_path):
-    with pytest.raises(ModelLoadError, match="no config.json"):
+    with pytest.raises(ModelLoadError, match=r"no config\.json"):
         load_model(ModelSource.parse(str(tmp_path)))
 
 
 def test_non_bert_family_is_refused(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
-    with pytest.raises(ModelLoadError, match="'gpt2' model.*BERT-family"):
+    with pytest.raises(ModelLoadError, match=r"'gpt2' model.*BERT-family"):
         load_model(ModelSource.parse(str(tmp_path)))
 
 

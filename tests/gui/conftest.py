@@ -1,0 +1,31 @@
+"""GUI fixtures: a main window on the tiny model, with its first load finished."""
+
+from __future__ import annotations
+
+import pytest
+
+from explorer.core.sources import ModelSource
+from explorer.gui.main_window import MainWindow
+
+TIMEOUT_MS = 60_000
+
+
+def wait_for_result(qtbot, window: MainWindow, text: str):
+    """Wait until the window shows the result for ``text`` (sentence A)."""
+    with qtbot.waitSignal(
+        window.controller.result_ready,
+        timeout=TIMEOUT_MS,
+        check_params_cb=lambda outcome: outcome.result.text == text,
+    ):
+        pass
+    return window.state.result
+
+
+@pytest.fixture
+def window(qtbot, tiny_model_dir) -> MainWindow:
+    """A shown main window on the tiny random BERT, model loaded, inputs empty."""
+    main = MainWindow(source=ModelSource.parse(str(tiny_model_dir)), text="")
+    qtbot.addWidget(main)
+    with qtbot.waitSignal(main.controller.model_loaded, timeout=TIMEOUT_MS):
+        main.show()
+    return main

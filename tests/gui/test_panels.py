@@ -1,0 +1,112 @@
+"""Panels as views: build state, build the panel, change the state, assert on the panel."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from explorer.core.inference import run_inference
+from explorer.core.views import build_views
+from explorer.gui.panels.attention import AttentionPanel
+from explorer.gui.panels.norms import NormsPanel
+from explorer.gui.panels.pooled import NO_POOLER_TEXT, PooledPanel
+from explorer.gui.panels.tokens import TokensPanel
+from explorer.gui.state import MEAN_OF_HEADS, ExplorerState
+
+
+@pytest.fixture(scope="module")
+def pair_result(tiny_model):
+    return run_inference(tiny_model, "I love my pet python", "Is it a snake?")
+
+
+@pytest.fixture
+def state(qtbot, pair_result):
+    shared = ExplorerState()
+    shared.set_model_info(pair_result.model)
+    shared.set_result(pair_result, build_views(pair_result))
+    return shared
+
+
+def test_tokens_panel_lists_ids_types_and_spans(qtbot, state, pair_result):
+    panel = TokensPanel(state)
+    qtbot.addWidget(panel)
+    model = panel.table.model()
+    assert model.rowCount() == pair_result.num_tokens
+    cell = lambda row, col: model.data(model.index(row, col))  # noqa: E731
+    assert [cell(0, c) for c in range(7)] == ["0", "[CLS]", "101", "0", "—", "", "special"]
+    assert [cell(5, c) for c in range(1, 6)] == ["python", "18750", "0", "A 14–20", "python"]
+    assert cell(7, 3) == "1" and cell(7, 4) == "B 0–2" and cell(7, 5) == "Is"
+    state.set_token(5)
+    assert panel.table.selectionModel().selectedRows()[0].row() == 5
+
+
+def test_tokens_panel_flags_unknown_tokens(qtbot, tiny_model):
+    result = run_inference(tiny_model, "ꙮ ok")
+    shared = ExplorerState()
+    shared.set_result(result, build_views(result))
+    panel = TokensPanel(shared)
+    qtbot.addWidget(panel)
+    model = panel.table.model()
+    assert "UNK" in model.data(model.index(1, 6))
+    assert "1 [UNK]" in panel.summary.text()
+
+
+def test_attention_panel_follows_layer_head_and_mean(qtbot, state, pair_result):
+    panel = AttentionPanel(state)
+    qtbot.addWidget(panel)
+    assert panel.layer_combo.count() == 4
+    assert panel.head_combo.count() == 5  # mean + 4 heads
+    state.set_layer(3)
+    state.set_head(1)
+    np.testing.assert_array_equal(panel.image.image, pair_result.attentions[3, 1])
+    assert panel.image.levels.tolist() == [0.0, 1.0]
+    state.set_head(MEAN_OF_HEADS)
+    np.testing.assert_allclose(panel.image.image, pair_result.attentions[3].mean(0), atol=1e-6)
+    assert panel.head_combo.currentIndex() == 0
+
+
+def test_attention_panel_keeps_its_image_item(qtbot, state, pair_result):
+    panel = AttentionPanel(state)
+    qtbot.addWidget(panel)
+    image_before = panel.image
+    items_before = len(panel.heatmap.getPlotItem().items)
+    state.set_result(pair_result, build_views(pair_result))
+    state.set_layer(1)
+    assert panel.image is image_before
+    assert len(panel.heatmap.getPlotItem().items) == items_before
+
+
+def test_norms_panel_marks_token_and_layer(qtbot, state, pair_result):
+    panel = NormsPanel(state)
+    qtbot.addWidget(panel)
+    state.set_token(4)
+    state.set_layer(2)
+    _, ys = panel.curve.getData()
+    np.testing.assert_allclose(ys, pair_result.hidden_norms[:, 4])
+    assert panel._layer_outline.rect().top() == 3
+    assert panel.layer_line.value() == 3
+
+
+def test_pooled_panel_says_when_there_is_no_pooler(qtbot, state, pair_result):
+    panel = PooledPanel(state)
+    qtbot.addWidget(panel)
+    assert not panel.shows_message
+    no_pooler = dataclasses.replace(pair_result, pooler_output=None)
+    state.set_result(no_pooler, build_views(no_pooler))
+    assert panel.shows_message
+    assert panel.message.text() == NO_POOLER_TEXT
+
+
+def test_state_clamps_and_ignores_repeats(qtbot, state, pair_result):
+    seen: list[int] = []
+    state.token_changed.connect(seen.append)
+    state.set_token(999)
+    state.set_token(999)
+    assert seen == [pair_result.num_tokens - 1]
+    state.set_layer(99)
+    assert state.layer == 3
+    state.step_head(+1)
+    state.step_head(-5)
+    assert state.head == MEAN_OF_HEADS

@@ -1,0 +1,74 @@
+"""The layering rules: the core never touches Qt, the window never imports torch up front."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CORE_MODULES = sorted(
+    f"explorer.core.{path.stem}"
+    for path in (REPO / "explorer" / "core").glob("*.py")
+    if path.stem != "__init__"
+)
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    return set(out.stdout.split())
+
+
+def test_core_imports_no_qt():
+    imports = "\n".join(f"import {name}" for name in CORE_MODULES)
+    loaded = _modules_after(imports + "\nimport explorer\nimport explorer.cli")
+    assert CORE_MODULES  # the glob found the package
+    qt = {m for m in loaded if m.split(".")[0] in {"PySide6", "pyqtgraph", "shiboken6"}}
+    assert not qt, f"explorer.core pulled in Qt: {sorted(qt)[:5]}"
+    assert not {m for m in loaded if m.startswith("explorer.gui")}
+
+
+def test_window_module_imports_neither_torch_nor_transformers():
+    loaded = _modules_after("import explorer.gui.app\nimport explorer.gui.main_window")
+    assert "PySide6.QtWidgets" in loaded
+    assert "torch" not in loaded
+    assert "transformers" not in loaded
+
+
+def test_import_linter_contract_holds():
+    lint_imports = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint_imports)], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 kept, 0 broken" in result.stdout
+
+
+@pytest.mark.slow
+def test_wheel_ships_the_resources(tmp_path):
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for resource in ("style.qss", "examples.json", "icons/app.svg"):
+        assert f"explorer/resources/{resource}" in names

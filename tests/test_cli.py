@@ -1,0 +1,101 @@
+"""`bert-explorer inspect`: the npz format, equality with transformers, and clean errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import torch
+from transformers import AutoModel, AutoTokenizer
+
+EXPECTED_KEYS = {
+    "input_ids",
+    "tokens",
+    "token_type_ids",
+    "offsets",
+    "special_tokens_mask",
+    "attentions",
+    "hidden_states",
+    "hidden_norms",
+    "pooler_output",
+    "meta",
+}
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "explorer", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_inspect_writes_the_documented_format(tmp_path, tiny_model_dir):
+    out = tmp_path / "pet.npz"
+    done = run_cli(
+        "inspect",
+        "I love my pet python",
+        "--pair",
+        "Is it a snake?",
+        "--model",
+        str(tiny_model_dir),
+        "--out",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "13 tokens, 4 layers × 4 heads" in done.stdout
+    data = np.load(out, allow_pickle=False)
+    assert set(data.files) >= EXPECTED_KEYS
+    count = 13
+    assert data["input_ids"].dtype == np.int64 and data["input_ids"].shape == (count,)
+    assert data["tokens"].tolist()[:2] == ["[CLS]", "i"]
+    assert data["offsets"].shape == (count, 2) and data["offsets"].dtype == np.int64
+    assert data["special_tokens_mask"].dtype == bool
+    assert data["attentions"].shape == (4, 4, count, count)
+    assert data["attentions"].dtype == np.float32
+    assert data["hidden_states"].shape == (5, count, 32)
+    assert data["hidden_norms"].shape == (5, count)
+    assert data["pooler_output"].shape == (32,)
+    meta = json.loads(str(data["meta"]))
+    assert meta["num_layers"] == 4 and meta["num_heads"] == 4 and meta["hidden_size"] == 32
+    assert meta["max_length"] == 512 and meta["truncated"] is False
+    assert meta["tokens_dropped"] == 0 and meta["source"] == str(tiny_model_dir)
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model = AutoModel.from_pretrained(tiny_model_dir, attn_implementation="eager")
+    enc = tokenizer("I love my pet python", "Is it a snake?", return_tensors="pt")
+    with torch.inference_mode():
+        direct = model(**enc, output_attentions=True, output_hidden_states=True)
+    np.testing.assert_array_equal(data["input_ids"], enc["input_ids"][0].numpy())
+    np.testing.assert_array_equal(data["token_type_ids"], enc["token_type_ids"][0].numpy())
+    np.testing.assert_allclose(
+        data["attentions"], torch.stack(direct.attentions)[:, 0].numpy(), atol=1e-6
+    )
+    np.testing.assert_allclose(
+        data["hidden_states"], torch.stack(direct.hidden_states)[:, 0].numpy(), atol=1e-5
+    )
+    np.testing.assert_allclose(data["pooler_output"], direct.pooler_output[0].numpy(), atol=1e-6)
+
+
+def test_inspect_reports_truncation_in_meta(tmp_path, tiny_model_dir):
+    out = tmp_path / "long.npz"
+    done = run_cli("inspect", "word " * 600, "--model", str(tiny_model_dir), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "90 tokens dropped" in done.stdout
+    meta = json.loads(str(np.load(out)["meta"]))
+    assert meta["truncated"] is True and meta["tokens_dropped"] == 90
+
+
+def test_inspect_errors_are_messages_not_tracebacks(tmp_path, tiny_model_dir):
+    cases = [
+        (("inspect", "   ", "--model", str(tiny_model_dir)), "Type a sentence"),
+        (("inspect", "hello", "--model", str(tmp_path / "nope")), "does not exist"),
+        (("inspect", "hello", "--model", "bert-base-uncased"), "HF_HUB_OFFLINE"),
+    ]
+    for args, expected in cases:
+        done = run_cli(*args, "--out", str(tmp_path / "x.npz"))
+        assert done.returncode == 2
+        assert expected in done.stderr
+        assert "Traceback" not in done.stderr
+    done = run_cli("inspect", "hello", "--model", str(tiny_model_dir), "--out", str(tmp_path))
+    assert done.returncode == 2 and "is a folder" in done.stderr
