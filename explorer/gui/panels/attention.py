@@ -61,7 +61,7 @@ class AttentionPanel(QWidget):
         self._col_outline = outline_item(plot)
 
         self.overview, self.overview_image, _ = make_heatmap_plot(
-            ATTENTION_COLORMAP, (0.0, 1.0), "max", square=True
+            ATTENTION_COLORMAP, (0.0, 1.0), "max"
         )
         overview_plot = self.overview.getPlotItem()
         overview_plot.setLabel("left", "layer")
@@ -84,11 +84,11 @@ class AttentionPanel(QWidget):
         left_layout.addLayout(controls)
         left_layout.addWidget(self.heatmap, 1)
         left_layout.addWidget(self.readout)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(left)
         splitter.addWidget(self.overview)
         splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
@@ -196,7 +196,7 @@ class AttentionPanel(QWidget):
         height = max(plot.getViewBox().height(), 200.0)
         width = max(plot.getViewBox().width(), 300.0)
         plot.getAxis("left").setTicks([token_ticks(tokens, token, labels_that_fit(height, 16))])
-        plot.getAxis("bottom").setTicks([token_ticks(tokens, token, labels_that_fit(width, 60))])
+        plot.getAxis("bottom").setTicks([token_ticks(tokens, token, labels_that_fit(width, 45))])
 
     def _draw_overview_axes(self, result: InferenceResult, tile: int) -> None:
         layers, heads = result.num_layers, result.num_heads

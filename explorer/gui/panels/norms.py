@@ -45,7 +45,14 @@ class NormsPanel(QWidget):
         curve_item.setLabel("left", "‖h‖")
         curve_item.setMenuEnabled(False)
         curve_item.showGrid(x=True, y=True, alpha=0.3)
-        self.curve = curve_item.plot([], [], pen=pg.mkPen(width=2), symbol="o", symbolSize=6)
+        self.curve = curve_item.plot(
+            [],
+            [],
+            pen=pg.mkPen("#1f5fa8", width=2),
+            symbol="o",
+            symbolSize=7,
+            symbolBrush="#1f5fa8",
+        )
         self.layer_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("r", width=1))
         curve_item.addItem(self.layer_line)
         self.caption = QLabel()
@@ -96,7 +103,7 @@ class NormsPanel(QWidget):
         tokens = [str(t) for t in result.tokens]
         width = max(self.heatmap.getPlotItem().getViewBox().width(), 300.0)
         self.heatmap.getPlotItem().getAxis("bottom").setTicks(
-            [token_ticks(tokens, token, labels_that_fit(width, 60))]
+            [token_ticks(tokens, token, labels_that_fit(width, 45))]
         )
         place_outline(self._layer_outline, 0, layer + 1, count, 1)
         if token < 0:

@@ -11,7 +11,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
-pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=False, background="w", foreground="k")
 
 ATTENTION_COLORMAP = "viridis"
 NORMS_COLORMAP = "inferno"

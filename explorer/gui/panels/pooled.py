@@ -38,7 +38,7 @@ class PooledPanel(QWidget):
         item.setYRange(-1.0, 1.0)
         item.showGrid(x=False, y=True, alpha=0.3)
         item.setMenuEnabled(False)
-        self.curve = item.plot([], [], pen=pg.mkPen(width=1))
+        self.curve = item.plot([], [], pen=pg.mkPen("#1f5fa8", width=1.5))
         self.summary = QLabel()
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message = QLabel(NO_POOLER_TEXT)
