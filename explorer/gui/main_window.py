@@ -5,12 +5,12 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QDockWidget,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QSplitter,
-    QVBoxLayout,
+    QToolBar,
     QWidget,
 )
 
@@ -22,8 +22,8 @@ from explorer.gui.panels.attention import AttentionPanel
 from explorer.gui.panels.norms import NormsPanel
 from explorer.gui.panels.pooled import PooledPanel
 from explorer.gui.panels.tokens import TokensPanel
-from explorer.gui.state import ExplorerState
-from explorer.gui.worker import InferenceOutcome, ModelController
+from explorer.gui.state import AnalysisFailure, ExplorerState
+from explorer.gui.worker import AnalysisOutcome, InferenceOutcome, ModelController
 
 DEBOUNCE_MS = 150
 EMPTY_HINT = "Type a sentence in A (and optionally B) to see what the model does with it."
@@ -50,6 +50,7 @@ class MainWindow(QMainWindow):
         self.attention_panel = AttentionPanel(self.state)
         self.norms_panel = NormsPanel(self.state)
         self.pooled_panel = PooledPanel(self.state)
+        self.docks: dict[str, QDockWidget] = {}
         self._build_layout()
         self._build_menus()
         self._build_status_bar()
@@ -68,6 +69,9 @@ class MainWindow(QMainWindow):
         self.controller.load_failed.connect(self._on_load_failed)
         self.controller.result_ready.connect(self._on_result_ready)
         self.controller.inference_failed.connect(self._on_inference_failed)
+        self.controller.analysis_ready.connect(self._on_analysis_ready)
+        self.controller.analysis_failed.connect(self._on_analysis_failed)
+        self.state.analysis_requested.connect(self.controller.request_analysis)
 
         self.input_bar.blockSignals(True)
         self.input_bar.set_inputs(text, pair)
@@ -77,26 +81,62 @@ class MainWindow(QMainWindow):
 
     # --- construction ------------------------------------------------------------------
     def _build_layout(self) -> None:
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(self.norms_panel)
-        right.addWidget(self.pooled_panel)
-        right.setStretchFactor(0, 3)
-        right.setStretchFactor(1, 2)
-        body = QSplitter(Qt.Orientation.Horizontal)
-        body.addWidget(self.tokens_panel)
-        body.addWidget(self.attention_panel)
-        body.addWidget(right)
-        body.setStretchFactor(0, 2)
-        body.setStretchFactor(1, 6)
-        body.setStretchFactor(2, 3)
-        body.setSizes([330, 760, 410])
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.input_bar)
-        layout.addWidget(self.message_bar)
-        layout.addWidget(body, 1)
-        self.setCentralWidget(central)
+        """Input on top (spanning the window), every panel a dock so any can fill the window."""
+        for row, widget in enumerate((self.input_bar, self.message_bar)):
+            bar = QToolBar()
+            bar.setObjectName(f"top-bar-{row}")
+            bar.setMovable(False)
+            bar.setFloatable(False)
+            bar.addWidget(widget)
+            if row:
+                self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+            self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.setDockNestingEnabled(True)
+        self.add_panel("tokens", "Tokens", self.tokens_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.add_panel(
+            "attention", "Attention", self.attention_panel, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.add_panel(
+            "norms", "Hidden-state norms", self.norms_panel, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.add_panel(
+            "pooled", "Pooled vector", self.pooled_panel, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.splitDockWidget(
+            self.docks["attention"], self.docks["norms"], Qt.Orientation.Horizontal
+        )
+        self.splitDockWidget(self.docks["norms"], self.docks["pooled"], Qt.Orientation.Vertical)
+        self.resizeDocks(
+            [self.docks["tokens"], self.docks["attention"], self.docks["norms"]],
+            [330, 760, 410],
+            Qt.Orientation.Horizontal,
+        )
+        self.resizeDocks(
+            [self.docks["norms"], self.docks["pooled"]], [3, 2], Qt.Orientation.Vertical
+        )
+
+    def add_panel(
+        self,
+        key: str,
+        title: str,
+        widget: QWidget,
+        area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea,
+        tabify_with: str | None = None,
+    ) -> QDockWidget:
+        """Put a panel in a dock; ``tabify_with`` stacks it as a tab over an existing panel."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{key}")
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(area, dock)
+        if tabify_with is not None:
+            self.tabifyDockWidget(self.docks[tabify_with], dock)
+        self.docks[key] = dock
+        return dock
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -107,6 +147,9 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
+        self.view_menu = self.menuBar().addMenu("&View")
+        for dock in self.docks.values():
+            self.view_menu.addAction(dock.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About", self)
         about.triggered.connect(self._show_about)
@@ -189,6 +232,12 @@ class MainWindow(QMainWindow):
 
     def _on_inference_failed(self, message: str) -> None:
         self.message_bar.show_message(message, Level.ERROR)
+
+    def _on_analysis_ready(self, outcome: AnalysisOutcome) -> None:
+        self.state.set_analysis(outcome.name, outcome.params, outcome.payload)
+
+    def _on_analysis_failed(self, name: str, message: str) -> None:
+        self.state.set_analysis(name, {}, AnalysisFailure(message))
 
     def _show_about(self) -> None:
         QMessageBox.about(

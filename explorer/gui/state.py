@@ -7,12 +7,22 @@ echo from looping back through the others.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from PySide6.QtCore import QObject, Signal
 
 from explorer.core.results import InferenceResult, ModelInfo
 from explorer.core.views import DisplayViews
 
 MEAN_OF_HEADS = -1
+
+
+@dataclass(frozen=True)
+class AnalysisFailure:
+    """Stored in place of a payload when an analysis failed, so its panel can say why."""
+
+    message: str
 
 
 class ExplorerState(QObject):
@@ -28,6 +38,10 @@ class ExplorerState(QObject):
     """The selected head changed (``MEAN_OF_HEADS`` for the mean over heads)."""
     model_changed = Signal()
     """A different model is now active (``model_info``)."""
+    analysis_requested = Signal(str, object)
+    """A panel wants an analysis of the result on show: name, params dict."""
+    analysis_changed = Signal(str)
+    """An analysis of the result on show arrived (or failed): name."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -37,6 +51,7 @@ class ExplorerState(QObject):
         self._token = -1
         self._layer = 0
         self._head = MEAN_OF_HEADS
+        self._analyses: dict[str, tuple[dict[str, Any], Any]] = {}
 
     # --- read side ---------------------------------------------------------------------
     @property
@@ -81,6 +96,13 @@ class ExplorerState(QObject):
         info = self._result.model if self._result is not None else self._model_info
         return info.num_heads if info is not None else 0
 
+    def analysis(self, name: str) -> tuple[dict[str, Any], Any] | None:
+        """(params, payload) of the newest ``name`` analysis of the result on show, or None.
+
+        The payload is an ``AnalysisFailure`` when it failed.
+        """
+        return self._analyses.get(name)
+
     # --- write side --------------------------------------------------------------------
     def set_model_info(self, info: ModelInfo | None) -> None:
         """Record the active model; clamps the selection to its depth and width."""
@@ -97,6 +119,7 @@ class ExplorerState(QObject):
         """Show a new result (or clear with None), keeping the selection where it still fits."""
         self._result = result
         self._views = views if result is not None else None
+        self._analyses.clear()
         if result is not None:
             self._layer = min(self._layer, result.num_layers - 1)
             if self._head >= result.num_heads:
@@ -106,6 +129,16 @@ class ExplorerState(QObject):
         else:
             self._token = -1
         self.result_changed.emit()
+
+    def request_analysis(self, name: str, **params: Any) -> None:
+        """Ask (through the window's controller) for an analysis of the result on show."""
+        if self._result is not None:
+            self.analysis_requested.emit(name, params)
+
+    def set_analysis(self, name: str, params: dict[str, Any], payload: Any) -> None:
+        """Store an analysis of the result on show (the controller already dropped stale ones)."""
+        self._analyses[name] = (params, payload)
+        self.analysis_changed.emit(name)
 
     def set_token(self, token: int) -> None:
         """Select a token; out-of-range values are clamped, -1 clears."""

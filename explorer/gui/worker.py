@@ -12,6 +12,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -37,6 +38,25 @@ class InferenceOutcome:
     views: DisplayViews
     picked_up_at: float  # time.perf_counter() when the worker took the request
     compute_ms: float
+
+
+@dataclass(frozen=True, eq=False)
+class AnalysisOutcome:
+    """An on-demand analysis of the result with id ``result_id``."""
+
+    request_id: int
+    result_id: int
+    name: str
+    params: dict[str, Any]
+    payload: Any
+
+
+@dataclass(frozen=True)
+class _AnalysisRequest:
+    request_id: int
+    result_id: int
+    name: str
+    params: tuple[tuple[str, Any], ...]
 
 
 @dataclass(frozen=True)
@@ -65,6 +85,10 @@ class ModelWorker(QObject):
     """An inference finished: InferenceOutcome."""
     inference_failed = Signal(int, str)
     """An inference failed: request id, message."""
+    analysis_ready = Signal(object)
+    """An on-demand analysis finished: AnalysisOutcome."""
+    analysis_failed = Signal(int, str, str)
+    """An analysis failed: request id, analysis name, message."""
     _wake = Signal()
 
     def __init__(self) -> None:
@@ -72,8 +96,11 @@ class ModelWorker(QObject):
         self._lock = threading.Lock()
         self._pending_load: _LoadRequest | None = None
         self._pending_inference: _InferenceRequest | None = None
+        self._pending_analyses: dict[str, _AnalysisRequest] = {}
         self._stopping = False
         self._loaded = None  # LoadedModel, touched only in the worker thread
+        self._current: tuple[int, InferenceResult] | None = None  # newest result, for analyses
+        self._analysis_cache: dict[tuple[int, str, tuple[tuple[str, Any], ...]], Any] = {}
         self._wake.connect(self._on_wake)
 
     # --- mailbox (any thread) ------------------------------------------------------------
@@ -89,6 +116,15 @@ class ModelWorker(QObject):
             self._pending_inference = _InferenceRequest(request_id, text, pair)
         self._wake.emit()
 
+    def post_analysis(
+        self, request_id: int, result_id: int, name: str, params: dict[str, Any]
+    ) -> None:
+        """Ask for an analysis of result ``result_id``; replaces a queued one of that name."""
+        frozen = tuple(sorted(params.items()))
+        with self._lock:
+            self._pending_analyses[name] = _AnalysisRequest(request_id, result_id, name, frozen)
+        self._wake.emit()
+
     def discard_pending(self) -> None:
         """Forget queued work (the window is closing or the input was cleared)."""
         with self._lock:
@@ -100,9 +136,10 @@ class ModelWorker(QObject):
             self._stopping = True
             self._pending_load = None
             self._pending_inference = None
+            self._pending_analyses.clear()
 
     # --- worker thread -------------------------------------------------------------------
-    def _take(self) -> _LoadRequest | _InferenceRequest | None:
+    def _take(self) -> _LoadRequest | _InferenceRequest | _AnalysisRequest | None:
         with self._lock:
             if self._stopping:
                 return None
@@ -112,6 +149,8 @@ class ModelWorker(QObject):
             if self._pending_inference is not None and self._loaded is not None:
                 request, self._pending_inference = self._pending_inference, None
                 return request
+            if self._pending_analyses:
+                return self._pending_analyses.pop(next(iter(self._pending_analyses)))
             return None
 
     @Slot()
@@ -119,8 +158,10 @@ class ModelWorker(QObject):
         while (request := self._take()) is not None:
             if isinstance(request, _LoadRequest):
                 self._load(request)
-            else:
+            elif isinstance(request, _InferenceRequest):
                 self._infer(request)
+            else:
+                self._analyse(request)
 
     def _load(self, request: _LoadRequest) -> None:
         from explorer.core.loading import load_model
@@ -159,8 +200,40 @@ class ModelWorker(QObject):
             )
             return
         compute_ms = (time.perf_counter() - picked_up_at) * 1000.0
+        self._current = (request.request_id, result)
+        self._analysis_cache.clear()
         self.result_ready.emit(
             InferenceOutcome(request.request_id, result, views, picked_up_at, compute_ms)
+        )
+
+    def _analyse(self, request: _AnalysisRequest) -> None:
+        from explorer.core.analysis.registry import run_analysis
+
+        current = self._current
+        if current is None or current[0] != request.result_id:
+            return  # the result it was asked for is gone; the GUI no longer waits for it
+        key = (request.result_id, request.name, request.params)
+        params = dict(request.params)
+        try:
+            if key not in self._analysis_cache:
+                self._analysis_cache[key] = run_analysis(
+                    request.name, self._loaded, current[1], params
+                )
+        except ExplorerError as err:
+            self.analysis_failed.emit(request.request_id, request.name, str(err))
+            return
+        except Exception as err:
+            message = f"{request.name} failed: {type(err).__name__}: {err}"
+            self.analysis_failed.emit(request.request_id, request.name, message)
+            return
+        self.analysis_ready.emit(
+            AnalysisOutcome(
+                request.request_id,
+                request.result_id,
+                request.name,
+                params,
+                self._analysis_cache[key],
+            )
         )
 
 
@@ -181,6 +254,10 @@ class ModelController(QObject):
     """The newest inference failed: message."""
     stale_dropped = Signal(int)
     """A reply for an old request was dropped: its request id."""
+    analysis_ready = Signal(object)
+    """An analysis of the result on show: AnalysisOutcome."""
+    analysis_failed = Signal(str, str)
+    """The newest request for an analysis failed: name, message."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -191,6 +268,8 @@ class ModelController(QObject):
         self._load_open = False
         self._has_model = False
         self._last_inputs: tuple[str, str | None] | None = None
+        self._shown_result_id = 0
+        self._latest_analysis: dict[str, int] = {}
         self._thread = QThread()
         self._thread.setObjectName("explorer-model-worker")
         self._worker = ModelWorker()
@@ -201,6 +280,8 @@ class ModelController(QObject):
         self._worker.load_failed.connect(self._on_worker_load_failed)
         self._worker.result_ready.connect(self._on_worker_result_ready)
         self._worker.inference_failed.connect(self._on_worker_inference_failed)
+        self._worker.analysis_ready.connect(self._on_worker_analysis_ready)
+        self._worker.analysis_failed.connect(self._on_worker_analysis_failed)
         _LIVE_THREADS.add(self._thread)
         self._thread.start()
 
@@ -235,6 +316,12 @@ class ModelController(QObject):
         self._last_inputs = (text, pair)
         self._set_open(inference=True)
         self._worker.post_inference(request_id, text, pair)
+        return request_id
+
+    def request_analysis(self, name: str, params: dict[str, Any]) -> int:
+        """Compute ``name`` for the result on show; older requests for ``name`` go stale."""
+        request_id = self._latest_analysis[name] = self._new_id()
+        self._worker.post_analysis(request_id, self._shown_result_id, name, params)
         return request_id
 
     def cancel_inference(self) -> None:
@@ -281,6 +368,7 @@ class ModelController(QObject):
             self.stale_dropped.emit(outcome.request_id)
             return
         self._set_open(inference=False)
+        self._shown_result_id = outcome.request_id
         self.result_ready.emit(outcome)
 
     @Slot(int, str)
@@ -290,3 +378,18 @@ class ModelController(QObject):
             return
         self._set_open(inference=False)
         self.inference_failed.emit(message)
+
+    @Slot(object)
+    def _on_worker_analysis_ready(self, outcome: AnalysisOutcome) -> None:
+        fresh = self._latest_analysis.get(outcome.name) == outcome.request_id
+        if not fresh or outcome.result_id != self._shown_result_id:
+            self.stale_dropped.emit(outcome.request_id)
+            return
+        self.analysis_ready.emit(outcome)
+
+    @Slot(int, str, str)
+    def _on_worker_analysis_failed(self, request_id: int, name: str, message: str) -> None:
+        if self._latest_analysis.get(name) != request_id:
+            self.stale_dropped.emit(request_id)
+            return
+        self.analysis_failed.emit(name, message)

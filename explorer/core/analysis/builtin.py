@@ -1,0 +1,1 @@
+"""Import every shipped analysis module so each registers itself with the registry."""
