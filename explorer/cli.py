@@ -11,9 +11,6 @@ from pathlib import Path
 
 from explorer.core.errors import ExplorerError
 
-DEFAULT_TEXT = "I love my pet python"
-DEFAULT_PAIR = "Is it a snake?"
-
 
 def _gui_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -21,7 +18,9 @@ def _gui_parser() -> argparse.ArgumentParser:
         description="Look inside BERT: tokens, attention, hidden-state norms, pooled vector. "
         "Use 'bert-explorer inspect --help' for the headless command.",
     )
-    parser.add_argument("--model", default="embedded", help="embedded, a folder, or a hub id")
+    parser.add_argument(
+        "--model", default=None, help="embedded, a folder, or a hub id (default: the last one)"
+    )
     parser.add_argument("--text", default=None, help="prefill sentence A")
     parser.add_argument("--pair", default=None, help="prefill sentence B")
     return parser
@@ -42,14 +41,14 @@ def _inspect_parser() -> argparse.ArgumentParser:
 def run_inspect(argv: list[str]) -> int:
     """Headless inspection with the same core code as the GUI."""
     args = _inspect_parser().parse_args(argv)
-    from explorer.core.api import inspect
+    from explorer.core.api import inspect_arrays, save_npz
 
     if args.out.is_dir():
         print(f"error: --out {args.out} is a folder; give a file name.", file=sys.stderr)
         return 2
     try:
-        result = inspect(args.text, pair=args.pair, model=args.model)
-        result.to_npz(args.out)
+        result, arrays = inspect_arrays(args.text, pair=args.pair, model=args.model)
+        save_npz(args.out, arrays)
     except ExplorerError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -73,12 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     from explorer.core.sources import ModelSource
 
     try:
-        source = ModelSource.parse(args.model)
+        source = ModelSource.parse(args.model) if args.model is not None else None
     except ExplorerError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    text = DEFAULT_TEXT if args.text is None and args.pair is None else (args.text or "")
-    pair = DEFAULT_PAIR if args.text is None and args.pair is None else args.pair
+    text = args.text if args.text is not None or args.pair is None else ""
+    pair = args.pair
     from explorer.gui.app import run_gui
 
     return run_gui(source, text, pair)

@@ -87,6 +87,9 @@ def _no_leaked_threads():
     from explorer.gui.worker import running_worker_threads
 
     leaked_qthreads = running_worker_threads()
+    for thread in leaked_qthreads:  # stop them, or Qt aborts the whole run when they are freed
+        thread.quit()
+        thread.wait()
     leaked = [
         t for t in threading.enumerate() if t.ident not in before and t.is_alive() and not t.daemon
     ]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
 
 from explorer.core.inference import run_inference
 from explorer.core.loading import LoadedModel, load_model
@@ -22,3 +25,29 @@ def inspect(text: str, pair: str | None = None, model: str | None = None) -> Inf
     """
     spec = ModelSource.parse(model).spec
     return run_inference(_cached_model(spec), text, pair)
+
+
+def inspect_arrays(
+    text: str, pair: str | None = None, model: str | None = None
+) -> tuple[InferenceResult, dict[str, np.ndarray]]:
+    """The result and every npz array: the result's own keys plus the analyses' keys.
+
+    The analyses (rollout, norm-based attention, head statistics) need the model that made
+    the result, which only this module holds, so they are computed here.
+    """
+    from explorer.core.analysis.export import analysis_arrays
+
+    spec = ModelSource.parse(model).spec
+    loaded = _cached_model(spec)
+    result = run_inference(loaded, text, pair)
+    arrays = result.to_arrays()
+    arrays.update(analysis_arrays(loaded, result))
+    return result, arrays
+
+
+def save_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
+    """Write an uncompressed npz (loads fastest; nothing in it needs pickle)."""
+    path = Path(path)
+    with path.open("wb") as handle:
+        np.savez(handle, **arrays)
+    return path

@@ -102,38 +102,119 @@ def _model_inputs(loaded: LoadedModel, encoding: Encoding) -> dict[str, Any]:
     return inputs
 
 
-def run_inference(loaded: LoadedModel, text: str, pair: str | None = None) -> InferenceResult:
-    """One forward pass; each tensor is copied once into a preallocated numpy array."""
+def _attention_modules(model: Any) -> list[Any]:
+    """The self-attention modules whose forward returns (output, weights), in layer order.
+
+    transformers 5 records ``output_attentions`` through forward hooks on the class named in
+    ``_can_record_outputs["attentions"]`` (BertSelfAttention, RobertaSelfAttention, ...); we
+    hook the same modules. An empty list means "unknown layout": use the recorder instead.
+    """
+    spec = (getattr(type(model), "_can_record_outputs", None) or {}).get("attentions")
+    if not isinstance(spec, type):
+        return []
+    return [module for module in model.modules() if isinstance(module, spec)]
+
+
+class _AttentionSink:
+    """Copies each layer's attention weights into one preallocated float32 array as they appear.
+
+    With ``output_attentions=False`` the model drops each layer's (1, H, T, T) tensor right
+    after the layer, so at most one of them is alive at a time: the peak is the numpy array
+    (L·H·T²·4 bytes) plus one layer, instead of every torch tensor plus their copy.
+    """
+
+    def __init__(self, modules: list[Any], heads: int, count: int) -> None:
+        self.array = np.empty((len(modules), heads, count, count), dtype=np.float32)
+        self.filled = [False] * len(modules)
+        self._handles = [
+            module.register_forward_hook(self._hook_for(index))
+            for index, module in enumerate(modules)
+        ]
+
+    def _hook_for(self, index: int) -> Any:
+        import torch
+
+        def copy_weights(_module: Any, _args: Any, output: Any) -> None:
+            weights = output[1] if isinstance(output, tuple) and len(output) > 1 else None
+            if weights is None or tuple(weights.shape[1:]) != self.array.shape[1:]:
+                return  # SDPA or an unknown layout: complete() will say so
+            torch.from_numpy(self.array[index]).copy_(weights[0])
+            self.filled[index] = True
+
+        return copy_weights
+
+    def complete(self) -> bool:
+        """Every layer delivered its weights."""
+        return bool(self.filled) and all(self.filled)
+
+    def remove(self) -> None:
+        """Detach the hooks (the model outlives this one forward pass)."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+
+def _copy_layers(tensors: list[Any]) -> np.ndarray:
+    """Stack (1, ...) torch tensors into one new float32 array, freeing each after its copy."""
+    stacked = np.empty((len(tensors), *tuple(tensors[0].shape[1:])), dtype=np.float32)
+    for layer in range(len(tensors)):
+        stacked[layer] = tensors[layer][0].numpy()
+        tensors[layer] = None
+    return stacked
+
+
+def _forward(loaded: LoadedModel, encoding: Encoding, *, record_attentions: bool) -> Any:
     import torch
 
-    encoding = encode(loaded, text, pair)
     with torch.inference_mode():
-        outputs = loaded.model(
+        return loaded.model(
             **_model_inputs(loaded, encoding),
-            output_attentions=True,
+            output_attentions=record_attentions,
             output_hidden_states=True,
             return_dict=True,
         )
-    layer_attentions = list(outputs.attentions or ())
-    if not layer_attentions or any(a is None for a in layer_attentions):
-        raise RuntimeError(
-            "The model returned no attention weights (SDPA or flash attention slipped in); "
-            "it must be loaded with attn_implementation='eager'."
-        )
+
+
+def run_inference(loaded: LoadedModel, text: str, pair: str | None = None) -> InferenceResult:
+    """One forward pass; each tensor is copied once into a preallocated numpy array.
+
+    Attention weights are captured layer by layer through forward hooks (see _AttentionSink),
+    so the torch copies never pile up. A model whose layout the hooks do not recognise runs
+    with ``output_attentions=True`` instead, and each tensor is copied once afterwards.
+    """
+    import torch
+
+    encoding = encode(loaded, text, pair)
+    modules = _attention_modules(loaded.model)
+    attentions: np.ndarray | None = None
+    outputs = None
+    if modules and len(modules) == loaded.info.num_layers:
+        sink = _AttentionSink(modules, loaded.info.num_heads, encoding.input_ids.shape[0])
+        try:
+            outputs = _forward(loaded, encoding, record_attentions=False)
+        finally:
+            sink.remove()
+        if sink.complete():
+            attentions = sink.array
+        del sink
+    layer_attentions: list[Any] = []
+    if attentions is None:
+        outputs = None  # free the first attempt before running again
+        outputs = _forward(loaded, encoding, record_attentions=True)
+        layer_attentions = list(outputs.attentions or ())
+        if not layer_attentions or any(a is None for a in layer_attentions):
+            raise RuntimeError(
+                "The model returned no attention weights (SDPA or flash attention slipped in); "
+                "it must be loaded with attn_implementation='eager'."
+            )
     layer_states = list(outputs.hidden_states)
     pooled = getattr(outputs, "pooler_output", None)
     del outputs  # the lists above now own the tensors, so each is freed right after its copy
 
-    count = encoding.input_ids.shape[0]
-    heads = layer_attentions[0].shape[1]
-    attentions = np.empty((len(layer_attentions), heads, count, count), dtype=np.float32)
-    for layer in range(len(layer_attentions)):
-        attentions[layer] = layer_attentions[layer][0].numpy()
-        layer_attentions[layer] = None
-    hidden = np.empty((len(layer_states), count, layer_states[0].shape[-1]), dtype=np.float32)
-    for layer in range(len(layer_states)):
-        hidden[layer] = layer_states[layer][0].numpy()
-        layer_states[layer] = None
+    if attentions is None:
+        attentions = _copy_layers(layer_attentions)
+    norms = np.stack([torch.linalg.vector_norm(s[0], dim=-1).numpy() for s in layer_states])
+    hidden = _copy_layers(layer_states)
     pooler_output = None
     if loaded.info.has_pooler and pooled is not None:
         pooler_output = pooled[0].numpy().astype(np.float32, copy=True)
@@ -151,7 +232,7 @@ def run_inference(loaded: LoadedModel, text: str, pair: str | None = None) -> In
         unk_mask=encoding.unk_mask,
         attentions=attentions,
         hidden_states=hidden,
-        hidden_norms=np.linalg.norm(hidden, axis=-1).astype(np.float32),
+        hidden_norms=norms.astype(np.float32, copy=False),
         pooler_output=pooler_output,
         model=loaded.info,
         truncated=encoding.truncated,

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from explorer.core.anatomy import parameter_table
 from explorer.core.errors import ModelLoadError
 from explorer.core.results import ModelInfo
 from explorer.core.sources import ModelSource, SourceKind, embedded_model_path
+from explorer.core.tokenization import special_token_table
 
 # Encoders whose AutoModel returns per-layer attentions and hidden states the way BERT does.
 SUPPORTED_MODEL_TYPES = frozenset(
@@ -88,8 +91,25 @@ def _hub_message(name: str, err: Exception) -> str:
     )
 
 
-def load_model(source: ModelSource) -> LoadedModel:
-    """Load a BERT-family encoder with eager attention so attention weights are returned."""
+LoadProgress = Callable[[str, int], None]
+"""Called with (stage, percent) between loading stages; raising LoadCancelledError stops."""
+
+
+class LoadCancelledError(ModelLoadError):
+    """The user cancelled a load; the previous model stays."""
+
+
+def _no_progress(_stage: str, _percent: int) -> None:
+    return None
+
+
+def load_model(source: ModelSource, progress: LoadProgress = _no_progress) -> LoadedModel:
+    """Load a BERT-family encoder with eager attention so attention weights are returned.
+
+    ``progress`` is told each stage; it may raise LoadCancelledError to stop between stages
+    (a running ``from_pretrained`` cannot be interrupted, so its result is then discarded).
+    """
+    progress("Checking the source", 0)
     location, local_only = _resolve(source)
     _quiet_transformers()
     from transformers import AutoConfig, AutoModel, AutoTokenizer
@@ -98,6 +118,7 @@ def load_model(source: ModelSource) -> LoadedModel:
     if local_only:
         common["local_files_only"] = True
 
+    progress("Reading the config", 10)
     try:
         config = AutoConfig.from_pretrained(location, **common)
     except OSError as err:
@@ -117,6 +138,7 @@ def load_model(source: ModelSource) -> LoadedModel:
             f"only ({', '.join(sorted(SUPPORTED_MODEL_TYPES))}); pick one of those."
         )
 
+    progress("Loading the tokenizer", 25)
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, use_fast=True, **common)
     except Exception as err:  # tokenizers raise many types for missing or broken files
@@ -132,12 +154,15 @@ def load_model(source: ModelSource) -> LoadedModel:
 
     _check_vocabulary(location, tokenizer, config)
 
+    progress("Loading the weights", 40)
+
     try:
         model, loading_info = AutoModel.from_pretrained(
             location,
             config=config,
             attn_implementation="eager",
             output_loading_info=True,
+            weights_only=True,  # a pickled checkpoint is read as tensors only, never executed
             **common,
         )
     except OSError as err:
@@ -152,6 +177,7 @@ def load_model(source: ModelSource) -> LoadedModel:
 
     has_pooler = _check_loading_info(location, config, loading_info, model)
     model.eval()
+    progress("Checking the weights", 95)
     impl = getattr(model.config, "_attn_implementation", "eager")
     if impl != "eager":
         raise ModelLoadError(
@@ -173,6 +199,12 @@ def load_model(source: ModelSource) -> LoadedModel:
         vocab_size=len(tokenizer),
         has_pooler=has_pooler,
         attn_implementation=impl,
+        intermediate_size=_config_int(config, "intermediate_size", "hidden_dim"),
+        max_position_embeddings=_config_int(config, "max_position_embeddings"),
+        type_vocab_size=_config_int(config, "type_vocab_size"),
+        config_vocab_size=_config_int(config, "vocab_size"),
+        special_tokens=special_token_table(tokenizer),
+        parameters=parameter_table(model),
     )
     return LoadedModel(tokenizer=tokenizer, model=model, info=info)
 
@@ -220,6 +252,15 @@ def _check_loading_info(location: str, config: Any, info: dict[str, Any], model:
         )
     pooler_missing = any(k.startswith(_POOLER_PREFIXES) for k in info.get("missing_keys", ()))
     return getattr(model, "pooler", None) is not None and not pooler_missing
+
+
+def _config_int(config: Any, *names: str) -> int:
+    """The first of ``names`` the config has (DistilBERT spells sizes differently), else 0."""
+    for name in names:
+        value = getattr(config, name, None)
+        if isinstance(value, int):
+            return value
+    return 0
 
 
 def _max_length(tokenizer: Any, config: Any) -> int:

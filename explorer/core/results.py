@@ -29,6 +29,13 @@ class ModelInfo:
     vocab_size: int
     has_pooler: bool
     attn_implementation: str = "eager"
+    # Filled once at load time so the tokenization and anatomy panels never touch the model.
+    intermediate_size: int = 0
+    max_position_embeddings: int = 0
+    type_vocab_size: int = 0
+    config_vocab_size: int = 0  # rows of the word-embedding matrix (the tokenizer may know fewer)
+    special_tokens: tuple[tuple[str, str, int], ...] = ()  # (roles, token, id), by id
+    parameters: tuple[tuple[str, tuple[int, ...]], ...] = ()  # named_parameters(): (name, shape)
 
 
 def _freeze(array: np.ndarray) -> np.ndarray:

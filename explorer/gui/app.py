@@ -9,10 +9,8 @@ from PySide6.QtWidgets import QApplication
 
 from explorer.core.sources import ModelSource
 from explorer.gui.main_window import MainWindow
+from explorer.gui.settings import APPLICATION, ORGANIZATION
 from explorer.resources import resource_path
-
-ORGANIZATION = "bert-explorer"
-APPLICATION = "BERT Attention Explorer"
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
@@ -25,8 +23,11 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def run_gui(source: ModelSource | None, text: str, pair: str | None) -> int:
-    """Open the window; the model loads in the worker after the first paint."""
+def run_gui(source: ModelSource | None, text: str | None, pair: str | None) -> int:
+    """Open the window; the model loads in the worker after the first paint.
+
+    ``None`` for source or text restores what the previous session used.
+    """
     app = make_application()
     window = MainWindow(source=source, text=text, pair=pair)
     window.show()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -15,11 +15,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.cache_scan import CachedModel
 from explorer.core.errors import ModelLoadError
 from explorer.core.sources import ModelSource
 from explorer.gui.state import ExplorerState
 
 HIGHLIGHT = QColor(255, 200, 60, 170)
+_NAVIGATION_KEYS = {Qt.Key.Key_PageUp, Qt.Key.Key_PageDown}
+_ALT_ARROWS = {Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down}
 
 
 def utf16_index(text: str, index: int) -> int:
@@ -38,9 +41,21 @@ class SentenceEdit(QPlainTextEdit):
         self.setPlaceholderText(placeholder)
         self.setTabChangesFocus(True)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
-        lines = 2
-        height = self.fontMetrics().lineSpacing() * lines + 14
-        self.setFixedHeight(height)
+        self._fit_height()
+
+    def _fit_height(self, lines: int = 2) -> None:
+        self.setFixedHeight(self.fontMetrics().lineSpacing() * lines + 14)
+
+    def event(self, event: QEvent) -> bool:
+        """Leave PageUp/PageDown and Alt+arrows to the window's layer/head/token shortcuts."""
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            alt = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
+            if event.key() in _NAVIGATION_KEYS or (alt and event.key() in _ALT_ARROWS):
+                event.ignore()
+                return False
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_height()
+        return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Enter submits; Shift+Enter inserts a newline."""
@@ -85,6 +100,8 @@ class InputBar(QWidget):
     """Enter was pressed (run now)."""
     load_requested = Signal(object)
     """The user asked for a model: ModelSource."""
+    cancel_requested = Signal()
+    """The user wants the running model load stopped."""
     source_rejected = Signal(str)
     """What the user typed as a model is not a folder or hub id: message."""
 
@@ -104,6 +121,8 @@ class InputBar(QWidget):
         self.model_combo.setMinimumWidth(320)
         self.load_button = QPushButton("Load")
         self.browse_button = QPushButton("Folder…")
+        self.cancel_button = QPushButton("Cancel load")
+        self.cancel_button.setVisible(False)
 
         grid = QGridLayout(self)
         grid.setContentsMargins(6, 6, 6, 0)
@@ -118,6 +137,7 @@ class InputBar(QWidget):
         row.addWidget(self.model_combo, 0, 0)
         row.addWidget(self.browse_button, 0, 1)
         row.addWidget(self.load_button, 0, 2)
+        row.addWidget(self.cancel_button, 0, 3)
         row.setColumnStretch(0, 1)
         grid.addWidget(model_row, 2, 1)
 
@@ -126,6 +146,8 @@ class InputBar(QWidget):
             edit.submitted.connect(self.inputs_submitted)
         self.load_button.clicked.connect(self._on_load_clicked)
         self.model_combo.lineEdit().returnPressed.connect(self._on_load_clicked)
+        self.model_combo.activated.connect(self._on_model_chosen)
+        self.cancel_button.clicked.connect(self.cancel_requested)
         self.browse_button.clicked.connect(self._on_browse_clicked)
         state.token_changed.connect(self._on_token_changed)
         state.result_changed.connect(self._on_result_changed)
@@ -147,6 +169,42 @@ class InputBar(QWidget):
         if index >= 0 and typed == self.model_combo.itemText(index):
             return str(self.model_combo.itemData(index) or typed)
         return typed
+
+    def set_model_choices(self, cached: list[CachedModel], recent: list[str]) -> None:
+        """List the embedded default, cached hub models and recent sources in the picker."""
+        typed = self.model_combo.currentText()
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        self.model_combo.addItem(ModelSource.embedded().label, "embedded")
+        listed = {"embedded"}
+        for model in cached:
+            self.model_combo.addItem(f"cached: {model.repo_id} ({model.model_type})", model.repo_id)
+            listed.add(model.repo_id)
+        for spec in recent:
+            if spec not in listed:
+                self.model_combo.addItem(f"recent: {spec}", spec)
+                listed.add(spec)
+        self.model_combo.setEditText(typed)
+        self.model_combo.blockSignals(False)
+
+    def show_model(self, spec: str) -> None:
+        """Show the active model in the picker without triggering a load."""
+        index = self.model_combo.findData(spec)
+        self.model_combo.blockSignals(True)
+        if index >= 0:
+            self.model_combo.setCurrentIndex(index)
+        else:
+            self.model_combo.setEditText(spec)
+        self.model_combo.blockSignals(False)
+
+    def set_loading(self, loading: bool) -> None:
+        """Offer Cancel while a model loads."""
+        self.cancel_button.setVisible(loading)
+        self.load_button.setEnabled(not loading)
+
+    def _on_model_chosen(self, index: int) -> None:
+        if index >= 0:
+            self._on_load_clicked()
 
     def _on_load_clicked(self) -> None:
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -14,19 +16,42 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.cache_scan import CachedModel
+from explorer.core.errors import ModelLoadError
 from explorer.core.results import ModelInfo
 from explorer.core.sources import ModelSource
 from explorer.gui.input_bar import InputBar
+from explorer.gui.lecture import FONT_STEP, PanelFocus, ShortcutsDialog, ShortcutSpec, make_action
 from explorer.gui.message_bar import Level, MessageBar
+from explorer.gui.panels.anatomy import AnatomyPanel
 from explorer.gui.panels.attention import AttentionPanel
 from explorer.gui.panels.norms import NormsPanel
 from explorer.gui.panels.pooled import PooledPanel
+from explorer.gui.panels.tokenization import TokenizationPanel
 from explorer.gui.panels.tokens import TokensPanel
+from explorer.gui.settings import FONT_SCALE_RANGE, Settings
 from explorer.gui.state import AnalysisFailure, ExplorerState
+from explorer.gui.theme import THEMES, apply_theme
 from explorer.gui.worker import AnalysisOutcome, InferenceOutcome, ModelController
+from explorer.resources import resource_path
 
 DEBOUNCE_MS = 150
 EMPTY_HINT = "Type a sentence in A (and optionally B) to see what the model does with it."
+DEFAULT_TEXT = "I love my pet python"
+DEFAULT_PAIR = "Is it a snake?"
+
+
+def load_examples() -> list[dict[str, str | None]]:
+    """The Examples menu entries shipped in resources/examples.json."""
+    try:
+        raw = json.loads(resource_path("examples.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [
+        {"name": str(e["name"]), "text": str(e["text"]), "pair": e.get("pair")}
+        for e in raw
+        if isinstance(e, dict) and "name" in e and "text" in e
+    ]
 
 
 class MainWindow(QMainWindow):
@@ -35,13 +60,17 @@ class MainWindow(QMainWindow):
     def __init__(
         self,
         source: ModelSource | None = None,
-        text: str = "",
+        text: str | None = None,
         pair: str | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """``source``/``text`` None means: restore what the last session used."""
         super().__init__(parent)
         self.setWindowTitle("BERT Attention Explorer")
         self.resize(1500, 950)
+        self.settings = Settings()
+        self.font_scale = self.settings.font_scale
+        self.theme = THEMES[self.settings.theme]
         self.state = ExplorerState(self)
         self.controller = ModelController(self)
         self.input_bar = InputBar(self.state)
@@ -52,8 +81,11 @@ class MainWindow(QMainWindow):
         self.pooled_panel = PooledPanel(self.state)
         self.docks: dict[str, QDockWidget] = {}
         self._build_layout()
+        self.panel_focus = PanelFocus(self, self.docks, fallback="attention")
+        self.shortcut_actions: list[QAction] = []
         self._build_menus()
         self._build_status_bar()
+        apply_theme(self, self.theme, self.font_scale)
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -63,8 +95,12 @@ class MainWindow(QMainWindow):
         self.input_bar.inputs_submitted.connect(self.run_now)
         self.input_bar.load_requested.connect(self.load_model)
         self.input_bar.source_rejected.connect(self._on_source_rejected)
+        self.input_bar.cancel_requested.connect(self.controller.cancel_load)
         self.controller.busy_changed.connect(self._on_busy_changed)
         self.controller.load_started.connect(self._on_load_started)
+        self.controller.load_progress.connect(self._on_load_progress)
+        self.controller.load_cancelled.connect(self._on_load_cancelled)
+        self.controller.cached_models_found.connect(self._on_cached_models_found)
         self.controller.model_loaded.connect(self._on_model_loaded)
         self.controller.load_failed.connect(self._on_load_failed)
         self.controller.result_ready.connect(self._on_result_ready)
@@ -73,11 +109,29 @@ class MainWindow(QMainWindow):
         self.controller.analysis_failed.connect(self._on_analysis_failed)
         self.state.analysis_requested.connect(self.controller.request_analysis)
 
+        if text is None:
+            text, pair = (
+                self.settings.inputs
+                if self.settings.has_inputs
+                else (
+                    DEFAULT_TEXT,
+                    DEFAULT_PAIR,
+                )
+            )
         self.input_bar.blockSignals(True)
         self.input_bar.set_inputs(text, pair)
         self.input_bar.blockSignals(False)
-        self.load_model(source or ModelSource.embedded())
+        self._cached_models: list[CachedModel] = []
+        self.input_bar.set_model_choices([], self.settings.recent_models)
+        self.controller.scan_cache()
+        self.load_model(source or self._remembered_source())
         self.run_now()
+
+    def _remembered_source(self) -> ModelSource:
+        try:
+            return ModelSource.parse(self.settings.model_source)
+        except ModelLoadError:
+            return ModelSource.embedded()
 
     # --- construction ------------------------------------------------------------------
     def _build_layout(self) -> None:
@@ -114,6 +168,16 @@ class MainWindow(QMainWindow):
         self.resizeDocks(
             [self.docks["norms"], self.docks["pooled"]], [3, 2], Qt.Orientation.Vertical
         )
+        self._add_tokenizer_panels()
+
+    def _add_tokenizer_panels(self) -> None:
+        """The tokenization inspector and the model anatomy, as tabs beside the token table."""
+        self.tokenization_panel = TokenizationPanel(self.state)
+        self.anatomy_panel = AnatomyPanel(self.state)
+        left = Qt.DockWidgetArea.LeftDockWidgetArea
+        self.add_panel("tokenization", "Tokenization", self.tokenization_panel, left, "tokens")
+        self.add_panel("anatomy", "Model anatomy", self.anatomy_panel, left, "tokenization")
+        self.docks["tokens"].raise_()
 
     def add_panel(
         self,
@@ -147,10 +211,57 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
-        self.view_menu = self.menuBar().addMenu("&View")
+
+        examples_menu = self.menuBar().addMenu("&Examples")
+        for example in load_examples():
+            action = QAction(str(example["name"]), self)
+            action.triggered.connect(
+                lambda _=False, e=example: self.show_example(str(e["text"]), e["pair"])
+            )
+            examples_menu.addAction(action)
+
+        state = self.state
+        specs = [
+            ShortcutSpec("&Navigate", "Next layer", ("PgDown",), lambda: state.step_layer(+1)),
+            ShortcutSpec("&Navigate", "Previous layer", ("PgUp",), lambda: state.step_layer(-1)),
+            ShortcutSpec("&Navigate", "Next head", ("Alt+Right",), lambda: state.step_head(+1)),
+            ShortcutSpec("&Navigate", "Previous head", ("Alt+Left",), lambda: state.step_head(-1)),
+            ShortcutSpec("&Navigate", "Next token", ("Alt+Down",), lambda: state.step_token(+1)),
+            ShortcutSpec("&Navigate", "Previous token", ("Alt+Up",), lambda: state.step_token(-1)),
+            ShortcutSpec("&View", "Full screen", ("F11",), self.toggle_full_screen),
+            ShortcutSpec(
+                "&View", "Fill the window with the focused panel", ("F10",), self.panel_focus.toggle
+            ),
+            ShortcutSpec("&View", "Larger fonts", ("Ctrl+=", "Ctrl++"), self.zoom_in),
+            ShortcutSpec("&View", "Smaller fonts", ("Ctrl+-",), self.zoom_out),
+            ShortcutSpec("&View", "Reset font size", ("Ctrl+0",), lambda: self.set_font_scale(1.0)),
+            ShortcutSpec("&View", "Dark theme", ("Ctrl+Shift+D",), self.toggle_theme),
+            ShortcutSpec("&Run", "Run now", ("Ctrl+Return",), self.run_now),
+            ShortcutSpec(
+                "&Run", "Focus sentence A", ("Ctrl+L",), self.input_bar.sentence_a.setFocus
+            ),
+        ]
+        menus: dict[str, object] = {}
+        for spec in specs:
+            if spec.menu not in menus:
+                menus[spec.menu] = self.menuBar().addMenu(spec.menu)
+            action = make_action(self, spec)
+            menus[spec.menu].addAction(action)  # type: ignore[attr-defined]
+            self.shortcut_actions.append(action)
+        self.dark_action = next(a for a in self.shortcut_actions if a.text() == "Dark theme")
+        self.dark_action.setCheckable(True)
+        self.dark_action.setChecked(self.theme.name == "dark")
+
+        view_menu = menus["&View"]
+        view_menu.addSeparator()  # type: ignore[attr-defined]
         for dock in self.docks.values():
-            self.view_menu.addAction(dock.toggleViewAction())
+            view_menu.addAction(dock.toggleViewAction())  # type: ignore[attr-defined]
         help_menu = self.menuBar().addMenu("&Help")
+        shortcuts = QAction("&Shortcuts", self)
+        shortcuts.setShortcut(QKeySequence("F1"))
+        shortcuts.triggered.connect(self.show_shortcuts)
+        help_menu.addAction(shortcuts)
+        self.shortcut_actions.append(shortcuts)
         about = QAction("&About", self)
         about.triggered.connect(self._show_about)
         help_menu.addAction(about)
@@ -181,11 +292,58 @@ class MainWindow(QMainWindow):
             else:
                 self.message_bar.show_message(EMPTY_HINT, Level.INFO)
             return
+        self.settings.remember_inputs(text, pair)
         self.controller.request_inference(text, pair)
 
     def load_model(self, source: ModelSource) -> None:
         """Ask the worker for a model; the current one stays until the new one is ready."""
         self.controller.request_load(source)
+        self.input_bar.set_loading(True)
+
+    def show_example(self, text: str, pair: str | None) -> None:
+        """Put an example into the fields and run it at once."""
+        self.input_bar.blockSignals(True)
+        self.input_bar.set_inputs(text, pair)
+        self.input_bar.blockSignals(False)
+        self.run_now()
+
+    # --- lecture mode ------------------------------------------------------------------
+    def toggle_full_screen(self) -> None:
+        """F11: full screen and back."""
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    def set_font_scale(self, scale: float) -> None:
+        """Scale every font, token label and heatmap label together; remembered."""
+        low, high = FONT_SCALE_RANGE
+        self.font_scale = round(min(max(scale, low), high), 3)
+        self.settings.font_scale = self.font_scale
+        apply_theme(self, self.theme, self.font_scale)
+
+    def zoom_in(self) -> None:
+        """Ctrl+=: larger fonts."""
+        self.set_font_scale(self.font_scale * FONT_STEP)
+
+    def zoom_out(self) -> None:
+        """Ctrl+-: smaller fonts."""
+        self.set_font_scale(self.font_scale / FONT_STEP)
+
+    def set_theme(self, name: str) -> None:
+        """Switch between the light and dark themes (widgets and plots); remembered."""
+        self.theme = THEMES[name]
+        self.settings.theme = name
+        self.dark_action.setChecked(name == "dark")
+        apply_theme(self, self.theme, self.font_scale)
+
+    def toggle_theme(self) -> None:
+        """Ctrl+Shift+D: dark ↔ light."""
+        self.set_theme("light" if self.theme.name == "dark" else "dark")
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Help → Shortcuts (non-modal, so the demo keeps running behind it)."""
+        dialog = ShortcutsDialog(self.shortcut_actions, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     # --- controller → window -----------------------------------------------------------
     def _on_busy_changed(self, busy: bool) -> None:
@@ -196,8 +354,28 @@ class MainWindow(QMainWindow):
         if self.state.model_info is None:
             self.model_label.setText(f"Loading {label}…")
 
+    def _on_load_progress(self, stage: str, percent: int) -> None:
+        self.statusBar().showMessage(f"{stage}… ({percent}%)")
+
+    def _on_load_cancelled(self) -> None:
+        self.input_bar.set_loading(False)
+        info = self.state.model_info
+        keeping = f" Still using {info.source}." if info is not None else ""
+        self.statusBar().showMessage("Loading cancelled.", 5000)
+        self.message_bar.show_message(f"Model loading was cancelled.{keeping}", Level.INFO)
+        if info is not None:
+            self.input_bar.show_model(info.source)
+
+    def _on_cached_models_found(self, models: list[CachedModel]) -> None:
+        self._cached_models = list(models)
+        self.input_bar.set_model_choices(self._cached_models, self.settings.recent_models)
+
     def _on_model_loaded(self, info: ModelInfo) -> None:
         self.state.set_model_info(info)
+        self.input_bar.set_loading(self.controller.loading)
+        self.settings.remember_model(info.source)
+        self.input_bar.set_model_choices(self._cached_models, self.settings.recent_models)
+        self.input_bar.show_model(info.source)
         self.statusBar().showMessage(f"Loaded {info.name_or_path}", 5000)
         self.model_label.setText(
             f"{info.source} · {info.model_type} · {info.num_layers} layers · "
@@ -207,7 +385,10 @@ class MainWindow(QMainWindow):
             self.message_bar.clear()
 
     def _on_load_failed(self, message: str) -> None:
+        self.input_bar.set_loading(False)
         info = self.state.model_info
+        if info is not None:
+            self.input_bar.show_model(info.source)
         keeping = f" Still using {info.source}." if info is not None else ""
         self.statusBar().clearMessage()
         if info is None:
@@ -250,5 +431,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop the worker thread before the window goes (no thread outlives it)."""
         self._debounce.stop()
+        self.settings.remember_inputs(*self.input_bar.inputs())
+        self.settings.sync()
         self.controller.shutdown()
         super().closeEvent(event)

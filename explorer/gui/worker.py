@@ -67,6 +67,11 @@ class _InferenceRequest:
 
 
 @dataclass(frozen=True)
+class _ScanRequest:
+    """Look for BERT models in the local Hugging Face cache (file I/O, kept off the GUI)."""
+
+
+@dataclass(frozen=True)
 class _LoadRequest:
     request_id: int
     source: ModelSource
@@ -81,6 +86,10 @@ class ModelWorker(QObject):
     """The worker now holds a new model: request id, ModelInfo."""
     load_failed = Signal(int, str)
     """A load failed and the previous model is kept: request id, message."""
+    load_progress = Signal(int, str, int)
+    """A load reached a stage: request id, stage, percent."""
+    load_cancelled = Signal(int)
+    """A load was cancelled and the previous model is kept: request id."""
     result_ready = Signal(object)
     """An inference finished: InferenceOutcome."""
     inference_failed = Signal(int, str)
@@ -89,6 +98,8 @@ class ModelWorker(QObject):
     """An on-demand analysis finished: AnalysisOutcome."""
     analysis_failed = Signal(int, str, str)
     """An analysis failed: request id, analysis name, message."""
+    cache_scanned = Signal(object)
+    """The local Hugging Face cache was scanned: list[CachedModel]."""
     _wake = Signal()
 
     def __init__(self) -> None:
@@ -98,6 +109,8 @@ class ModelWorker(QObject):
         self._pending_inference: _InferenceRequest | None = None
         self._pending_analyses: dict[str, _AnalysisRequest] = {}
         self._stopping = False
+        self._cancelled_load = 0
+        self._scan_requested = False
         self._loaded = None  # LoadedModel, touched only in the worker thread
         self._current: tuple[int, InferenceResult] | None = None  # newest result, for analyses
         self._analysis_cache: dict[tuple[int, str, tuple[tuple[str, Any], ...]], Any] = {}
@@ -125,6 +138,28 @@ class ModelWorker(QObject):
             self._pending_analyses[name] = _AnalysisRequest(request_id, result_id, name, frozen)
         self._wake.emit()
 
+    def post_cache_scan(self) -> None:
+        """Ask for the list of cached BERT-family models."""
+        with self._lock:
+            self._scan_requested = True
+        self._wake.emit()
+
+    def cancel_load(self, request_id: int) -> None:
+        """Cancel a load: dropped if queued, stopped at its next stage if running."""
+        with self._lock:
+            self._cancelled_load = request_id
+            dropped = (
+                self._pending_load is not None and self._pending_load.request_id == request_id
+            )
+            if dropped:
+                self._pending_load = None
+        if dropped:  # never started, so the worker thread will not report it
+            self.load_cancelled.emit(request_id)
+
+    def _load_is_cancelled(self, request_id: int) -> bool:
+        with self._lock:
+            return self._stopping or self._cancelled_load == request_id
+
     def discard_pending(self) -> None:
         """Forget queued work (the window is closing or the input was cleared)."""
         with self._lock:
@@ -139,7 +174,9 @@ class ModelWorker(QObject):
             self._pending_analyses.clear()
 
     # --- worker thread -------------------------------------------------------------------
-    def _take(self) -> _LoadRequest | _InferenceRequest | _AnalysisRequest | None:
+    def _take(
+        self,
+    ) -> _LoadRequest | _InferenceRequest | _AnalysisRequest | _ScanRequest | None:
         with self._lock:
             if self._stopping:
                 return None
@@ -151,6 +188,9 @@ class ModelWorker(QObject):
                 return request
             if self._pending_analyses:
                 return self._pending_analyses.pop(next(iter(self._pending_analyses)))
+            if self._scan_requested:
+                self._scan_requested = False
+                return _ScanRequest()
             return None
 
     @Slot()
@@ -160,15 +200,26 @@ class ModelWorker(QObject):
                 self._load(request)
             elif isinstance(request, _InferenceRequest):
                 self._infer(request)
-            else:
+            elif isinstance(request, _AnalysisRequest):
                 self._analyse(request)
+            else:
+                self._scan_cache()
 
     def _load(self, request: _LoadRequest) -> None:
-        from explorer.core.loading import load_model
+        from explorer.core.loading import LoadCancelledError, load_model
+
+        def report(stage: str, percent: int) -> None:
+            if self._load_is_cancelled(request.request_id):
+                raise LoadCancelledError("Loading was cancelled.")
+            self.load_progress.emit(request.request_id, stage, percent)
 
         self.load_started.emit(request.request_id, request.source.label)
         try:
-            loaded = load_model(request.source)
+            loaded = load_model(request.source, progress=report)
+            report("Ready", 100)
+        except LoadCancelledError:
+            self.load_cancelled.emit(request.request_id)
+            return
         except ExplorerError as err:
             self.load_failed.emit(request.request_id, str(err))
             return
@@ -178,6 +229,7 @@ class ModelWorker(QObject):
             )
             return
         self._loaded = loaded
+        self._current = None
         with self._lock:
             # Inputs queued for the previous model must not come back looking like the new one's.
             self._pending_inference = None
@@ -205,6 +257,15 @@ class ModelWorker(QObject):
         self.result_ready.emit(
             InferenceOutcome(request.request_id, result, views, picked_up_at, compute_ms)
         )
+
+    def _scan_cache(self) -> None:
+        from explorer.core.cache_scan import cached_bert_models
+
+        try:
+            found = cached_bert_models()
+        except Exception:  # a broken cache must not break the picker: offer what we have
+            found = []
+        self.cache_scanned.emit(found)
 
     def _analyse(self, request: _AnalysisRequest) -> None:
         from explorer.core.analysis.registry import run_analysis
@@ -248,10 +309,16 @@ class ModelController(QObject):
     """The worker holds a new model: ModelInfo."""
     load_failed = Signal(str)
     """The newest load failed; the previous model stays: message."""
+    load_progress = Signal(str, int)
+    """The newest load reached a stage: stage, percent."""
+    load_cancelled = Signal()
+    """The newest load was cancelled; the previous model stays."""
     result_ready = Signal(object)
     """A result for the newest request: InferenceOutcome."""
     inference_failed = Signal(str)
     """The newest inference failed: message."""
+    cached_models_found = Signal(object)
+    """BERT-family models found in the local Hugging Face cache: list[CachedModel]."""
     stale_dropped = Signal(int)
     """A reply for an old request was dropped: its request id."""
     analysis_ready = Signal(object)
@@ -278,8 +345,11 @@ class ModelController(QObject):
         self._worker.load_started.connect(self._on_worker_load_started)
         self._worker.model_loaded.connect(self._on_worker_model_loaded)
         self._worker.load_failed.connect(self._on_worker_load_failed)
+        self._worker.load_progress.connect(self._on_worker_load_progress)
+        self._worker.load_cancelled.connect(self._on_worker_load_cancelled)
         self._worker.result_ready.connect(self._on_worker_result_ready)
         self._worker.inference_failed.connect(self._on_worker_inference_failed)
+        self._worker.cache_scanned.connect(self.cached_models_found)
         self._worker.analysis_ready.connect(self._on_worker_analysis_ready)
         self._worker.analysis_failed.connect(self._on_worker_analysis_failed)
         _LIVE_THREADS.add(self._thread)
@@ -309,6 +379,20 @@ class ModelController(QObject):
         self._set_open(load=True)
         self._worker.post_load(request_id, source)
         return request_id
+
+    @property
+    def loading(self) -> bool:
+        """True while the newest load is unanswered."""
+        return self._load_open
+
+    def scan_cache(self) -> None:
+        """Look for cached BERT models in the worker; answers with cached_models_found."""
+        self._worker.post_cache_scan()
+
+    def cancel_load(self) -> None:
+        """Cancel the newest load; the model in use stays."""
+        if self._load_open:
+            self._worker.cancel_load(self._latest_load)
 
     def request_inference(self, text: str, pair: str | None) -> int:
         """Run the newest input; any older unanswered request becomes stale."""
@@ -361,6 +445,18 @@ class ModelController(QObject):
         # Without any model, queued inputs can never run: stop showing them as in flight.
         self._set_open(load=False, inference=self._inference_open and self._has_model)
         self.load_failed.emit(message)
+
+    @Slot(int, str, int)
+    def _on_worker_load_progress(self, request_id: int, stage: str, percent: int) -> None:
+        if request_id == self._latest_load:
+            self.load_progress.emit(stage, percent)
+
+    @Slot(int)
+    def _on_worker_load_cancelled(self, request_id: int) -> None:
+        if request_id != self._latest_load:
+            return
+        self._set_open(load=False, inference=self._inference_open and self._has_model)
+        self.load_cancelled.emit()
 
     @Slot(object)
     def _on_worker_result_ready(self, outcome: InferenceOutcome) -> None:

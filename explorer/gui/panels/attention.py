@@ -1,14 +1,43 @@
-"""Attention panel: one labelled query × key heatmap and the layers × heads overview mosaic."""
+"""Attention panel: one labelled query × key heatmap and the layers × heads overview mosaic.
+
+The heatmap shows the selected layer and head (or the heads pooled, or the mean over layers)
+through the shared lens (pair block, words, hidden special tokens); a small table totals the
+four sentence-pair blocks of what is on show.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
+from explorer.core.analysis.blocks import ALL, block_mask, parse_block, token_segments
+from explorer.core.analysis.lens import LensedMatrix
+from explorer.core.analysis.words import word_groups
 from explorer.core.results import InferenceResult
-from explorer.core.views import mosaic_cell
+from explorer.core.views import attention_mosaic, mosaic_cell
+from explorer.gui.panels.analysis_common import (
+    HeadControls,
+    LensBar,
+    LensOptions,
+    displayed_attention,
+    head_choice_label,
+    lens_notice,
+    titled,
+    where_label,
+)
 from explorer.gui.panels.plotting import (
     ATTENTION_COLORMAP,
     as_image,
@@ -20,20 +49,29 @@ from explorer.gui.panels.plotting import (
 )
 from explorer.gui.state import MEAN_OF_HEADS, ExplorerState
 
+BLOCK_TABLE_TIP = (
+    "Total attention weight in each sentence-pair block of the map on show (the sum of its "
+    "cells) and its share of all the weight. [CLS] and the first [SEP] count as A, the last "
+    "[SEP] as B, so the four blocks add up to the whole."
+)
+
 
 def head_label(head: int) -> str:
     """How a head is named in read-outs ("head 7", 1-based, or "mean of heads")."""
-    return "mean of heads" if head == MEAN_OF_HEADS else f"head {head + 1}"
+    return head_choice_label(head)
 
 
-def attention_readout(
-    result: InferenceResult, layer: int, head: int, query: int, key: int, value: float
-) -> str:
+def attention_readout(where: str, labels: tuple[str, ...], query: int, key: int, value: float):
     """The hover text: ``layer 3 · head 7 · "loves" → "day" = 0.123`` (1-based names)."""
-    return (
-        f'layer {layer + 1} · {head_label(head)} · "{result.tokens[query]}" → '
-        f'"{result.tokens[key]}" = {value:.3f}'
-    )
+    return f'{where} · "{labels[query]}" → "{labels[key]}" = {value:.3f}'
+
+
+def token_rows(result: InferenceResult, words: bool) -> tuple[tuple[str, ...], np.ndarray]:
+    """(labels, row of each token) of the heatmap's rows, without recomputing the matrix."""
+    if words:
+        groups = word_groups(result)
+        return groups.labels, groups.group_of_token
+    return tuple(str(t) for t in result.tokens), np.arange(result.num_tokens)
 
 
 class AttentionPanel(QWidget):
@@ -42,12 +80,18 @@ class AttentionPanel(QWidget):
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._state = state
-        self.layer_combo = QComboBox()
-        self.layer_combo.setToolTip("Encoder layer (PageUp/PageDown)")
-        self.head_combo = QComboBox()
-        self.head_combo.setToolTip("Attention head, or the mean over heads (Alt+←/→)")
+        self._lens = LensOptions.of(state)
+        self.controls = HeadControls(state)
+        self.layer_combo = self.controls.layer_combo
+        self.head_combo = self.controls.head_combo
+        self.lens_bar = LensBar(state)
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+        self.notice.setObjectName("panel-notice")
+        self.notice.setVisible(False)
         self.readout = QLabel("Hover over the heatmap to read a weight.")
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.readout.setWordWrap(True)
 
         self.heatmap, self.image, self.colorbar = make_heatmap_plot(
             ATTENTION_COLORMAP, (0.0, 1.0), "attention", square=True
@@ -59,6 +103,22 @@ class AttentionPanel(QWidget):
         self.heatmap.setToolTip("Click: select the row's token · Shift+click: the column's token")
         self._row_outline = outline_item(plot)
         self._col_outline = outline_item(plot)
+
+        self.block_table = QTableWidget(2, 2)
+        self.block_table.setHorizontalHeaderLabels(["to A", "to B"])
+        self.block_table.setVerticalHeaderLabels(["from A", "from B"])
+        self.block_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.block_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.block_table.setToolTip(BLOCK_TABLE_TIP)
+        self.block_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.block_table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.block_table.setMaximumHeight(84)
+        self.block_table.setMaximumWidth(260)
+        for row in range(2):
+            for col in range(2):
+                item = QTableWidgetItem("—")
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                self.block_table.setItem(row, col, item)
 
         self.overview, self.overview_image, _ = make_heatmap_plot(
             ATTENTION_COLORMAP, (0.0, 1.0), "max"
@@ -72,18 +132,17 @@ class AttentionPanel(QWidget):
         self._grid = pg.PlotDataItem(pen=pg.mkPen((255, 255, 255, 90), width=1), connect="pairs")
         overview_plot.addItem(self._grid)
 
-        controls = QHBoxLayout()
-        controls.addWidget(QLabel("Layer"))
-        controls.addWidget(self.layer_combo)
-        controls.addWidget(QLabel("Head"))
-        controls.addWidget(self.head_combo)
-        controls.addStretch(1)
+        below = QHBoxLayout()
+        below.addWidget(self.readout, 1)
+        below.addWidget(self.block_table)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addLayout(controls)
+        left_layout.addWidget(self.controls)
+        left_layout.addWidget(self.lens_bar)
+        left_layout.addWidget(self.notice)
         left_layout.addWidget(self.heatmap, 1)
-        left_layout.addWidget(self.readout)
+        left_layout.addLayout(below)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(left)
         splitter.addWidget(self.overview)
@@ -93,60 +152,36 @@ class AttentionPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
 
-        self.layer_combo.currentIndexChanged.connect(self._on_layer_combo_changed)
-        self.head_combo.currentIndexChanged.connect(self._on_head_combo_changed)
         plot.getViewBox().sigResized.connect(self._draw_token_marks)
         self.image.cell_hovered.connect(self._on_cell_hovered)
         self.image.cell_clicked.connect(self._on_cell_clicked)
         self.overview_image.cell_hovered.connect(self._on_tile_hovered)
         self.overview_image.cell_clicked.connect(self._on_tile_clicked)
         state.result_changed.connect(self._on_result_changed)
-        state.model_changed.connect(self._on_model_changed)
         state.layer_changed.connect(self._on_layer_changed)
         state.head_changed.connect(self._on_head_changed)
         state.token_changed.connect(self._on_token_changed)
-        self._on_model_changed()
+        self._lens.changed.connect(self._on_lens_changed)
         self._on_result_changed()
 
     # --- what is on show -----------------------------------------------------------------
+    def current_view(self) -> LensedMatrix | None:
+        """The matrix on show with its row labels (the lens applied)."""
+        return displayed_attention(self._state, self._lens)
+
     def current_matrix(self) -> np.ndarray | None:
-        """The T×T matrix for the selected layer and head (a view, no copy)."""
-        result, views = self._state.result, self._state.views
-        if result is None or views is None:
-            return None
-        if self._state.head == MEAN_OF_HEADS:
-            return views.head_mean[self._state.layer]
-        return result.attentions[self._state.layer, self._state.head]
+        """The matrix on show (the lens applied)."""
+        view = self.current_view()
+        return None if view is None else view.matrix
 
-    def _fill_combos(self, layers: int, heads: int) -> None:
-        for combo, items in (
-            (self.layer_combo, [f"Layer {i + 1}" for i in range(layers)]),
-            (self.head_combo, ["Mean of heads"] + [f"Head {i + 1}" for i in range(heads)]),
-        ):
-            if [combo.itemText(i) for i in range(combo.count())] != items:
-                combo.blockSignals(True)
-                combo.clear()
-                combo.addItems(items)
-                combo.blockSignals(False)
-        self._sync_combos()
-
-    def _sync_combos(self) -> None:
-        for combo, index in (
-            (self.layer_combo, self._state.layer),
-            (self.head_combo, self._state.head + 1),
-        ):
-            if combo.currentIndex() != index and index < combo.count():
-                combo.blockSignals(True)
-                combo.setCurrentIndex(index)
-                combo.blockSignals(False)
+    def _where(self) -> str:
+        return where_label(
+            self._state.layer, self._state.head, self._lens.head_pool, self._lens.mean_layers
+        )
 
     # --- state → view --------------------------------------------------------------------
-    def _on_model_changed(self) -> None:
-        self._fill_combos(self._state.num_layers, self._state.num_heads)
-
     def _on_result_changed(self) -> None:
         result, views = self._state.result, self._state.views
-        self._fill_combos(self._state.num_layers, self._state.num_heads)
         if result is None or views is None:
             self.image.clear()
             self.overview_image.clear()
@@ -154,49 +189,100 @@ class AttentionPanel(QWidget):
             for outline in (self._row_outline, self._col_outline, self._tile_outline):
                 outline.setVisible(False)
             self.readout.setText("No result yet.")
+            self._show_notice("")
             return
         self.readout.setText("Hover over the heatmap to read a weight.")
-        self.overview_image.setImage(views.mosaic, levels=(0.0, 1.0), autoLevels=False)
+        self._draw_overview()
         self._draw_overview_axes(result, views.mosaic_tile)
         self._draw_matrix()
-        self._draw_token_marks()
         self._draw_tile_mark()
 
     def _on_layer_changed(self, _layer: int) -> None:
-        self._sync_combos()
         self._draw_matrix()
         self._draw_tile_mark()
 
     def _on_head_changed(self, _head: int) -> None:
-        self._sync_combos()
         self._draw_matrix()
         self._draw_tile_mark()
 
     def _on_token_changed(self, _token: int) -> None:
         self._draw_token_marks()
 
-    def _draw_matrix(self) -> None:
-        matrix = self.current_matrix()
-        if matrix is None:
+    def _on_lens_changed(self) -> None:
+        if self._state.result is None:
             return
-        self.image.setImage(as_image(matrix), levels=(0.0, 1.0), autoLevels=False)
-        title = f"Layer {self._state.layer + 1} · {head_label(self._state.head)}"
-        self.heatmap.getPlotItem().setTitle(title)
+        self._draw_overview()
+        self._draw_matrix()
+        self._draw_tile_mark()
+
+    def _show_notice(self, text: str) -> None:
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
+
+    def _draw_matrix(self) -> None:
+        view = self.current_view()
+        if view is None:
+            return
+        self.image.setImage(as_image(view.matrix), levels=(0.0, 1.0), autoLevels=False)
+        lens = self._lens
+        title = self._where()
+        self.heatmap.getPlotItem().setTitle(titled(title[0].upper() + title[1:], lens.settings))
+        self._show_notice(lens_notice(self._state.result, lens.settings))
+        self._draw_block_table(view)
+        self._draw_token_marks()
+
+    def _draw_block_table(self, view: LensedMatrix) -> None:
+        totals = view.totals
+        whole = float(totals.sum())
+        has_pair = bool((view.segments == 1).any())
+        chosen = parse_block(self._lens.settings.block)
+        for row in range(2):
+            for col in range(2):
+                item = self.block_table.item(row, col)
+                if not has_pair and (row or col):
+                    item.setText("—")
+                else:
+                    share = float(totals[row, col]) / whole if whole > 0 else 0.0
+                    item.setText(f"{totals[row, col]:.2f} ({share:.0%})")
+                font = QFont(item.font())
+                font.setBold(chosen == (row, col))
+                item.setFont(font)
+
+    def block_table_texts(self) -> list[list[str]]:
+        """The table's cells, row by row (tests and screen readers)."""
+        return [[self.block_table.item(r, c).text() for c in range(2)] for r in range(2)]
 
     def _draw_token_marks(self, *_: object) -> None:
         result = self._state.result
         if result is None:
             return
-        count, token = result.num_tokens, self._state.token
-        if token >= 0:
-            place_outline(self._row_outline, 0, token, count, 1)
-            place_outline(self._col_outline, token, 0, 1, count)
-        tokens = [str(t) for t in result.tokens]
+        labels, row_of_token = token_rows(result, self._lens.settings.words)
+        count, token = len(labels), self._state.token
+        row = int(row_of_token[token]) if token >= 0 else -1
+        if row >= 0:
+            place_outline(self._row_outline, 0, row, count, 1)
+            place_outline(self._col_outline, row, 0, 1, count)
         plot = self.heatmap.getPlotItem()
         height = max(plot.getViewBox().height(), 200.0)
         width = max(plot.getViewBox().width(), 300.0)
-        plot.getAxis("left").setTicks([token_ticks(tokens, token, labels_that_fit(height, 16))])
-        plot.getAxis("bottom").setTicks([token_ticks(tokens, token, labels_that_fit(width, 45))])
+        plot.getAxis("left").setTicks([token_ticks(labels, row, labels_that_fit(height, 16))])
+        plot.getAxis("bottom").setTicks([token_ticks(labels, row, labels_that_fit(width, 45))])
+
+    def _draw_overview(self) -> None:
+        """The mosaic of every head, with the pair block applied (the raw weights otherwise)."""
+        result, views = self._state.result, self._state.views
+        if result is None or views is None:
+            return
+        block = self._lens.settings.block
+        if block == ALL:
+            mosaic = views.mosaic
+        else:
+            segments = token_segments(result.sequence_ids)
+            mask = block_mask(segments, segments, block)
+            mosaic = attention_mosaic(np.where(mask, result.attentions, np.float32(0)))
+        self.overview_image.setImage(mosaic, levels=(0.0, 1.0), autoLevels=False)
+        suffix = f" · {block} only" if block != ALL else ""
+        self.overview.getPlotItem().setTitle(f"All layers × heads (click to select){suffix}")
 
     def _draw_overview_axes(self, result: InferenceResult, tile: int) -> None:
         layers, heads = result.num_layers, result.num_heads
@@ -217,32 +303,30 @@ class AttentionPanel(QWidget):
         if views is None or result is None:
             return
         tile, layer, head = views.mosaic_tile, self._state.layer, self._state.head
+        top, rows = (0, result.num_layers) if self._lens.mean_layers else (layer, 1)
         if head == MEAN_OF_HEADS:
-            place_outline(self._tile_outline, 0, layer * tile, result.num_heads * tile, tile)
+            place_outline(self._tile_outline, 0, top * tile, result.num_heads * tile, rows * tile)
         else:
-            place_outline(self._tile_outline, head * tile, layer * tile, tile, tile)
+            place_outline(self._tile_outline, head * tile, top * tile, tile, rows * tile)
 
     # --- view → state --------------------------------------------------------------------
-    def _on_layer_combo_changed(self, index: int) -> None:
-        if index >= 0:
-            self._state.set_layer(index)
-
-    def _on_head_combo_changed(self, index: int) -> None:
-        if index >= 0:
-            self._state.set_head(index - 1)
-
     def _on_cell_hovered(self, row: int, col: int) -> None:
-        result, matrix = self._state.result, self.current_matrix()
-        if result is None or matrix is None or row < 0:
+        view = self.current_view()
+        if view is None or row < 0:
             return
-        value = float(matrix[row, col])
-        self.readout.setText(
-            attention_readout(result, self._state.layer, self._state.head, row, col, value)
-        )
+        value = float(view.matrix[row, col])
+        self.readout.setText(attention_readout(self._where(), view.labels, row, col, value))
 
     def _on_cell_clicked(self, row: int, col: int, modifiers: object) -> None:
         shift = bool(modifiers & Qt.KeyboardModifier.ShiftModifier)  # type: ignore[operator]
-        self._state.set_token(col if shift else row)
+        result = self._state.result
+        if result is None:
+            return
+        _, row_of_token = token_rows(result, self._lens.settings.words)
+        picked = col if shift else row
+        tokens = np.flatnonzero(row_of_token == picked)
+        if tokens.size:
+            self._state.set_token(int(tokens[0]))
 
     def _on_tile_hovered(self, row: int, col: int) -> None:
         result = self._state.result
@@ -256,5 +340,6 @@ class AttentionPanel(QWidget):
         if result is None:
             return
         cell = mosaic_cell(row, col, result.num_tokens)
+        self._lens.set_mean_layers(False)
         self._state.set_layer(cell.layer)
         self._state.set_head(cell.head)

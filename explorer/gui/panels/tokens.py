@@ -32,43 +32,73 @@ SPECIAL_COLOR = QColor(120, 120, 160)
 _Index = QModelIndex | QPersistentModelIndex
 
 
-def token_flags(result: InferenceResult, row: int) -> str:
-    """Short flags: special tokens, unknown pieces and word-piece continuations."""
-    flags = []
-    if result.special_tokens_mask[row]:
-        flags.append("special")
-    if result.unk_mask[row]:
-        flags.append("UNK")
-    if str(result.tokens[row]).startswith("##"):
-        flags.append("##cont")
-    return " ".join(flags)
+def table_rows(result: InferenceResult) -> list[tuple[str, ...]]:
+    """Every cell's text, built once per result (numpy → Python in bulk, not per cell)."""
+    ids = result.input_ids.tolist()
+    types = result.token_type_ids.tolist()
+    offsets = result.offsets.tolist()
+    special = result.special_tokens_mask.tolist()
+    unknown = result.unk_mask.tolist()
+    sequences = result.sequence_ids.tolist()
+    tokens = [str(t) for t in result.tokens.tolist()]
+    rows = []
+    for row, token in enumerate(tokens):
+        start, end = offsets[row]
+        if special[row]:
+            span, text = "—", ""
+        else:
+            sentence = result.text if sequences[row] == 0 else result.pair
+            span = f"{'A' if sequences[row] == 0 else 'B'} {start}–{end}"
+            text = sentence[start:end] if sentence is not None else ""
+        flags = []
+        if special[row]:
+            flags.append("special")
+        if unknown[row]:
+            flags.append("UNK")
+        if token.startswith("##"):
+            flags.append("##cont")
+        rows.append((str(row), token, str(ids[row]), str(types[row]), span, text, " ".join(flags)))
+    return rows
 
 
-def token_span_text(result: InferenceResult, row: int) -> str:
-    """The characters a token came from, or '' for special tokens."""
-    sentence = result.sentence_of(row)
-    if sentence is None:
-        return ""
-    start, end = (int(v) for v in result.offsets[row])
-    return sentence[start:end]
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_ALIGNMENT = tuple(_RIGHT if name in ("#", "id", "type") else None for name in COLUMNS)
 
 
 class TokenTableModel(QAbstractTableModel):
-    """Reads rows straight from the state's result; holds nothing of its own."""
+    """Rows of the state's result, as text built once per result (Qt asks for cells a lot)."""
 
     def __init__(self, state: ExplorerState) -> None:
         super().__init__()
         self._state = state
+        self._rows: list[tuple[str, ...]] = []
+        self._colors: list[QColor | None] = []
         state.result_changed.connect(self._on_result_changed)
+        self._on_result_changed()
 
     def _on_result_changed(self) -> None:
         self.beginResetModel()
+        result = self._state.result
+        self._rows = table_rows(result) if result is not None else []
+        if result is None:
+            self._colors = []
+        else:
+            self._colors = [
+                UNK_COLOR if unk else SPECIAL_COLOR if special else None
+                for unk, special in zip(
+                    result.unk_mask.tolist(), result.special_tokens_mask.tolist(), strict=True
+                )
+            ]
         self.endResetModel()
+
+    @property
+    def rows(self) -> list[tuple[str, ...]]:
+        """The cell texts on show, one tuple a token."""
+        return self._rows
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         """Qt API: one row a token."""
-        result = self._state.result
-        return 0 if parent.isValid() or result is None else result.num_tokens
+        return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         """Qt API: the fixed columns."""
@@ -84,40 +114,13 @@ class TokenTableModel(QAbstractTableModel):
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         """Qt API: the cell text, with colour for special and unknown tokens."""
-        result = self._state.result
-        if result is None or not index.isValid():
-            return None
-        row, column = index.row(), index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(result, row, COLUMNS[column])
+            return self._rows[index.row()][index.column()]
         if role == Qt.ItemDataRole.ForegroundRole:
-            if result.unk_mask[row]:
-                return UNK_COLOR
-            if result.special_tokens_mask[row]:
-                return SPECIAL_COLOR
-        if role == Qt.ItemDataRole.TextAlignmentRole and COLUMNS[column] in ("#", "id", "type"):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return self._colors[index.row()]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _ALIGNMENT[index.column()]
         return None
-
-    @staticmethod
-    def _display(result: InferenceResult, row: int, column: str) -> str:
-        if column == "#":
-            return str(row)
-        if column == "token":
-            return str(result.tokens[row])
-        if column == "id":
-            return str(int(result.input_ids[row]))
-        if column == "type":
-            return str(int(result.token_type_ids[row]))
-        if column == "span":
-            if result.special_tokens_mask[row]:
-                return "—"
-            start, end = (int(v) for v in result.offsets[row])
-            sentence = "A" if result.sequence_ids[row] == 0 else "B"
-            return f"{sentence} {start}–{end}"
-        if column == "text":
-            return token_span_text(result, row)
-        return token_flags(result, row)
 
 
 class TokensPanel(QWidget):
@@ -133,8 +136,12 @@ class TokensPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        # Widths come from the longest texts once per result (_fit_columns): ResizeToContents
+        # would ask the model for every cell of every row, which takes ~0.1 s at 512 tokens.
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         layout = QVBoxLayout(self)
@@ -159,7 +166,21 @@ class TokensPanel(QWidget):
         if result.truncated:
             text += f" · truncated, {result.tokens_dropped} dropped"
         self.summary.setText(text)
+        self._fit_columns()
         self._on_token_changed(self._state.token)
+
+    def _fit_columns(self) -> None:
+        """Size each column to its widest text (a few font measurements, not a full scan)."""
+        metrics = self.table.fontMetrics()
+        header_metrics = self.table.horizontalHeader().fontMetrics()
+        padding = 2 * metrics.averageCharWidth() + 6
+        rows = self._model.rows
+        for column, title in enumerate(COLUMNS[:-1]):
+            texts = [row[column] for row in rows]
+            longest = sorted(texts, key=len, reverse=True)[:8]  # proportional font: try a few
+            width = max([metrics.horizontalAdvance(t) for t in longest], default=0)
+            width = max(width, header_metrics.horizontalAdvance(title) + 4) + padding
+            self.table.horizontalHeader().resizeSection(column, width)
 
     def _on_token_changed(self, token: int) -> None:
         selection = self.table.selectionModel()

@@ -1,0 +1,3 @@
+from explorer.bench.run import main
+
+raise SystemExit(main())

@@ -1,0 +1,79 @@
+"""Sentence-pair blocks: which part of a query × key matrix is A→A, A→B, B→A or B→B.
+
+Special tokens join the sentence they open or close, the way ``token_type_ids`` assigns them:
+``[CLS]`` and the first ``[SEP]`` belong to A, the final ``[SEP]`` to B. With that rule the
+four blocks partition the matrix, so their totals add up to the matrix total.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+ALL = "All"
+BLOCKS = (ALL, "A→A", "A→B", "B→A", "B→B")
+SEGMENT_NAMES = ("A", "B")
+
+
+def token_segments(sequence_ids: np.ndarray) -> np.ndarray:
+    """0 (sentence A) or 1 (sentence B) per token; a special token takes the segment before it.
+
+    Leading special tokens (``[CLS]``) belong to A.
+    """
+    seq = np.asarray(sequence_ids, dtype=np.int64)
+    if seq.size == 0:
+        return seq.copy()
+    index = np.where(seq >= 0, np.arange(seq.size), -1)
+    last_real = np.maximum.accumulate(index)
+    return np.where(last_real >= 0, seq[np.maximum(last_real, 0)], 0).astype(np.int64)
+
+
+def parse_block(block: str) -> tuple[int, int] | None:
+    """(query segment, key segment) of a block name, or None for ``All``."""
+    if block == ALL:
+        return None
+    if block not in BLOCKS:
+        raise ValueError(f"Unknown block '{block}'; choose one of {', '.join(BLOCKS)}.")
+    query, key = block.split("→")
+    return SEGMENT_NAMES.index(query), SEGMENT_NAMES.index(key)
+
+
+def block_mask(query_segments: np.ndarray, key_segments: np.ndarray, block: str) -> np.ndarray:
+    """Boolean (rows × cols) mask of the cells inside ``block`` (all True for ``All``)."""
+    parsed = parse_block(block)
+    rows, cols = len(query_segments), len(key_segments)
+    if parsed is None:
+        return np.ones((rows, cols), dtype=bool)
+    query, key = parsed
+    return np.outer(np.asarray(query_segments) == query, np.asarray(key_segments) == key)
+
+
+def filter_block(matrix: np.ndarray, segments: np.ndarray, block: str) -> np.ndarray:
+    """Zero every cell outside ``block`` (no renormalization: the weights stay as they are).
+
+    ``All`` returns the matrix itself, so the default view costs nothing.
+    """
+    if parse_block(block) is None:
+        return matrix
+    mask = block_mask(segments, segments, block)
+    return np.where(mask, matrix, 0).astype(matrix.dtype, copy=False)
+
+
+def filter_block_row(vector: np.ndarray, query_segment: int, segments: np.ndarray, block: str):
+    """The row of one query under ``block``: keys outside it (or a query outside it) become 0."""
+    parsed = parse_block(block)
+    if parsed is None:
+        return vector
+    query, key = parsed
+    if query_segment != query:
+        return np.zeros_like(vector)
+    return np.where(np.asarray(segments) == key, vector, 0).astype(vector.dtype, copy=False)
+
+
+def block_totals(matrix: np.ndarray, segments: np.ndarray) -> np.ndarray:
+    """(2, 2) float64: total weight from segment q (rows) to segment k (columns).
+
+    The blocks partition the matrix, so ``block_totals(m, s).sum() == m.sum()``.
+    """
+    seg = np.asarray(segments)
+    onehot = np.stack([seg == 0, seg == 1], axis=1).astype(np.float64)
+    return onehot.T @ np.asarray(matrix, dtype=np.float64) @ onehot

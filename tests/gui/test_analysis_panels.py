@@ -1,0 +1,321 @@
+"""Analysis views: build state, build the view, change the state, assert on the view.
+
+A stub answers analysis requests synchronously with the real registry, as the worker would.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from explorer.core.analysis.blocks import block_totals, token_segments
+from explorer.core.analysis.flow import FlowResult, attention_flow
+from explorer.core.analysis.head_stats import head_statistics_of
+from explorer.core.analysis.norm_based import norm_attention_of
+from explorer.core.analysis.registry import run_analysis
+from explorer.core.analysis.rollout import attention_rollout
+from explorer.core.analysis.special import hide_special
+from explorer.core.analysis.words import merge_word_pieces, word_groups
+from explorer.core.errors import ExplorerError
+from explorer.core.inference import run_inference
+from explorer.core.views import build_views
+from explorer.gui.panels.analysis_common import COMPUTING, LensOptions
+from explorer.gui.panels.analysis_flow import FlowPanel
+from explorer.gui.panels.analysis_head_stats import HeadStatsPanel
+from explorer.gui.panels.analysis_norm import NormPanel
+from explorer.gui.panels.analysis_rollout import RolloutPanel
+from explorer.gui.panels.analysis_topk import TopKPanel
+from explorer.gui.panels.attention import AttentionPanel
+from explorer.gui.state import MEAN_OF_HEADS, AnalysisFailure, ExplorerState
+
+
+@pytest.fixture(scope="module")
+def pet(tiny_model):
+    return run_inference(tiny_model, "I love my pet python", "Is it a snake?")
+
+
+def make_state(result) -> ExplorerState:
+    shared = ExplorerState()
+    shared.set_model_info(result.model)
+    shared.set_result(result, build_views(result))
+    return shared
+
+
+@pytest.fixture
+def state(qtbot, pet):
+    return make_state(pet)
+
+
+def answer_requests(state: ExplorerState, loaded) -> list[tuple[str, dict]]:
+    """Connect a synchronous stand-in for the controller; returns the requests it saw."""
+    asked: list[tuple[str, dict]] = []
+
+    def answer(name: str, params: dict) -> None:
+        asked.append((name, params))
+        try:
+            payload = run_analysis(name, loaded, state.result, params)
+        except ExplorerError as err:
+            payload = AnalysisFailure(str(err))
+        state.set_analysis(name, params, payload)
+
+    state.analysis_requested.connect(answer)
+    return asked
+
+
+def shown(qtbot, widget):
+    qtbot.addWidget(widget)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+# --- attention panel: blocks, pooling, words, hidden special tokens -----------------------
+def test_block_filter_and_block_totals(qtbot, state, pet):
+    panel = AttentionPanel(state)
+    qtbot.addWidget(panel)
+    state.set_layer(2)
+    state.set_head(1)
+    matrix = pet.attentions[2, 1]
+    segments = token_segments(pet.sequence_ids)
+    totals = block_totals(matrix, segments)
+    texts = panel.block_table_texts()
+    assert texts[0][1] == f"{totals[0, 1]:.2f} ({totals[0, 1] / totals.sum():.0%})"
+    assert texts[1][0] == f"{totals[1, 0]:.2f} ({totals[1, 0] / totals.sum():.0%})"
+    panel.lens_bar.block_combo.setCurrentText("A→B")
+    expected = np.where(np.outer(segments == 0, segments == 1), matrix, 0)
+    np.testing.assert_array_equal(panel.image.image, expected)
+    assert panel.heatmap.getPlotItem().titleLabel.text.endswith("A→B only")
+    assert panel.block_table.item(0, 1).font().bold()
+    assert panel.block_table_texts() == texts  # the table totals every block regardless
+    assert not panel.notice.isVisibleTo(panel)
+    state.set_layer(0)
+    np.testing.assert_array_equal(
+        panel.image.image, np.where(np.outer(segments == 0, segments == 1), pet.attentions[0, 1], 0)
+    )
+
+
+def test_block_on_a_single_sentence_says_why_it_is_empty(qtbot, tiny_model):
+    single = run_inference(tiny_model, "Sinan loves a beautiful day")
+    state = make_state(single)
+    panel = AttentionPanel(state)
+    qtbot.addWidget(panel)
+    assert panel.block_table_texts()[1] == ["—", "—"]
+    LensOptions.of(state).set_block("B→B")
+    assert panel.notice.isVisibleTo(panel)
+    assert "no sentence B" in panel.notice.text()
+    assert not panel.image.image.any()
+
+
+def test_pooling_and_mean_over_layers(qtbot, state, pet):
+    panel = AttentionPanel(state)
+    qtbot.addWidget(panel)
+    state.set_layer(1)
+    state.set_head(MEAN_OF_HEADS)
+    panel.controls.pool_combo.setCurrentText("max")
+    np.testing.assert_array_equal(panel.image.image, pet.attentions[1].max(axis=0))
+    assert panel.head_combo.itemText(0) == "Max of heads"
+    panel.controls.mean_layers_check.setChecked(True)
+    np.testing.assert_allclose(panel.image.image, pet.attentions.max(axis=1).mean(0), atol=1e-6)
+    assert not panel.layer_combo.isEnabled()
+    panel._on_cell_hovered(4, 5)
+    value = pet.attentions.max(axis=1).mean(0)[4, 5]
+    assert panel.readout.text() == f'mean of layers · max of heads · "pet" → "python" = {value:.3f}'
+    state.set_head(3)
+    np.testing.assert_allclose(panel.image.image, pet.attentions[:, 3].mean(0), atol=1e-6)
+    assert not panel.controls.pool_combo.isEnabled()
+
+
+def test_words_and_hidden_special_tokens(qtbot, tiny_model):
+    result = run_inference(tiny_model, "Sinan loves Python", "Is it?")
+    state = make_state(result)
+    panel = AttentionPanel(state)
+    qtbot.addWidget(panel)
+    state.set_layer(3)
+    state.set_head(0)
+    panel.lens_bar.words_check.setChecked(True)
+    groups = word_groups(result)
+    image = panel.image.image
+    assert image.shape == (groups.num_groups, groups.num_groups)
+    np.testing.assert_allclose(image.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(
+        image, merge_word_pieces(result.attentions[3, 0], groups.group_of_token), atol=1e-6
+    )
+    state.set_token(2)  # "##an" belongs to the word "Sinan", row 1
+    assert panel._row_outline.rect().top() == 1
+    ticks = panel.heatmap.getPlotItem().getAxis("left")._tickLevels[0]
+    assert (1.5, "▸Sinan") in ticks
+    panel._on_cell_clicked(3, 0, Qt.KeyboardModifier.NoModifier)  # row 3 is "Python"
+    assert state.token == groups.first_token[3]
+
+    panel.lens_bar.words_check.setChecked(False)
+    panel.lens_bar.hide_check.setChecked(True)
+    special = result.special_tokens_mask
+    image = panel.image.image
+    assert not image[special].any() and not image[:, special].any()
+    np.testing.assert_allclose(image[~special].sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(image, hide_special(result.attentions[3, 0], special), atol=1e-6)
+    assert "special tokens hidden" in panel.heatmap.getPlotItem().titleLabel.text
+
+
+def test_lens_is_shared_by_every_view_of_a_window(qtbot, state):
+    first, second = AttentionPanel(state), RolloutPanel(state)
+    qtbot.addWidget(first)
+    qtbot.addWidget(second)
+    first.lens_bar.hide_check.setChecked(True)
+    assert second.lens_bar.hide_check.isChecked()
+    second.lens_bar.block_combo.setCurrentText("B→A")
+    assert first.lens_bar.block_combo.currentText() == "B→A"
+
+
+# --- top-k --------------------------------------------------------------------------------
+def test_top_k_lists_follow_the_selection(qtbot, state, pet):
+    panel = TopKPanel(state)
+    qtbot.addWidget(panel)
+    state.set_layer(2)
+    state.set_head(3)
+    state.set_token(4)
+    matrix = pet.attentions[2, 3]
+    k = panel.k_spin.value()
+    order = np.argsort(-matrix[4], kind="stable")[:k]
+    assert [label for label, _ in panel.entries("attends")] == [pet.tokens[i] for i in order]
+    np.testing.assert_allclose(
+        [w for _, w in panel.entries("attends")], matrix[4, order], atol=5e-4
+    )
+    column = np.argsort(-matrix[:, 4], kind="stable")[:k]
+    assert [label for label, _ in panel.entries("attended")] == [pet.tokens[i] for i in column]
+    assert '"pet" · layer 3 · head 4' in panel.title.text()
+
+    state.set_token(5)
+    assert panel.entries("attends")[0][0] == pet.tokens[np.argmax(pet.attentions[2, 3, 5])]
+    panel.k_spin.setValue(2)
+    assert len(panel.entries("attended")) == 2
+    panel.attends_table.cellClicked.emit(1, 1)
+    assert state.token == int(np.argsort(-pet.attentions[2, 3, 5], kind="stable")[1])
+
+    LensOptions.of(state).set_hide_special(True)
+    state.set_token(0)
+    assert panel.entries("attends") == []
+    assert "special token" in panel.message.text()
+
+
+# --- rollout ------------------------------------------------------------------------------
+def test_rollout_is_asked_for_only_when_visible_and_follows_the_layer(
+    qtbot, state, pet, tiny_model
+):
+    asked = answer_requests(state, tiny_model)
+    panel = RolloutPanel(state)
+    qtbot.addWidget(panel)
+    assert asked == []  # a hidden view costs nothing
+    shown(qtbot, panel)
+    assert asked == [("rollout", {})]
+    rollout = attention_rollout(pet.attentions)
+    state.set_layer(1)
+    np.testing.assert_allclose(panel.heatmap.image.image, rollout[1], atol=1e-6)
+    assert panel.heatmap.colorbar.levels()[1] == pytest.approx(rollout[1].max())
+    np.testing.assert_allclose(panel.bars.heights, rollout[1, 0], atol=1e-6)
+    assert "through layer 2" in panel.heatmap.plot_widget.getPlotItem().titleLabel.text
+    state.set_layer(3)
+    np.testing.assert_allclose(panel.heatmap.image.image, rollout[3], atol=1e-6)
+    assert asked == [("rollout", {})]  # every layer came in the one reply
+    state.set_token(6)
+    assert panel.heatmap._row_outline.rect().top() == 6
+    panel.heatmap._on_cell_hovered(6, 2)
+    assert panel.heatmap.readout.text() == (
+        f'rollout to layer 4 · "{pet.tokens[6]}" → "love" = {rollout[3, 6, 2]:.3f}'
+    )
+
+
+def test_rollout_says_computing_then_draws(qtbot, state, pet):
+    panel = shown(qtbot, RolloutPanel(state))
+    assert panel.message.text() == COMPUTING  # nobody answered yet
+    state.set_analysis("rollout", {}, attention_rollout(pet.attentions))
+    assert panel.message.text() == ""
+    assert panel.heatmap.image.image.shape == (pet.num_tokens, pet.num_tokens)
+    state.set_analysis("rollout", {}, AnalysisFailure("rollout failed: boom"))
+    assert panel.message.text() == "rollout failed: boom"
+    assert panel.heatmap.image.image is None
+
+
+# --- flow ---------------------------------------------------------------------------------
+def test_flow_follows_token_and_layer_and_ignores_older_replies(qtbot, state, pet, tiny_model):
+    asked = answer_requests(state, tiny_model)
+    state.set_layer(2)
+    state.set_token(3)
+    panel = shown(qtbot, FlowPanel(state))
+    assert asked[-1] == ("flow", {"layer": 2, "position": 3})
+    np.testing.assert_allclose(panel.bars.heights, attention_flow(pet.attentions, 2, 3), atol=1e-6)
+    assert 'into "my" after layer 3' in panel.bars.plot_widget.getPlotItem().titleLabel.text
+    state.set_token(5)
+    assert asked[-1] == ("flow", {"layer": 2, "position": 5})
+    expected = attention_flow(pet.attentions, 2, 5)
+    np.testing.assert_allclose(panel.bars.heights, expected, atol=1e-6)
+    stale = FlowResult(layer=2, position=3, values=np.full(pet.num_tokens, 0.5, np.float32))
+    state.set_analysis("flow", {"layer": 2, "position": 3}, stale)  # an older request's reply
+    np.testing.assert_allclose(panel.bars.heights, expected, atol=1e-6)
+
+
+def test_flow_above_forty_tokens_says_why_and_asks_nothing(qtbot, tiny_model):
+    long = run_inference(tiny_model, " ".join(["word"] * 45))
+    state = make_state(long)
+    asked = answer_requests(state, tiny_model)
+    panel = shown(qtbot, FlowPanel(state))
+    assert asked == []
+    assert "up to 40 tokens; this input has 47" in panel.message_text
+    assert panel.bars.heights.size == 0
+
+
+# --- norm-based ---------------------------------------------------------------------------
+def test_norm_panel_summed_and_per_head(qtbot, state, pet, tiny_model):
+    answer_requests(state, tiny_model)
+    norms = norm_attention_of(tiny_model, pet)
+    panel = shown(qtbot, NormPanel(state))
+    state.set_layer(1)
+    np.testing.assert_allclose(panel.heatmap.image.image, norms.summed[1], rtol=1e-5)
+    assert not panel.controls.head_combo.isEnabled()
+    panel.summed_check.setChecked(False)
+    state.set_head(2)
+    np.testing.assert_allclose(panel.heatmap.image.image, norms.per_head[1, 2], rtol=1e-5)
+    assert panel.heatmap.colorbar.levels()[1] == pytest.approx(norms.per_head[1, 2].max())
+    state.set_head(MEAN_OF_HEADS)
+    LensOptions.of(state).set_head_pool("max")
+    np.testing.assert_allclose(panel.heatmap.image.image, norms.per_head[1].max(0), rtol=1e-5)
+    assert "max of heads" in panel.heatmap.plot_widget.getPlotItem().titleLabel.text
+
+
+def test_norm_panel_without_weights_says_so(qtbot, state):
+    answer_requests(state, None)  # e.g. a result loaded from disk: no model at hand
+    panel = shown(qtbot, NormPanel(state))
+    assert "needs the model's weights" in panel.message_text
+    assert panel.heatmap.image.image is None
+
+
+# --- per-head statistics ------------------------------------------------------------------
+def test_head_stats_grid_table_and_selection(qtbot, state, pet, tiny_model):
+    answer_requests(state, tiny_model)
+    panel = shown(qtbot, HeadStatsPanel(state))
+    stats = head_statistics_of(pet)
+    panel.set_statistic("entropy")
+    np.testing.assert_allclose(panel.image.image, stats.values["entropy"], rtol=1e-6)
+    assert panel.image.levels.tolist() == pytest.approx([0.0, np.log(pet.num_tokens)])
+    panel.set_statistic("sep")
+    np.testing.assert_allclose(panel.image.image, stats.values["sep"], rtol=1e-6)
+    letters = [item.textItem.toPlainText() for item in panel._letters]
+    assert letters == [p[0].upper() for p in stats.pattern.ravel()]
+
+    panel._on_cell_clicked(2, 3, None)
+    assert (state.layer, state.head) == (2, 3)
+    assert panel._outline.rect().topLeft().toTuple() == (3.0, 2.0)
+
+    column = list(
+        panel.model.horizontalHeaderItem(c).text() for c in range(panel.model.columnCount())
+    )
+    panel.table.sortByColumn(column.index("entropy (nats)"), Qt.SortOrder.AscendingOrder)
+    order = np.argsort(stats.values["entropy"].ravel(), kind="stable")
+    assert panel.table_rows()[0] == divmod(int(order[0]), pet.num_heads)
+    panel.table.selectRow(0)
+    assert (state.layer, state.head) == divmod(int(order[0]), pet.num_heads)
+    state.set_layer(3)
+    state.set_head(1)
+    selected = panel.table.selectionModel().selectedRows()[0].row()
+    assert panel.table_rows()[selected] == (3, 1)

@@ -1,0 +1,153 @@
+"""Lecture mode: keyboard stepping, full screen, one panel filling the window, fonts, themes."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+
+from explorer.gui.lecture import ShortcutsDialog, shortcut_rows
+from explorer.gui.main_window import load_examples
+from explorer.gui.settings import Settings
+from explorer.gui.state import MEAN_OF_HEADS
+from tests.gui.conftest import wait_for_result
+
+SINAN = "Sinan loves a beautiful day"
+
+
+@pytest.fixture
+def shown(qtbot, window):
+    window.input_bar.set_inputs(SINAN)
+    window.run_now()
+    wait_for_result(qtbot, window, SINAN)
+    window.activateWindow()
+    qtbot.waitActive(window)
+    return window
+
+
+@pytest.mark.parametrize("focus", ["sentence", "table"])
+def test_keyboard_steps_layers_heads_and_tokens(qtbot, shown, focus):
+    target = shown.input_bar.sentence_a if focus == "sentence" else shown.tokens_panel.table
+    target.setFocus()
+    state = shown.state
+    state.set_token(2)
+    state.set_layer(0)
+    state.set_head(MEAN_OF_HEADS)
+    qtbot.keyClick(target, Qt.Key.Key_PageDown)
+    assert state.layer == 1
+    qtbot.keyClick(target, Qt.Key.Key_PageUp)
+    assert state.layer == 0
+    qtbot.keyClick(target, Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
+    assert state.head == 0
+    qtbot.keyClick(target, Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
+    assert state.head == 1
+    qtbot.keyClick(target, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
+    assert state.head == 0
+    qtbot.keyClick(target, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
+    assert state.token == 3
+    qtbot.keyClick(target, Qt.Key.Key_Up, Qt.KeyboardModifier.AltModifier)
+    assert state.token == 2
+    assert shown.input_bar.sentence_a.text() == SINAN  # no key leaked into the text
+
+
+def test_layer_stepping_stops_at_the_last_layer(qtbot, shown):
+    for _ in range(10):
+        qtbot.keyClick(shown.tokens_panel.table, Qt.Key.Key_PageDown)
+    assert shown.state.layer == 3
+    assert shown.attention_panel.layer_combo.currentText() == "Layer 4"
+
+
+def test_f11_toggles_full_screen(qtbot, shown):
+    qtbot.keyClick(shown.tokens_panel.table, Qt.Key.Key_F11)
+    assert shown.isFullScreen()
+    qtbot.keyClick(shown.tokens_panel.table, Qt.Key.Key_F11)
+    assert not shown.isFullScreen()
+
+
+def test_f10_fills_the_window_with_the_focused_panel_and_restores(qtbot, shown):
+    shown.tokens_panel.table.setFocus()
+    qtbot.keyClick(shown.tokens_panel.table, Qt.Key.Key_F10)
+    visible = [k for k, d in shown.docks.items() if d.isVisible()]
+    assert visible == ["tokens"]
+    assert not shown.input_bar.isVisible()
+    qtbot.keyClick(shown.tokens_panel.table, Qt.Key.Key_F10)
+    assert shown.docks["attention"].isVisible() and shown.docks["norms"].isVisible()
+    assert shown.input_bar.isVisible()
+
+
+def test_font_scale_grows_widgets_and_plot_labels_and_is_remembered(qtbot, shown):
+    axis = shown.attention_panel.heatmap.getPlotItem().getAxis("left")
+    before_tick = axis.style["tickFont"].pointSizeF() if axis.style["tickFont"] else 0
+    before_app = shown.font().pointSizeF()
+    qtbot.keyClick(shown.tokens_panel.table, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(shown.tokens_panel.table, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
+    assert shown.font_scale == pytest.approx(1.15**2, rel=1e-3)
+    assert axis.style["tickFont"].pointSizeF() > before_tick
+    # Qt propagates the application font to existing widgets through queued events.
+    qtbot.waitUntil(lambda: shown.tokens_panel.table.font().pointSizeF() > before_app)
+    assert shown.input_bar.sentence_a.font().pointSizeF() > before_app
+    assert Settings().font_scale == pytest.approx(shown.font_scale)
+    qtbot.keyClick(shown.tokens_panel.table, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
+    assert shown.font_scale == pytest.approx(1.15, rel=1e-3)
+    shown.set_font_scale(1.0)
+
+
+def test_theme_switch_restyles_plot_backgrounds(qtbot, shown):
+    plots = [shown.attention_panel.heatmap, shown.norms_panel.heatmap, shown.pooled_panel.plot]
+    shown.set_theme("light")
+    assert all(p.backgroundBrush().color() == QColor("#ffffff") for p in plots)
+    qtbot.keyClick(
+        shown.tokens_panel.table,
+        Qt.Key.Key_D,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    assert shown.theme.name == "dark"
+    assert all(p.backgroundBrush().color() == QColor("#16171a") for p in plots)
+    window_role = shown.palette().ColorRole.Window
+    qtbot.waitUntil(lambda: shown.palette().color(window_role) == QColor("#1e1f22"))
+    assert Settings().theme == "dark"
+    shown.set_theme("light")
+
+
+def test_shortcuts_dialog_lists_every_stepping_key(qtbot, shown):
+    dialog = shown.show_shortcuts()
+    qtbot.addWidget(dialog)
+    assert isinstance(dialog, ShortcutsDialog)
+    commands = dict((label, keys) for keys, label in shortcut_rows(shown.shortcut_actions))
+    for label in (
+        "Next layer",
+        "Previous layer",
+        "Next head",
+        "Previous head",
+        "Next token",
+        "Previous token",
+        "Full screen",
+        "Fill the window with the focused panel",
+        "Larger fonts",
+        "Smaller fonts",
+    ):
+        assert label in commands
+    assert dialog.table.rowCount() == len(commands)
+
+
+def test_examples_menu_runs_the_example(qtbot, shown):
+    examples = load_examples()
+    names = [e["name"] for e in examples]
+    texts = [e["text"] for e in examples]
+    assert "I love my pet python" in texts and SINAN in texts
+    assert any(e["pair"] for e in examples) and len(names) >= 5
+    assert max(len(t) for t in texts) > 500  # the long paragraph
+    menu = next(a.menu() for a in shown.menuBar().actions() if a.text() == "&Examples")
+    action = next(a for a in menu.actions() if a.text() == "Pet python (pair)")
+    action.trigger()
+    result = wait_for_result(qtbot, shown, "I love my pet python")
+    assert result.pair == "Is it a snake?"
+
+
+def test_plots_keep_a_perceptual_colormap_in_both_themes(qtbot, shown):
+    for name in ("dark", "light"):
+        shown.set_theme(name)
+        lut = shown.attention_panel.image.lut
+        viridis = pg.colormap.get("viridis").getLookupTable(nPts=len(lut))
+        assert (abs(lut.astype(int)[:, :3] - viridis.astype(int)[:, :3]) <= 1).all()

@@ -1,0 +1,73 @@
+"""The worker's on-demand analyses: computed for the result on show, stale ones dropped."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from explorer.core.analysis import registry
+from explorer.gui.state import AnalysisFailure
+from tests.gui.conftest import TIMEOUT_MS, wait_for_result
+
+
+@pytest.fixture
+def column_sums(monkeypatch):
+    calls: list[tuple[str, dict]] = []
+
+    def analysis(_loaded, result, params):
+        calls.append((result.text, dict(params)))
+        if params.get("fail"):
+            raise ValueError("asked to fail")
+        return result.attentions[params["layer"]].sum(axis=(0, 1))
+
+    monkeypatch.setitem(registry.ANALYSES, "test_column_sums", analysis)
+    return calls
+
+
+def test_analysis_arrives_in_the_state_and_is_cached(qtbot, window, column_sums):
+    window.input_bar.set_inputs("hello there")
+    window.run_now()
+    result = wait_for_result(qtbot, window, "hello there")
+    with qtbot.waitSignal(window.state.analysis_changed, timeout=TIMEOUT_MS):
+        window.state.request_analysis("test_column_sums", layer=1)
+    params, payload = window.state.analysis("test_column_sums")
+    assert params == {"layer": 1}
+    np.testing.assert_allclose(payload, result.attentions[1].sum(axis=(0, 1)))
+    with qtbot.waitSignal(window.state.analysis_changed, timeout=TIMEOUT_MS):
+        window.state.request_analysis("test_column_sums", layer=1)
+    assert len(column_sums) == 1  # served from the worker's per-result cache
+
+
+def test_analysis_for_an_old_result_is_dropped(qtbot, window, column_sums):
+    window.input_bar.set_inputs("first text")
+    window.run_now()
+    wait_for_result(qtbot, window, "first text")
+    window.state.request_analysis("test_column_sums", layer=0)
+    window.input_bar.set_inputs("second text")
+    window.run_now()
+    wait_for_result(qtbot, window, "second text")
+    assert window.state.analysis("test_column_sums") is None
+    with qtbot.waitSignal(window.state.analysis_changed, timeout=TIMEOUT_MS):
+        window.state.request_analysis("test_column_sums", layer=0)
+    assert column_sums[-1][0] == "second text"
+
+
+def test_failed_analysis_is_reported_to_its_panel(qtbot, window, column_sums):
+    window.input_bar.set_inputs("hello")
+    window.run_now()
+    wait_for_result(qtbot, window, "hello")
+    with qtbot.waitSignal(window.state.analysis_changed, timeout=TIMEOUT_MS):
+        window.state.request_analysis("test_column_sums", layer=0, fail=True)
+    _, payload = window.state.analysis("test_column_sums")
+    assert isinstance(payload, AnalysisFailure)
+    assert "asked to fail" in payload.message
+
+
+def test_unknown_analysis_says_so(qtbot, window):
+    window.input_bar.set_inputs("hello")
+    window.run_now()
+    wait_for_result(qtbot, window, "hello")
+    with qtbot.waitSignal(window.state.analysis_changed, timeout=TIMEOUT_MS):
+        window.state.request_analysis("no_such_thing")
+    _, payload = window.state.analysis("no_such_thing")
+    assert "no analysis called 'no_such_thing'" in payload.message
