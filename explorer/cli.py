@@ -21,6 +21,7 @@ def _gui_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--model", default=None, help="embedded, a folder, or a hub id (default: the last one)"
     )
+    parser.add_argument("session", nargs="?", type=Path, help="a session .json file to open")
     parser.add_argument("--text", default=None, help="prefill sentence A")
     parser.add_argument("--pair", default=None, help="prefill sentence B")
     return parser
@@ -80,4 +81,4 @@ def main(argv: list[str] | None = None) -> int:
     pair = args.pair
     from explorer.gui.app import run_gui
 
-    return run_gui(source, text, pair)
+    return run_gui(source, text, pair, session=args.session)

@@ -102,50 +102,97 @@ def _model_inputs(loaded: LoadedModel, encoding: Encoding) -> dict[str, Any]:
     return inputs
 
 
-def _attention_modules(model: Any) -> list[Any]:
-    """The self-attention modules whose forward returns (output, weights), in layer order.
+def _recorded_modules(model: Any, key: str) -> list[Any]:
+    """The modules transformers hooks to record ``output_<key>``, in layer order.
 
-    transformers 5 records ``output_attentions`` through forward hooks on the class named in
-    ``_can_record_outputs["attentions"]`` (BertSelfAttention, RobertaSelfAttention, ...); we
-    hook the same modules. An empty list means "unknown layout": use the recorder instead.
+    transformers 5 records ``output_attentions`` / ``output_hidden_states`` through forward
+    hooks on the classes named in ``_can_record_outputs`` (BertSelfAttention and BertLayer,
+    RobertaSelfAttention and RobertaLayer, ...); we hook the same modules. An empty list
+    means "unknown layout": the caller uses the model's own recorder instead.
     """
-    spec = (getattr(type(model), "_can_record_outputs", None) or {}).get("attentions")
+    spec = (getattr(type(model), "_can_record_outputs", None) or {}).get(key)
     if not isinstance(spec, type):
         return []
     return [module for module in model.modules() if isinstance(module, spec)]
 
 
-class _AttentionSink:
-    """Copies each layer's attention weights into one preallocated float32 array as they appear.
+def _first_tensor(value: Any) -> Any:
+    """The hidden state in a hook's args or output: a tensor, or the first item of a tuple."""
+    if isinstance(value, tuple | list):
+        value = value[0] if value else None
+    return value if hasattr(value, "shape") else None
 
-    With ``output_attentions=False`` the model drops each layer's (1, H, T, T) tensor right
-    after the layer, so at most one of them is alive at a time: the peak is the numpy array
-    (L·H·T²·4 bytes) plus one layer, instead of every torch tensor plus their copy.
+
+class _LayerCapture:
+    """Copies each layer's weights and hidden state into preallocated float32 arrays.
+
+    The copies happen the moment a layer produces its outputs.
+
+    The model then runs with ``output_attentions=False`` and ``output_hidden_states=False``,
+    so it drops each layer's (1, H, T, T) weights and its hidden state as soon as the next
+    layer no longer needs them: at 512 tokens the peak is the result's own arrays
+    (L·H·T²·4 bytes for attention) plus one layer's working set, instead of every torch
+    tensor plus a copy of each.
     """
 
-    def __init__(self, modules: list[Any], heads: int, count: int) -> None:
-        self.array = np.empty((len(modules), heads, count, count), dtype=np.float32)
-        self.filled = [False] * len(modules)
-        self._handles = [
-            module.register_forward_hook(self._hook_for(index))
-            for index, module in enumerate(modules)
-        ]
-
-    def _hook_for(self, index: int) -> Any:
+    def __init__(
+        self, attention_modules: list[Any], layer_modules: list[Any], info: Any, count: int
+    ) -> None:
         import torch
 
+        self._torch = torch
+        layers = len(layer_modules)
+        self.attentions = np.empty((layers, info.num_heads, count, count), dtype=np.float32)
+        self.hidden = np.empty((layers + 1, count, info.hidden_size), dtype=np.float32)
+        self.norms = np.empty((layers + 1, count), dtype=np.float32)
+        self._seen_attention = [0] * layers
+        self._seen_hidden = [0] * (layers + 1)
+        self._handles = [
+            module.register_forward_hook(self._attention_hook(index))
+            for index, module in enumerate(attention_modules)
+        ]
+        self._handles.append(layer_modules[0].register_forward_pre_hook(self._input_hook))
+        self._handles += [
+            module.register_forward_hook(self._hidden_hook(index + 1))
+            for index, module in enumerate(layer_modules)
+        ]
+
+    def _store_hidden(self, index: int, state: Any) -> None:
+        if state is None or tuple(state.shape[1:]) != self.hidden.shape[1:]:
+            return  # an unknown layout: complete() will say so
+        row = state[0]
+        self._torch.from_numpy(self.hidden[index]).copy_(row)
+        self.norms[index] = self._torch.linalg.vector_norm(row, dim=-1).numpy()
+        self._seen_hidden[index] += 1
+
+    def _input_hook(self, _module: Any, args: Any) -> None:
+        self._store_hidden(0, _first_tensor(args))
+
+    def _hidden_hook(self, index: int) -> Any:
+        def copy_state(_module: Any, _args: Any, output: Any) -> None:
+            self._store_hidden(index, _first_tensor(output))
+
+        return copy_state
+
+    def _attention_hook(self, index: int) -> Any:
         def copy_weights(_module: Any, _args: Any, output: Any) -> None:
             weights = output[1] if isinstance(output, tuple) and len(output) > 1 else None
-            if weights is None or tuple(weights.shape[1:]) != self.array.shape[1:]:
-                return  # SDPA or an unknown layout: complete() will say so
-            torch.from_numpy(self.array[index]).copy_(weights[0])
-            self.filled[index] = True
+            if weights is None or tuple(weights.shape[1:]) != self.attentions.shape[1:]:
+                return  # SDPA returns no weights; complete() will say so
+            self._torch.from_numpy(self.attentions[index]).copy_(weights[0])
+            self._seen_attention[index] += 1
 
         return copy_weights
 
     def complete(self) -> bool:
-        """Every layer delivered its weights."""
-        return bool(self.filled) and all(self.filled)
+        """Every layer delivered its weights and hidden state exactly once."""
+        return all(n == 1 for n in self._seen_attention + self._seen_hidden)
+
+    def tie_last(self, last_hidden_state: Any) -> None:
+        """The last hidden state is the model's ``last_hidden_state``, as transformers ties it."""
+        if last_hidden_state is not None and self.hidden.shape[0] > 1:
+            self._seen_hidden[-1] = 0
+            self._store_hidden(self.hidden.shape[0] - 1, last_hidden_state)
 
     def remove(self) -> None:
         """Detach the hooks (the model outlives this one forward pass)."""
@@ -163,58 +210,70 @@ def _copy_layers(tensors: list[Any]) -> np.ndarray:
     return stacked
 
 
-def _forward(loaded: LoadedModel, encoding: Encoding, *, record_attentions: bool) -> Any:
+def _forward(loaded: LoadedModel, encoding: Encoding, *, record: bool) -> Any:
     import torch
 
     with torch.inference_mode():
         return loaded.model(
             **_model_inputs(loaded, encoding),
-            output_attentions=record_attentions,
-            output_hidden_states=True,
+            output_attentions=record,
+            output_hidden_states=record,
             return_dict=True,
         )
+
+
+_Captured = tuple[np.ndarray, np.ndarray, np.ndarray, Any]  # attentions, hidden, norms, pooled
+
+
+def _capture_forward(loaded: LoadedModel, encoding: Encoding) -> _Captured | None:
+    """One hooked forward pass, or None when the hooks do not fit this model."""
+    attention_modules = _recorded_modules(loaded.model, "attentions")
+    layer_modules = _recorded_modules(loaded.model, "hidden_states")
+    layers = loaded.info.num_layers
+    if len(attention_modules) != layers or len(layer_modules) != layers or layers == 0:
+        return None
+    capture = _LayerCapture(
+        attention_modules, layer_modules, loaded.info, encoding.input_ids.shape[0]
+    )
+    try:
+        outputs = _forward(loaded, encoding, record=False)
+    finally:
+        capture.remove()
+    capture.tie_last(getattr(outputs, "last_hidden_state", None))
+    if not capture.complete():
+        return None
+    return capture.attentions, capture.hidden, capture.norms, outputs.get("pooler_output")
+
+
+def _recorded_forward(loaded: LoadedModel, encoding: Encoding) -> _Captured:
+    """The model's own recorder (output_attentions=True), then one copy of each tensor."""
+    import torch
+
+    outputs = _forward(loaded, encoding, record=True)
+    layer_attentions = list(outputs.attentions or ())
+    if not layer_attentions or any(a is None for a in layer_attentions):
+        raise RuntimeError(
+            "The model returned no attention weights (SDPA or flash attention slipped in); "
+            "it must be loaded with attn_implementation='eager'."
+        )
+    layer_states = list(outputs.hidden_states)
+    pooled = outputs.get("pooler_output")
+    del outputs  # the lists above now own the tensors, so each is freed right after its copy
+    norms = np.stack([torch.linalg.vector_norm(s[0], dim=-1).numpy() for s in layer_states])
+    return _copy_layers(layer_attentions), _copy_layers(layer_states), norms, pooled
 
 
 def run_inference(loaded: LoadedModel, text: str, pair: str | None = None) -> InferenceResult:
     """One forward pass; each tensor is copied once into a preallocated numpy array.
 
-    Attention weights are captured layer by layer through forward hooks (see _AttentionSink),
-    so the torch copies never pile up. A model whose layout the hooks do not recognise runs
-    with ``output_attentions=True`` instead, and each tensor is copied once afterwards.
+    Attention weights and hidden states are captured layer by layer through forward hooks
+    (see _LayerCapture), so torch's copies never pile up. A model whose layout the hooks do
+    not recognise runs with the model's own output recorder instead.
     """
-    import torch
-
     encoding = encode(loaded, text, pair)
-    modules = _attention_modules(loaded.model)
-    attentions: np.ndarray | None = None
-    outputs = None
-    if modules and len(modules) == loaded.info.num_layers:
-        sink = _AttentionSink(modules, loaded.info.num_heads, encoding.input_ids.shape[0])
-        try:
-            outputs = _forward(loaded, encoding, record_attentions=False)
-        finally:
-            sink.remove()
-        if sink.complete():
-            attentions = sink.array
-        del sink
-    layer_attentions: list[Any] = []
-    if attentions is None:
-        outputs = None  # free the first attempt before running again
-        outputs = _forward(loaded, encoding, record_attentions=True)
-        layer_attentions = list(outputs.attentions or ())
-        if not layer_attentions or any(a is None for a in layer_attentions):
-            raise RuntimeError(
-                "The model returned no attention weights (SDPA or flash attention slipped in); "
-                "it must be loaded with attn_implementation='eager'."
-            )
-    layer_states = list(outputs.hidden_states)
-    pooled = getattr(outputs, "pooler_output", None)
-    del outputs  # the lists above now own the tensors, so each is freed right after its copy
-
-    if attentions is None:
-        attentions = _copy_layers(layer_attentions)
-    norms = np.stack([torch.linalg.vector_norm(s[0], dim=-1).numpy() for s in layer_states])
-    hidden = _copy_layers(layer_states)
+    captured = _capture_forward(loaded, encoding) or _recorded_forward(loaded, encoding)
+    attentions, hidden, norms, pooled = captured
+    del captured
     pooler_output = None
     if loaded.info.has_pooler and pooled is not None:
         pooler_output = pooled[0].numpy().astype(np.float32, copy=True)

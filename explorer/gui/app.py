@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
@@ -23,7 +24,9 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def run_gui(source: ModelSource | None, text: str | None, pair: str | None) -> int:
+def run_gui(
+    source: ModelSource | None, text: str | None, pair: str | None, session: Path | None = None
+) -> int:
     """Open the window; the model loads in the worker after the first paint.
 
     ``None`` for source or text restores what the previous session used.
@@ -31,4 +34,6 @@ def run_gui(source: ModelSource | None, text: str | None, pair: str | None) -> i
     app = make_application()
     window = MainWindow(source=source, text=text, pair=pair)
     window.show()
+    if session is not None:
+        window.sessions.open(session)
     return app.exec()

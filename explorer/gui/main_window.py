@@ -20,6 +20,7 @@ from explorer.core.cache_scan import CachedModel
 from explorer.core.errors import ModelLoadError
 from explorer.core.results import ModelInfo
 from explorer.core.sources import ModelSource
+from explorer.gui.exporting import ExportController
 from explorer.gui.input_bar import InputBar
 from explorer.gui.lecture import FONT_STEP, PanelFocus, ShortcutsDialog, ShortcutSpec, make_action
 from explorer.gui.message_bar import Level, MessageBar
@@ -29,6 +30,7 @@ from explorer.gui.panels.norms import NormsPanel
 from explorer.gui.panels.pooled import PooledPanel
 from explorer.gui.panels.tokenization import TokenizationPanel
 from explorer.gui.panels.tokens import TokensPanel
+from explorer.gui.sessions import SessionController
 from explorer.gui.settings import FONT_SCALE_RANGE, Settings
 from explorer.gui.state import AnalysisFailure, ExplorerState
 from explorer.gui.theme import THEMES, apply_theme
@@ -80,9 +82,11 @@ class MainWindow(QMainWindow):
         self.norms_panel = NormsPanel(self.state)
         self.pooled_panel = PooledPanel(self.state)
         self.docks: dict[str, QDockWidget] = {}
+        self.exporter = ExportController(self)
         self._build_layout()
         self.panel_focus = PanelFocus(self, self.docks, fallback="attention")
         self.shortcut_actions: list[QAction] = []
+        self.sessions = SessionController(self)
         self._build_menus()
         self._build_status_bar()
         apply_theme(self, self.theme, self.font_scale)
@@ -197,6 +201,7 @@ class MainWindow(QMainWindow):
             | QDockWidget.DockWidgetFeature.DockWidgetClosable
         )
         self.addDockWidget(area, dock)
+        self.exporter.add_context_menu(key, widget)
         if tabify_with is not None:
             self.tabifyDockWidget(self.docks[tabify_with], dock)
         self.docks[key] = dock
@@ -204,6 +209,10 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        self.sessions.build_menu(file_menu)
+        file_menu.addSeparator()
+        self.exporter.build_menu(file_menu.addMenu("&Export"))
+        file_menu.addSeparator()
         open_folder = QAction("Open model &folder…", self)
         open_folder.triggered.connect(self.input_bar.browse_button.click)
         file_menu.addAction(open_folder)
@@ -256,6 +265,7 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()  # type: ignore[attr-defined]
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())  # type: ignore[attr-defined]
+        self.shortcut_actions += self.sessions.actions + self.exporter.actions
         help_menu = self.menuBar().addMenu("&Help")
         shortcuts = QAction("&Shortcuts", self)
         shortcuts.setShortcut(QKeySequence("F1"))
@@ -338,6 +348,38 @@ class MainWindow(QMainWindow):
         """Ctrl+Shift+D: dark ↔ light."""
         self.set_theme("light" if self.theme.name == "dark" else "dark")
 
+    def view_options(self) -> dict[str, str | int | float | bool]:
+        """Theme, font scale and every panel's own options (for sessions)."""
+        options: dict[str, str | int | float | bool] = {
+            "theme": self.theme.name,
+            "font_scale": self.font_scale,
+        }
+        for key, dock in self.docks.items():
+            panel_options = getattr(dock.widget(), "view_options", None)
+            if callable(panel_options):
+                options.update({f"{key}.{k}": v for k, v in panel_options().items()})
+        return options
+
+    def apply_view_options(self, options: dict[str, str | int | float | bool]) -> None:
+        """Restore what ``view_options`` captured; unknown keys are ignored."""
+        theme = options.get("theme")
+        if isinstance(theme, str) and theme in THEMES:
+            self.set_theme(theme)
+        scale = options.get("font_scale")
+        if isinstance(scale, int | float) and not isinstance(scale, bool):
+            self.set_font_scale(float(scale))
+        for key, dock in self.docks.items():
+            apply = getattr(dock.widget(), "apply_view_options", None)
+            prefix = f"{key}."
+            mine = {k[len(prefix) :]: v for k, v in options.items() if k.startswith(prefix)}
+            if callable(apply) and mine:
+                apply(mine)
+
+    def offer_model_picker(self) -> None:
+        """Point the user at the model picker (a session's model could not be found)."""
+        self.input_bar.model_combo.setFocus()
+        self.input_bar.model_combo.showPopup()
+
     def show_shortcuts(self) -> ShortcutsDialog:
         """Help → Shortcuts (non-modal, so the demo keeps running behind it)."""
         dialog = ShortcutsDialog(self.shortcut_actions, self)
@@ -394,6 +436,8 @@ class MainWindow(QMainWindow):
         if info is None:
             self.model_label.setText("No model loaded")
         self.message_bar.show_message(f"Model not loaded: {message}{keeping}", Level.ERROR)
+        if self.sessions.waiting_for_model():
+            self.offer_model_picker()
 
     def _on_source_rejected(self, message: str) -> None:
         self.message_bar.show_message(message, Level.ERROR)

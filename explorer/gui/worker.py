@@ -148,9 +148,7 @@ class ModelWorker(QObject):
         """Cancel a load: dropped if queued, stopped at its next stage if running."""
         with self._lock:
             self._cancelled_load = request_id
-            dropped = (
-                self._pending_load is not None and self._pending_load.request_id == request_id
-            )
+            dropped = self._pending_load is not None and self._pending_load.request_id == request_id
             if dropped:
                 self._pending_load = None
         if dropped:  # never started, so the worker thread will not report it

@@ -7,7 +7,8 @@ state, so every attention view shows the same lens and any of them can change it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import replace
 from typing import Any
 
@@ -91,6 +92,30 @@ class LensOptions(QObject):
         if bool(mean_layers) != self._mean_layers:
             self._mean_layers = bool(mean_layers)
             self.changed.emit()
+
+    def options(self) -> dict[str, str | int | float | bool]:
+        """Everything chosen, as plain values (a saved session keeps them)."""
+        return {
+            "block": self._settings.block,
+            "words": self._settings.words,
+            "hide_special": self._settings.hide_special,
+            "head_pool": self._head_pool,
+            "mean_layers": self._mean_layers,
+        }
+
+    def apply_options(self, options: Mapping[str, str | int | float | bool]) -> None:
+        """Restore ``options()``; unknown keys and values of the wrong kind are ignored."""
+        setters: dict[str, tuple[type, Callable[[Any], None]]] = {
+            "block": (str, self.set_block),
+            "words": (bool, self.set_words),
+            "hide_special": (bool, self.set_hide_special),
+            "head_pool": (str, self.set_head_pool),
+            "mean_layers": (bool, self.set_mean_layers),
+        }
+        for key, value in options.items():
+            if key in setters and isinstance(value, setters[key][0]):
+                with suppress(ValueError):
+                    setters[key][1](value)
 
 
 # --- names of what is on show ------------------------------------------------------------

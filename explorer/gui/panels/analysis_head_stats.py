@@ -156,6 +156,16 @@ class HeadStatsPanel(ShowAware):
         """Colour the grid by ``key`` (a STATISTICS key or ``pattern``)."""
         self.stat_combo.setCurrentIndex(self.stat_combo.findData(key))
 
+    def view_options(self) -> dict[str, str | int | float | bool]:
+        """The colouring statistic, for a saved session."""
+        return {"statistic": self.statistic}
+
+    def apply_view_options(self, options: dict[str, str | int | float | bool]) -> None:
+        """Restore the colouring statistic (an unknown one is ignored)."""
+        key = options.get("statistic")
+        if isinstance(key, str) and self.stat_combo.findData(key) >= 0:
+            self.set_statistic(key)
+
     def refresh(self) -> None:
         """Ask for the statistics of the result on show (drawn at once when already here)."""
         if self._state.result is None:

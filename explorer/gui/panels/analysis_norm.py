@@ -75,6 +75,16 @@ class NormPanel(ShowAware):
         """What the panel says above the map ('' when nothing)."""
         return self.message.text() if self.message.isVisibleTo(self) else ""
 
+    def view_options(self) -> dict[str, str | int | float | bool]:
+        """Summed or per head, for a saved session."""
+        return {"summed": self.summed_check.isChecked()}
+
+    def apply_view_options(self, options: dict[str, str | int | float | bool]) -> None:
+        """Restore summed or per head."""
+        summed = options.get("summed")
+        if isinstance(summed, bool):
+            self.summed_check.setChecked(summed)
+
     def refresh(self, *_: object) -> None:
         """Ask for the norms of the result on show (drawn at once when already here)."""
         if self._state.result is None:

@@ -89,6 +89,16 @@ class TopKPanel(QWidget):
         self._lens.changed.connect(self.refresh)
         self.refresh()
 
+    def view_options(self) -> dict[str, str | int | float | bool]:
+        """The list length, for a saved session."""
+        return {"k": self.k_spin.value()}
+
+    def apply_view_options(self, options: dict[str, str | int | float | bool]) -> None:
+        """Restore the list length (clamped to the spin box's range)."""
+        k = options.get("k")
+        if isinstance(k, int) and not isinstance(k, bool):
+            self.k_spin.setValue(k)
+
     def entries(self, which: str) -> list[tuple[str, float]]:
         """(label, weight) rows of ``attends`` or ``attended`` (tests and screen readers)."""
         table = self.attends_table if which == "attends" else self.attended_table

@@ -35,6 +35,7 @@ from explorer.gui.panels.analysis_common import (
     displayed_attention,
     head_choice_label,
     lens_notice,
+    raw_attention,
     titled,
     where_label,
 )
@@ -170,9 +171,22 @@ class AttentionPanel(QWidget):
         return displayed_attention(self._state, self._lens)
 
     def current_matrix(self) -> np.ndarray | None:
-        """The matrix on show (the lens applied)."""
-        view = self.current_view()
-        return None if view is None else view.matrix
+        """The selected layer/head (or pooled heads) at token level, before the lens.
+
+        Token rows and columns, so it pairs with ``result.tokens`` (the CSV export); what the
+        heatmap draws, lens applied, is ``current_view()``.
+        """
+        if self._state.result is None or self._state.views is None:
+            return None
+        return raw_attention(self._state, self._lens)
+
+    def view_options(self) -> dict[str, str | int | float | bool]:
+        """The shared lens and head pooling, for a saved session."""
+        return self._lens.options()
+
+    def apply_view_options(self, options: dict[str, str | int | float | bool]) -> None:
+        """Restore what ``view_options`` returned (unknown keys are ignored)."""
+        self._lens.apply_options(options)
 
     def _where(self) -> str:
         return where_label(

@@ -59,7 +59,10 @@ _ANSWER_STYLES = {
 NO_RESULT_TEXT = "Type a sentence to see which characters became which token."
 NO_NORMALIZATION_TEXT = "Run a sentence to see the text the tokenizer actually saw."
 WAITING_TEXT = "Asking the tokenizer…"
-LOOKUP_HINT = "Type a token (e.g. ##ing, cafe) or an id (e.g. 2023), then read the answer here."
+LOOKUP_HINT = (
+    'Type a token (e.g. ##ing, cafe) or an id (e.g. 2023); put digits in quotes ("2019") '
+    "to look them up as a token."
+)
 LOOKUP_NEEDS_RESULT = (
     "Look-ups run in the worker next to the loaded model and answer once a sentence has run: "
     "type a sentence above; your query is kept and answered then."

@@ -1,0 +1,165 @@
+"""Attention difference: B − A of the map both sides show, or why the maps cannot be subtracted.
+
+The two sides always show the same layer, head and lens (``CompareState`` keeps them in
+step), so the difference is of exactly what the user sees left and right. Levels are
+symmetric around 0 on a diverging colormap, so white means "no change" and the hue the sign.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from explorer.gui.panels.analysis_common import where_label
+from explorer.gui.panels.compare_common import (
+    DIFF_COLORMAP,
+    AttentionDifference,
+    CompareState,
+    symmetric_levels,
+)
+from explorer.gui.panels.plotting import (
+    as_image,
+    labels_that_fit,
+    make_heatmap_plot,
+    outline_item,
+    place_outline,
+    token_ticks,
+)
+
+HOVER_HINT = "Hover over a cell to read A, B and B − A."
+
+
+def difference_readout(
+    where: str, difference: AttentionDifference, row: int, col: int
+) -> str:
+    """``B − A · layer 3 · head 7 · "python|snake" → "love" = +0.123 (A 0.200, B 0.323)``."""
+    assert difference.matrix is not None
+    assert difference.matrix_a is not None and difference.matrix_b is not None
+    labels = difference.labels
+    return (
+        f'B − A · {where} · "{labels[row]}" → "{labels[col]}" = '
+        f"{float(difference.matrix[row, col]):+.3f} "
+        f"(A {float(difference.matrix_a[row, col]):.3f}, "
+        f"B {float(difference.matrix_b[row, col]):.3f})"
+    )
+
+
+class CompareAttentionPanel(QWidget):
+    """One diverging heatmap; a click selects a token on both sides."""
+
+    def __init__(self, compare: CompareState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._compare = compare
+        self.heatmap, self.image, self.colorbar = make_heatmap_plot(
+            DIFF_COLORMAP, (-1.0, 1.0), "B − A", square=True
+        )
+        plot = self.heatmap.getPlotItem()
+        plot.setLabel("left", "query (attends from)")
+        plot.setLabel("bottom", "key (attends to)")
+        plot.getAxis("bottom").setStyle(autoExpandTextSpace=True)
+        self.heatmap.setToolTip("Click: select the row's token · Shift+click: the column's token")
+        self._row_outline = outline_item(plot)
+        self._col_outline = outline_item(plot)
+        self._difference = compare.attention_difference()
+        self.readout = QLabel(HOVER_HINT)
+        self.readout.setWordWrap(True)
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message = QLabel()
+        self.message.setObjectName("panel-notice")
+        self.message.setWordWrap(True)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setMargin(16)
+
+        page = QWidget()
+        page_layout = QVBoxLayout(page)
+        page_layout.setContentsMargins(0, 0, 0, 0)
+        page_layout.addWidget(self.heatmap, 1)
+        page_layout.addWidget(self.readout)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(page)
+        self.stack.addWidget(self.message)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+
+        plot.getViewBox().sigResized.connect(self._draw_token_marks)
+        self.image.cell_hovered.connect(self._on_cell_hovered)
+        self.image.cell_clicked.connect(self._on_cell_clicked)
+        compare.results_changed.connect(self.refresh)
+        compare.selection_changed.connect(self.refresh)
+        compare.lens_changed.connect(self.refresh)
+        compare.comparison_changed.connect(self._on_comparison_changed)
+        self.refresh()
+
+    @property
+    def shows_message(self) -> bool:
+        """True when the panel explains instead of drawing."""
+        return self.stack.currentWidget() is self.message
+
+    def current_difference(self) -> AttentionDifference:
+        """What is on show: recomputed per refresh (one R × R subtraction), read on hover."""
+        return self._difference
+
+    def _where(self) -> str:
+        lens = self._compare.lens_a
+        return where_label(
+            self._compare.a.layer, self._compare.a.head, lens.head_pool, lens.mean_layers
+        )
+
+    def _on_comparison_changed(self) -> None:
+        if self.shows_message:  # "Computing…" or a failure may have changed
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Redraw from the compare state."""
+        difference = self._difference = self._compare.attention_difference()
+        if difference.matrix is None:
+            self.image.clear()
+            self._row_outline.setVisible(False)
+            self._col_outline.setVisible(False)
+            self.message.setText(difference.message)
+            self.stack.setCurrentWidget(self.message)
+            return
+        self.stack.setCurrentIndex(0)
+        levels = symmetric_levels(difference.matrix)
+        self.image.setImage(as_image(difference.matrix), levels=levels, autoLevels=False)
+        self.colorbar.setLevels(levels)
+        caption = self._compare.lens_a.settings.caption()
+        title = f"B − A · {self._where()}" + (f" · {caption}" if caption else "")
+        self.heatmap.getPlotItem().setTitle(f"{title} · max |B − A| = {levels[1]:.3f}")
+        self.readout.setText(HOVER_HINT)
+        self._draw_token_marks()
+
+    def _draw_token_marks(self, *_: object) -> None:
+        difference = self.current_difference()
+        if difference.matrix is None or difference.row_of_token is None:
+            return
+        labels, token = difference.labels, self._compare.a.token
+        count = len(labels)
+        row = int(difference.row_of_token[token]) if 0 <= token < len(difference.row_of_token) else -1
+        if row >= 0:
+            place_outline(self._row_outline, 0, row, count, 1)
+            place_outline(self._col_outline, row, 0, 1, count)
+        else:
+            self._row_outline.setVisible(False)
+            self._col_outline.setVisible(False)
+        plot = self.heatmap.getPlotItem()
+        height = max(plot.getViewBox().height(), 200.0)
+        width = max(plot.getViewBox().width(), 300.0)
+        plot.getAxis("left").setTicks([token_ticks(labels, row, labels_that_fit(height, 16))])
+        plot.getAxis("bottom").setTicks([token_ticks(labels, row, labels_that_fit(width, 45))])
+
+    def _on_cell_hovered(self, row: int, col: int) -> None:
+        difference = self.current_difference()
+        if difference.matrix is None or row < 0:
+            return
+        self.readout.setText(difference_readout(self._where(), difference, row, col))
+
+    def _on_cell_clicked(self, row: int, col: int, modifiers: object) -> None:
+        shift = bool(modifiers & Qt.KeyboardModifier.ShiftModifier)  # type: ignore[operator]
+        difference = self.current_difference()
+        if difference.token_of_row is None:
+            return
+        picked = col if shift else row
+        self._compare.select_token(int(np.asarray(difference.token_of_row)[picked]), "a")

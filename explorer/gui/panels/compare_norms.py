@@ -1,0 +1,130 @@
+"""Hidden-norm difference: ‖h_B‖ − ‖h_A‖ for every layer and every aligned token pair.
+
+Columns are the aligned pairs (all tokens when the counts match), rows the embedding output
+then each layer, like the Hidden-state norms panel of each side.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from explorer.gui.panels.compare_common import DIFF_COLORMAP, CompareState, symmetric_levels
+from explorer.gui.panels.norms import norm_row_to_layer
+from explorer.gui.panels.plotting import (
+    as_image,
+    labels_that_fit,
+    make_heatmap_plot,
+    outline_item,
+    place_outline,
+    token_ticks,
+)
+
+
+def layer_name(row: int) -> str:
+    """Row 0 is the embedding output, row r the output of layer r (1-based)."""
+    return "embeddings" if row == 0 else f"layer {row}"
+
+
+class CompareNormsPanel(QWidget):
+    """Diverging (layers + 1) × pairs heatmap; a click selects that token and layer."""
+
+    def __init__(self, compare: CompareState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._compare = compare
+        self.heatmap, self.image, self.colorbar = make_heatmap_plot(
+            DIFF_COLORMAP, (-1.0, 1.0), "‖h_B‖ − ‖h_A‖"
+        )
+        plot = self.heatmap.getPlotItem()
+        plot.setTitle("Hidden-norm difference ‖h_B‖ − ‖h_A‖")
+        plot.setLabel("left", "layer (0 = emb)")
+        self.heatmap.setToolTip("Click a cell to select its token and layer on both sides")
+        self._token_outline = outline_item(plot)
+        self._layer_outline = outline_item(plot)
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
+        self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message = QLabel()
+        self.message.setObjectName("panel-notice")
+        self.message.setWordWrap(True)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setMargin(16)
+
+        page = QWidget()
+        page_layout = QVBoxLayout(page)
+        page_layout.setContentsMargins(0, 0, 0, 0)
+        page_layout.addWidget(self.heatmap, 1)
+        page_layout.addWidget(self.caption)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(page)
+        self.stack.addWidget(self.message)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+
+        plot.getViewBox().sigResized.connect(self._on_selection_changed)
+        self.image.cell_hovered.connect(self._on_cell_hovered)
+        self.image.cell_clicked.connect(self._on_cell_clicked)
+        compare.comparison_changed.connect(self._on_comparison_changed)
+        compare.selection_changed.connect(self._on_selection_changed)
+        self._on_comparison_changed()
+
+    @property
+    def shows_message(self) -> bool:
+        """True when the panel explains instead of drawing."""
+        return self.stack.currentWidget() is self.message
+
+    def _on_comparison_changed(self) -> None:
+        comparison = self._compare.comparison
+        if comparison is None:
+            self.image.clear()
+            self.message.setText(self._compare.message)
+            self.stack.setCurrentWidget(self.message)
+            return
+        self.stack.setCurrentIndex(0)
+        diff = comparison.hidden_norm_diff
+        levels = symmetric_levels(diff)
+        self.image.setImage(as_image(diff), levels=levels, autoLevels=False)
+        self.colorbar.setLevels(levels)
+        left = self.heatmap.getPlotItem().getAxis("left")
+        left.setTicks([[(r + 0.5, "emb" if r == 0 else str(r)) for r in range(diff.shape[0])]])
+        self.caption.setText(comparison.alignment.describe())
+        self._on_selection_changed()
+
+    def _on_selection_changed(self, *_: object) -> None:
+        comparison = self._compare.comparison
+        if comparison is None:
+            return
+        alignment = comparison.alignment
+        labels = alignment.labels()
+        column = alignment.column_of(self._compare.a.token)
+        rows, count = comparison.hidden_norm_diff.shape[0], alignment.size
+        width = max(self.heatmap.getPlotItem().getViewBox().width(), 300.0)
+        self.heatmap.getPlotItem().getAxis("bottom").setTicks(
+            [token_ticks(labels, column, labels_that_fit(width, 45))]
+        )
+        place_outline(self._layer_outline, 0, self._compare.a.layer + 1, count, 1)
+        if column < 0:
+            self._token_outline.setVisible(False)
+        else:
+            place_outline(self._token_outline, column, 0, 1, rows)
+
+    def _on_cell_hovered(self, row: int, col: int) -> None:
+        comparison = self._compare.comparison
+        if comparison is None or row < 0:
+            return
+        token_a, token_b = (int(i) for i in comparison.alignment.pairs[col])
+        norm_a = float(comparison.a.hidden_norms[row, token_a])
+        norm_b = float(comparison.b.hidden_norms[row, token_b])
+        label = comparison.alignment.labels()[col]
+        self.caption.setText(
+            f'{layer_name(row)} · "{label}" (A #{token_a}, B #{token_b}) · '
+            f"‖h_B‖ − ‖h_A‖ = {norm_b - norm_a:+.3f} (A {norm_a:.3f}, B {norm_b:.3f})"
+        )
+
+    def _on_cell_clicked(self, row: int, col: int, _modifiers: object) -> None:
+        comparison = self._compare.comparison
+        if comparison is None:
+            return
+        self._compare.select_token(int(comparison.alignment.pairs[col, 0]), "a")
+        self._compare.a.set_layer(norm_row_to_layer(row))
