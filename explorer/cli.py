@@ -64,11 +64,65 @@ def run_inspect(argv: list[str]) -> int:
     return 0
 
 
+def run_compare(argv: list[str]) -> int:
+    """Headless compare mode: two sentences through one model, every difference into one npz."""
+    parser = argparse.ArgumentParser(
+        prog="bert-explorer compare",
+        description="Run two sentences through the same model and save both results and "
+        "their differences (B − A) and cosine similarities as .npz.",
+    )
+    parser.add_argument("text_a", help="sentence A")
+    parser.add_argument("text_b", help="sentence B (e.g. A with one word changed)")
+    parser.add_argument("--model", default="embedded", help="embedded, a folder, or a hub id")
+    parser.add_argument("--out", required=True, type=Path, help="output .npz file")
+    args = parser.parse_args(argv)
+    from explorer.core.api import inspect
+    from explorer.core.compare import compare_results
+
+    if args.out.is_dir():
+        print(f"error: --out {args.out} is a folder; give a file name.", file=sys.stderr)
+        return 2
+    for name, text in (("TEXT_A", args.text_a), ("TEXT_B", args.text_b)):
+        if not text.strip():
+            print(f"error: {name} is empty; give two sentences to compare.", file=sys.stderr)
+            return 2
+    try:
+        comparison = compare_results(
+            inspect(args.text_a, model=args.model), inspect(args.text_b, model=args.model)
+        )
+        comparison.to_npz(args.out)
+    except ExplorerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"error: could not write {args.out}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    a, b = comparison.a, comparison.b
+    pooled = (
+        f" · pooled cosine {comparison.pooled_cosine:.4f}"
+        if comparison.pooled_cosine is not None
+        else ""
+    )
+    print(
+        f"A {a.num_tokens} tokens, B {b.num_tokens} tokens, {a.num_layers} layers × "
+        f"{a.num_heads} heads{pooled} → {args.out}"
+    )
+    if not comparison.same_token_count:
+        print(f"note: {comparison.attention_note} (The file has no attention_diff.)")
+        print(f"note: {comparison.alignment.describe()}")
+    for name, result in (("A", a), ("B", b)):
+        if result.truncated:
+            print(f"note: {name} was truncated: {result.tokens_dropped} tokens dropped")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bert-explorer`` console script and ``python -m explorer``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "inspect":
         return run_inspect(argv[1:])
+    if argv and argv[0] == "compare":
+        return run_compare(argv[1:])
     args = _gui_parser().parse_args(argv)
     from explorer.core.sources import ModelSource
 

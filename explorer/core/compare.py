@@ -67,6 +67,29 @@ class TokenAlignment:
         hits = np.flatnonzero(self.pairs[:, mine] == token)
         return int(self.pairs[hits[0], theirs]) if hits.size else -1
 
+    def counterpart(self, token: int, side: str) -> int:
+        """The partner, or for an unpaired token the token in its place on the other side.
+
+        Selection linking uses this, so picking "python" against "ana ##con ##da" selects
+        "ana" rather than nothing; a token in a pure insertion maps to the next paired token.
+        -1 only when the other side is empty or ``token`` is -1.
+        """
+        mine, theirs = (0, 1) if side == "a" else (1, 0)
+        other_count = len(self.tokens_b if side == "a" else self.tokens_a)
+        if token < 0 or other_count == 0:
+            return -1
+        paired = self.partner(token, side)
+        if paired >= 0:
+            return paired
+        before = self.pairs[self.pairs[:, mine] < token]
+        after = self.pairs[self.pairs[:, mine] > token]
+        first_mine = int(before[-1, mine]) + 1 if len(before) else 0
+        first_theirs = int(before[-1, theirs]) + 1 if len(before) else 0
+        end_theirs = int(after[0, theirs]) if len(after) else other_count
+        if end_theirs > first_theirs:  # a replaced span: same offset into it, clamped
+            return min(first_theirs + token - first_mine, end_theirs - 1)
+        return min(end_theirs, other_count - 1)
+
     def column_of(self, token_a: int) -> int:
         """The aligned column (0 … K-1) that holds token ``token_a`` of A, or -1."""
         hits = np.flatnonzero(self.pairs[:, 0] == token_a)
@@ -117,7 +140,9 @@ def align_tokens(tokens_a: Sequence[str], tokens_b: Sequence[str]) -> TokenAlign
         return TokenAlignment(np.stack([index, index], axis=1), BY_INDEX, tokens_a, tokens_b)
     matcher = difflib.SequenceMatcher(None, tokens_a, tokens_b, autojunk=False)
     pairs = [
-        (block.a + k, block.b + k) for block in matcher.get_matching_blocks() for k in range(block.size)
+        (block.a + k, block.b + k)
+        for block in matcher.get_matching_blocks()
+        for k in range(block.size)
     ]
     array = np.asarray(pairs, dtype=np.int64).reshape(len(pairs), 2)
     return TokenAlignment(array, BY_TOKENS, tokens_a, tokens_b)
@@ -133,8 +158,8 @@ def attention_mismatch_note(count_a: int, count_b: int, aligned: int) -> str:
     return (
         f"No attention difference: A has {count_a} tokens and B has {count_b}, so their "
         f"attention maps ({count_a}×{count_a} and {count_b}×{count_b}) have no cell-by-cell "
-        "correspondence (a cell is one query token attending to one key token). Read each "
-        "side's own Attention panel instead; the hidden-norm difference and the cosine curves "
+        "correspondence (a cell is one query token attending to one key token). Look at each "
+        "side's own attention maps instead; the hidden-norm differences and the token cosines "
         f"use the {aligned} tokens whose strings are identical on both sides. For a map "
         "difference, change a word into one with the same number of word pieces."
     )

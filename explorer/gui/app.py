@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 from explorer.core.sources import ModelSource
 from explorer.gui.main_window import MainWindow
 from explorer.gui.settings import APPLICATION, ORGANIZATION
+from explorer.gui.worker import running_worker_threads
 from explorer.resources import resource_path
 
 
@@ -36,4 +38,17 @@ def run_gui(
     window.show()
     if session is not None:
         window.sessions.open(session)
-    return app.exec()
+    return exit_code_after(app.exec())
+
+
+def exit_code_after(code: int) -> int:
+    """Return the exit code, or end the process now if a worker is still mid-computation.
+
+    Letting Python tear down a QThread that is still running aborts the process; a torch
+    forward pass cannot be interrupted, so the only clean way out is to skip the teardown.
+    """
+    if running_worker_threads():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

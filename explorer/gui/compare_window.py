@@ -189,17 +189,17 @@ class CompareWindow(QMainWindow):
         inputs.addWidget(self.run_button)
 
         middle = QSplitter(Qt.Orientation.Vertical)
-        middle.addWidget(self._titled("Attention difference (B − A)", self.attention_diff_panel))
-        middle.addWidget(self._titled("Cosine similarity", self.similarity_panel))
-        middle.addWidget(self._titled("Hidden-norm difference", self.norms_diff_panel))
-        middle.setStretchFactor(0, 5)
-        middle.setStretchFactor(1, 3)
-        middle.setStretchFactor(2, 3)
+        middle.addWidget(self._titled("Attention difference B − A", self.attention_diff_panel))
+        middle.addWidget(self._titled("Cosine similarity of A and B", self.similarity_panel))
+        middle.addWidget(
+            self._titled("Hidden-norm difference ‖h_B‖ − ‖h_A‖", self.norms_diff_panel)
+        )
+        middle.setSizes([430, 270, 240])
         columns = QSplitter(Qt.Orientation.Horizontal)
         columns.addWidget(self.side_a)
         columns.addWidget(middle)
         columns.addWidget(self.side_b)
-        columns.setSizes([520, 520, 520])
+        columns.setSizes([470, 660, 470])
         self.columns = columns
 
         central = QWidget()
@@ -327,7 +327,9 @@ class CompareWindow(QMainWindow):
             f"{info.source} · {info.num_layers} layers · {info.num_heads} heads · "
             f"d={info.hidden_size}"
         )
-        self.run_now()
+        # Not at once: after this signal the controller re-posts its last input for the new
+        # model, which would supersede a chain started here. The timer runs after it.
+        self._debounce.start()
 
     def _on_load_failed(self, message: str) -> None:
         self.statusBar().clearMessage()

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from explorer.core.cache_scan import CachedModel
 from explorer.core.errors import ModelLoadError
+from explorer.core.notices import input_notices
 from explorer.core.results import ModelInfo
 from explorer.core.sources import ModelSource
 from explorer.gui.exporting import ExportController
@@ -38,6 +39,7 @@ from explorer.gui.worker import AnalysisOutcome, InferenceOutcome, ModelControll
 from explorer.resources import resource_path
 
 DEBOUNCE_MS = 150
+CLOSE_WAIT_MS = 1000  # then exit anyway: a running forward pass cannot be interrupted
 EMPTY_HINT = "Type a sentence in A (and optionally B) to see what the model does with it."
 DEFAULT_TEXT = "I love my pet python"
 DEFAULT_PAIR = "Is it a snake?"
@@ -445,13 +447,10 @@ class MainWindow(QMainWindow):
     def _on_result_ready(self, outcome: InferenceOutcome) -> None:
         result = outcome.result
         self.state.set_result(result, outcome.views)
-        if result.truncated:
-            how = "longest first across the pair" if result.pair is not None else "from the end"
-            self.message_bar.show_message(
-                f"The input is longer than this model's maximum of {result.model.max_length} "
-                f"tokens: {result.tokens_dropped} tokens were dropped ({how}).",
-                Level.WARNING,
-            )
+        notices = input_notices(result)
+        if notices:
+            level = Level.WARNING if any(n.warning for n in notices) else Level.INFO
+            self.message_bar.show_message("\n".join(n.text for n in notices), level)
         elif self.message_bar.level is not Level.ERROR:
             self.message_bar.clear()
 
@@ -477,5 +476,35 @@ class MainWindow(QMainWindow):
         self._debounce.stop()
         self.settings.remember_inputs(*self.input_bar.inputs())
         self.settings.sync()
-        self.controller.shutdown()
+        self.controller.shutdown(wait_ms=CLOSE_WAIT_MS)
         super().closeEvent(event)
+
+    def _add_compare_action(self, menu: QWidget) -> QAction:
+        """Add "Compare two sentences…" to ``menu``: a window with its own worker and model.
+
+        It starts on this window's model and sentences (A and B, or A twice to edit one word),
+        and closes with this window, so its thread never outlives it.
+        """
+        # Imported here so compare mode stays one method of the main window.
+        from explorer.gui.compare_window import DEFAULT_A, DEFAULT_B, CompareWindow
+
+        action = QAction("&Compare two sentences…", self)
+        action.setStatusTip("Two sentences side by side on this model, with their differences")
+
+        def open_compare(_checked: bool = False) -> None:
+            info = self.state.model_info
+            try:
+                source = ModelSource.parse(info.source) if info is not None else None
+            except ModelLoadError:
+                source = None
+            text, pair = self.input_bar.inputs()
+            text_a = text if text.strip() else DEFAULT_A
+            text_b = pair if pair else DEFAULT_B if text_a == DEFAULT_A else text_a
+            window = CompareWindow(source or self._remembered_source(), text_a, text_b, self)
+            window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            window.set_look(self.theme, self.font_scale)
+            window.show()
+
+        action.triggered.connect(open_compare)
+        menu.addAction(action)
+        return action

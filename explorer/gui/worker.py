@@ -22,6 +22,8 @@ from explorer.core.sources import ModelSource
 from explorer.core.views import DisplayViews
 
 _LIVE_THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
+# Threads still busy when their window closed: referenced here until the process exits.
+_ABANDONED: list[tuple[QThread, QObject]] = []
 
 
 def running_worker_threads() -> list[QThread]:
@@ -413,13 +415,23 @@ class ModelController(QObject):
         self._worker.discard_pending()
         self._set_open(inference=False)
 
-    def shutdown(self) -> None:
-        """Stop the worker thread and wait for it (called from the window's closeEvent)."""
+    def shutdown(self, wait_ms: int | None = None) -> bool:
+        """Stop the worker thread and wait for it; True when it has stopped.
+
+        A forward pass or ``from_pretrained`` cannot be interrupted. With ``wait_ms`` the wait
+        is bounded: a thread still busy then is kept referenced (so Qt never destroys it while
+        it runs) and the process owner exits without waiting for it.
+        """
         if not self._thread.isRunning():
-            return
+            return True
         self._worker.stop()
         self._thread.quit()
-        self._thread.wait()
+        if wait_ms is None:
+            return self._thread.wait()
+        if self._thread.wait(wait_ms):
+            return True
+        _ABANDONED.append((self._thread, self._worker))
+        return False
 
     # --- replies (GUI thread, queued from the worker) -------------------------------------
     @Slot(int, str)

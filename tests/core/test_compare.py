@@ -113,6 +113,11 @@ def test_different_counts_align_identical_tokens_and_explain(python_result, anac
     assert alignment.unpaired("b") == (5, 6, 7)
     assert alignment.partner(5, "a") == -1
     assert alignment.partner(8, "b") == 6
+    # For linking selections an unpaired token maps to the token in its place.
+    assert alignment.counterpart(5, "a") == 5  # "python" → "ana"
+    assert [alignment.counterpart(t, "b") for t in (5, 6, 7)] == [5, 5, 5]  # → "python"
+    assert alignment.counterpart(8, "b") == 6
+    assert alignment.counterpart(-1, "a") == -1
     assert '"python" in A' in alignment.describe()
     assert '"ana ##con ##da" in B' in alignment.describe()
 
@@ -131,6 +136,15 @@ def test_align_tokens_without_any_shared_token():
     assert alignment.size == 0
     assert alignment.pairs.shape == (0, 2)
     assert alignment.partner(0, "a") == -1
+    assert [alignment.counterpart(t, "b") for t in range(3)] == [0, 1, 1]
+
+
+def test_a_token_inserted_on_one_side_links_to_the_next_paired_token():
+    alignment = align_tokens(["[CLS]", "a", "[SEP]"], ["[CLS]", "a", "very", "[SEP]"])
+    assert alignment.pairs.tolist() == [[0, 0], [1, 1], [2, 3]]
+    assert alignment.counterpart(2, "b") == 2  # "very" → A's [SEP]
+    assert alignment.counterpart(2, "a") == 3
+    assert align_tokens(["x"], []).counterpart(0, "a") == -1
 
 
 def test_cosine_of_a_zero_vector_is_zero_not_nan():

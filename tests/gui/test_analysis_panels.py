@@ -19,7 +19,7 @@ from explorer.core.analysis.special import hide_special
 from explorer.core.analysis.words import merge_word_pieces, word_groups
 from explorer.core.errors import ExplorerError
 from explorer.core.inference import run_inference
-from explorer.core.views import build_views
+from explorer.core.views import attention_mosaic, build_views
 from explorer.gui.panels.analysis_common import COMPUTING, LensOptions
 from explorer.gui.panels.analysis_flow import FlowPanel
 from explorer.gui.panels.analysis_head_stats import HeadStatsPanel
@@ -63,17 +63,32 @@ def answer_requests(state: ExplorerState, loaded) -> list[tuple[str, dict]]:
     return asked
 
 
-def shown(qtbot, widget):
-    qtbot.addWidget(widget)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+@pytest.fixture
+def hold(qtbot):
+    """Register a panel with qtbot and keep it alive (shown if asked) until the test ends.
+
+    qtbot keeps only a weak reference; a panel left to the garbage collector can be
+    collected in the middle of a paint event, which crashes Qt.
+    """
+    held: list = []
+
+    def add(widget, show: bool = False):
+        qtbot.addWidget(widget)
+        held.append(widget)
+        if show:
+            widget.show()
+            qtbot.waitExposed(widget)
+        return widget
+
+    yield add
+    for widget in held:
+        widget.close()
+    held.clear()
 
 
 # --- attention panel: blocks, pooling, words, hidden special tokens -----------------------
-def test_block_filter_and_block_totals(qtbot, state, pet):
-    panel = AttentionPanel(state)
-    qtbot.addWidget(panel)
+def test_block_filter_and_block_totals(qtbot, hold, state, pet):
+    panel = hold(AttentionPanel(state))
     state.set_layer(2)
     state.set_head(1)
     matrix = pet.attentions[2, 1]
@@ -83,8 +98,10 @@ def test_block_filter_and_block_totals(qtbot, state, pet):
     assert texts[0][1] == f"{totals[0, 1]:.2f} ({totals[0, 1] / totals.sum():.0%})"
     assert texts[1][0] == f"{totals[1, 0]:.2f} ({totals[1, 0] / totals.sum():.0%})"
     panel.lens_bar.block_combo.setCurrentText("A→B")
-    expected = np.where(np.outer(segments == 0, segments == 1), matrix, 0)
-    np.testing.assert_array_equal(panel.image.image, expected)
+    mask = np.outer(segments == 0, segments == 1)
+    np.testing.assert_array_equal(panel.image.image, np.where(mask, matrix, 0))
+    masked = attention_mosaic(np.where(mask, pet.attentions, np.float32(0)))
+    np.testing.assert_array_equal(panel.overview_image.image, masked)  # the overview too
     assert panel.heatmap.getPlotItem().titleLabel.text.endswith("A→B only")
     assert panel.block_table.item(0, 1).font().bold()
     assert panel.block_table_texts() == texts  # the table totals every block regardless
@@ -95,11 +112,10 @@ def test_block_filter_and_block_totals(qtbot, state, pet):
     )
 
 
-def test_block_on_a_single_sentence_says_why_it_is_empty(qtbot, tiny_model):
+def test_block_on_a_single_sentence_says_why_it_is_empty(qtbot, hold, tiny_model):
     single = run_inference(tiny_model, "Sinan loves a beautiful day")
     state = make_state(single)
-    panel = AttentionPanel(state)
-    qtbot.addWidget(panel)
+    panel = hold(AttentionPanel(state))
     assert panel.block_table_texts()[1] == ["—", "—"]
     LensOptions.of(state).set_block("B→B")
     assert panel.notice.isVisibleTo(panel)
@@ -107,9 +123,8 @@ def test_block_on_a_single_sentence_says_why_it_is_empty(qtbot, tiny_model):
     assert not panel.image.image.any()
 
 
-def test_pooling_and_mean_over_layers(qtbot, state, pet):
-    panel = AttentionPanel(state)
-    qtbot.addWidget(panel)
+def test_pooling_and_mean_over_layers(qtbot, hold, state, pet):
+    panel = hold(AttentionPanel(state))
     state.set_layer(1)
     state.set_head(MEAN_OF_HEADS)
     panel.controls.pool_combo.setCurrentText("max")
@@ -126,11 +141,10 @@ def test_pooling_and_mean_over_layers(qtbot, state, pet):
     assert not panel.controls.pool_combo.isEnabled()
 
 
-def test_words_and_hidden_special_tokens(qtbot, tiny_model):
+def test_words_and_hidden_special_tokens(qtbot, hold, tiny_model):
     result = run_inference(tiny_model, "Sinan loves Python", "Is it?")
     state = make_state(result)
-    panel = AttentionPanel(state)
-    qtbot.addWidget(panel)
+    panel = hold(AttentionPanel(state))
     state.set_layer(3)
     state.set_head(0)
     panel.lens_bar.words_check.setChecked(True)
@@ -158,10 +172,8 @@ def test_words_and_hidden_special_tokens(qtbot, tiny_model):
     assert "special tokens hidden" in panel.heatmap.getPlotItem().titleLabel.text
 
 
-def test_lens_is_shared_by_every_view_of_a_window(qtbot, state):
-    first, second = AttentionPanel(state), RolloutPanel(state)
-    qtbot.addWidget(first)
-    qtbot.addWidget(second)
+def test_lens_is_shared_by_every_view_of_a_window(qtbot, hold, state):
+    first, second = hold(AttentionPanel(state)), hold(RolloutPanel(state))
     first.lens_bar.hide_check.setChecked(True)
     assert second.lens_bar.hide_check.isChecked()
     second.lens_bar.block_combo.setCurrentText("B→A")
@@ -169,12 +181,14 @@ def test_lens_is_shared_by_every_view_of_a_window(qtbot, state):
 
 
 # --- top-k --------------------------------------------------------------------------------
-def test_top_k_lists_follow_the_selection(qtbot, state, pet):
-    panel = TopKPanel(state)
-    qtbot.addWidget(panel)
+def test_top_k_lists_follow_the_selection(qtbot, hold, state, pet):
+    panel = hold(TopKPanel(state))
     state.set_layer(2)
     state.set_head(3)
     state.set_token(4)
+    assert panel.entries("attends") == []  # a hidden view ranks nothing
+    panel.show()
+    qtbot.waitExposed(panel)
     matrix = pet.attentions[2, 3]
     k = panel.k_spin.value()
     order = np.argsort(-matrix[4], kind="stable")[:k]
@@ -201,13 +215,13 @@ def test_top_k_lists_follow_the_selection(qtbot, state, pet):
 
 # --- rollout ------------------------------------------------------------------------------
 def test_rollout_is_asked_for_only_when_visible_and_follows_the_layer(
-    qtbot, state, pet, tiny_model
+    qtbot, hold, state, pet, tiny_model
 ):
     asked = answer_requests(state, tiny_model)
-    panel = RolloutPanel(state)
-    qtbot.addWidget(panel)
+    panel = hold(RolloutPanel(state))
     assert asked == []  # a hidden view costs nothing
-    shown(qtbot, panel)
+    panel.show()
+    qtbot.waitExposed(panel)
     assert asked == [("rollout", {})]
     rollout = attention_rollout(pet.attentions)
     state.set_layer(1)
@@ -226,8 +240,8 @@ def test_rollout_is_asked_for_only_when_visible_and_follows_the_layer(
     )
 
 
-def test_rollout_says_computing_then_draws(qtbot, state, pet):
-    panel = shown(qtbot, RolloutPanel(state))
+def test_rollout_says_computing_then_draws(qtbot, hold, state, pet):
+    panel = hold(RolloutPanel(state), show=True)
     assert panel.message.text() == COMPUTING  # nobody answered yet
     state.set_analysis("rollout", {}, attention_rollout(pet.attentions))
     assert panel.message.text() == ""
@@ -238,11 +252,13 @@ def test_rollout_says_computing_then_draws(qtbot, state, pet):
 
 
 # --- flow ---------------------------------------------------------------------------------
-def test_flow_follows_token_and_layer_and_ignores_older_replies(qtbot, state, pet, tiny_model):
+def test_flow_follows_token_and_layer_and_ignores_older_replies(
+    qtbot, hold, state, pet, tiny_model
+):
     asked = answer_requests(state, tiny_model)
     state.set_layer(2)
     state.set_token(3)
-    panel = shown(qtbot, FlowPanel(state))
+    panel = hold(FlowPanel(state), show=True)
     assert asked[-1] == ("flow", {"layer": 2, "position": 3})
     np.testing.assert_allclose(panel.bars.heights, attention_flow(pet.attentions, 2, 3), atol=1e-6)
     assert 'into "my" after layer 3' in panel.bars.plot_widget.getPlotItem().titleLabel.text
@@ -255,21 +271,21 @@ def test_flow_follows_token_and_layer_and_ignores_older_replies(qtbot, state, pe
     np.testing.assert_allclose(panel.bars.heights, expected, atol=1e-6)
 
 
-def test_flow_above_forty_tokens_says_why_and_asks_nothing(qtbot, tiny_model):
+def test_flow_above_forty_tokens_says_why_and_asks_nothing(qtbot, hold, tiny_model):
     long = run_inference(tiny_model, " ".join(["word"] * 45))
     state = make_state(long)
     asked = answer_requests(state, tiny_model)
-    panel = shown(qtbot, FlowPanel(state))
+    panel = hold(FlowPanel(state), show=True)
     assert asked == []
     assert "up to 40 tokens; this input has 47" in panel.message_text
     assert panel.bars.heights.size == 0
 
 
 # --- norm-based ---------------------------------------------------------------------------
-def test_norm_panel_summed_and_per_head(qtbot, state, pet, tiny_model):
+def test_norm_panel_summed_and_per_head(qtbot, hold, state, pet, tiny_model):
     answer_requests(state, tiny_model)
     norms = norm_attention_of(tiny_model, pet)
-    panel = shown(qtbot, NormPanel(state))
+    panel = hold(NormPanel(state), show=True)
     state.set_layer(1)
     np.testing.assert_allclose(panel.heatmap.image.image, norms.summed[1], rtol=1e-5)
     assert not panel.controls.head_combo.isEnabled()
@@ -283,17 +299,17 @@ def test_norm_panel_summed_and_per_head(qtbot, state, pet, tiny_model):
     assert "max of heads" in panel.heatmap.plot_widget.getPlotItem().titleLabel.text
 
 
-def test_norm_panel_without_weights_says_so(qtbot, state):
+def test_norm_panel_without_weights_says_so(qtbot, hold, state):
     answer_requests(state, None)  # e.g. a result loaded from disk: no model at hand
-    panel = shown(qtbot, NormPanel(state))
+    panel = hold(NormPanel(state), show=True)
     assert "needs the model's weights" in panel.message_text
     assert panel.heatmap.image.image is None
 
 
 # --- per-head statistics ------------------------------------------------------------------
-def test_head_stats_grid_table_and_selection(qtbot, state, pet, tiny_model):
+def test_head_stats_grid_table_and_selection(qtbot, hold, state, pet, tiny_model):
     answer_requests(state, tiny_model)
-    panel = shown(qtbot, HeadStatsPanel(state))
+    panel = hold(HeadStatsPanel(state), show=True)
     stats = head_statistics_of(pet)
     panel.set_statistic("entropy")
     np.testing.assert_allclose(panel.image.image, stats.values["entropy"], rtol=1e-6)

@@ -75,5 +75,6 @@ def block_totals(matrix: np.ndarray, segments: np.ndarray) -> np.ndarray:
     The blocks partition the matrix, so ``block_totals(m, s).sum() == m.sum()``.
     """
     seg = np.asarray(segments)
-    onehot = np.stack([seg == 0, seg == 1], axis=1).astype(np.float64)
-    return onehot.T @ np.asarray(matrix, dtype=np.float64) @ onehot
+    onehot = np.stack([seg == 0, seg == 1], axis=1).astype(np.float32)
+    by_key = np.asarray(matrix, dtype=np.float32) @ onehot  # (T, 2): no float64 copy of T×T
+    return onehot.T.astype(np.float64) @ by_key.astype(np.float64)

@@ -13,9 +13,9 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDockWidget, QHBoxLayout, QLabel, QWidget
 
 from explorer.core.analysis.aggregate import HEAD_POOLS, MEAN, aggregate_heads
 from explorer.core.analysis.blocks import ALL, BLOCKS, parse_block
@@ -354,7 +354,7 @@ class OnDemand(QObject):
 
     def poke(self) -> None:
         """Send the request if the view is visible and it was not sent for this result."""
-        if self._wanted is None or self._state.result is None or not self._view.isVisible():
+        if self._wanted is None or self._state.result is None or not on_screen(self._view):
             return
         if self._asked == self._wanted:
             return
@@ -385,13 +385,40 @@ class OnDemand(QObject):
             self._on_payload(payload)
 
 
+def on_screen(view: QWidget) -> bool:
+    """True when some of ``view`` can be seen.
+
+    A dock behind another tab stays "visible" to Qt (it is only moved off screen), so the
+    visible region is what tells a raised tab from a buried one.
+    """
+    return view.isVisible() and not view.visibleRegion().isEmpty()
+
+
 class ShowAware(QWidget):
-    """A panel that asks for its analyses when it becomes visible (a dock tab raised)."""
+    """A panel that asks for its analyses when it comes on screen (shown, or its tab raised)."""
+
+    _dock: QDockWidget | None = None
 
     def showEvent(self, event: QShowEvent) -> None:
-        """Qt API: the view just became visible, so its analysis is now worth computing."""
+        """Qt API: the view was shown; follow its dock's tab from now on."""
         super().showEvent(event)
+        self._follow_dock()
         self.refresh()
+
+    def _follow_dock(self) -> None:
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QDockWidget):
+            parent = parent.parentWidget()
+        if parent is not None and parent is not self._dock:
+            if self._dock is not None:
+                self._dock.visibilityChanged.disconnect(self._on_dock_visibility_changed)
+            self._dock = parent
+            parent.visibilityChanged.connect(self._on_dock_visibility_changed)
+
+    def _on_dock_visibility_changed(self, visible: bool) -> None:
+        if visible:
+            # The tab bar moves the raised dock on screen after this signal: look then.
+            QTimer.singleShot(0, self.refresh)
 
     def refresh(self) -> None:
         """Redraw from the state (subclasses)."""

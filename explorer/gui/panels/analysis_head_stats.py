@@ -94,7 +94,7 @@ class HeadStatsPanel(ShowAware):
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.grid, self.image, self.colorbar = make_heatmap_plot(
-            ATTENTION_COLORMAP, (0.0, 1.0), "share"
+            ATTENTION_COLORMAP, (0.0, 1.0), STATISTICS["entropy"]
         )
         plot = self.grid.getPlotItem()
         plot.setLabel("left", "layer")
@@ -110,6 +110,7 @@ class HeadStatsPanel(ShowAware):
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -247,6 +248,7 @@ class HeadStatsPanel(ShowAware):
             letter.setColor("k" if key != PATTERN and level > 0.6 else "w")
             letter.setText(PATTERN_LETTERS[str(stats.pattern[layer, head])])
         label = STATISTICS.get(key, "pattern label")
+        self.colorbar.axis.setLabel(label)
         self.grid.getPlotItem().setTitle(f"Every head, coloured by {label}")
         self._mark_selection()
 

@@ -24,9 +24,11 @@ from PySide6.QtWidgets import (
 from explorer.core.analysis.topk import attended_by, attends_to
 from explorer.gui.panels.analysis_common import (
     LensOptions,
+    ShowAware,
     displayed_attention,
     hidden_query_notice,
     lens_notice,
+    on_screen,
     titled,
     where_label,
 )
@@ -50,7 +52,7 @@ def _ranked_table() -> QTableWidget:
     return table
 
 
-class TopKPanel(QWidget):
+class TopKPanel(ShowAware):
     """Two ranked lists for the selected token, live with the selection and the lens."""
 
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
@@ -108,7 +110,9 @@ class TopKPanel(QWidget):
         ]
 
     def refresh(self, *_: object) -> None:
-        """Re-rank for the current token, layer, head and lens."""
+        """Re-rank for the current token, layer, head and lens (only when on screen)."""
+        if not on_screen(self):
+            return  # a buried tab: ranked again when it is raised
         state, lens = self._state, self._lens
         view = displayed_attention(state, lens)
         if view is None or state.token < 0:

@@ -13,26 +13,25 @@ from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from explorer.gui.panels.analysis_common import where_label
 from explorer.gui.panels.compare_common import (
+    CHAR_PIXELS,
     DIFF_COLORMAP,
     AttentionDifference,
     CompareState,
+    cell_pixels,
+    fitting_ticks,
     symmetric_levels,
 )
 from explorer.gui.panels.plotting import (
     as_image,
-    labels_that_fit,
     make_heatmap_plot,
     outline_item,
     place_outline,
-    token_ticks,
 )
 
 HOVER_HINT = "Hover over a cell to read A, B and B − A."
 
 
-def difference_readout(
-    where: str, difference: AttentionDifference, row: int, col: int
-) -> str:
+def difference_readout(where: str, difference: AttentionDifference, row: int, col: int) -> str:
     """``B − A · layer 3 · head 7 · "python|snake" → "love" = +0.123 (A 0.200, B 0.323)``."""
     assert difference.matrix is not None
     assert difference.matrix_a is not None and difference.matrix_b is not None
@@ -83,7 +82,9 @@ class CompareAttentionPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
 
-        plot.getViewBox().sigResized.connect(self._draw_token_marks)
+        # Which labels fit depends on the cell size on screen: redo them when it changes.
+        plot.getViewBox().sigResized.connect(self._draw_ticks)
+        plot.getViewBox().sigRangeChanged.connect(self._draw_ticks)
         self.image.cell_hovered.connect(self._on_cell_hovered)
         self.image.cell_clicked.connect(self._on_cell_clicked)
         compare.results_changed.connect(self.refresh)
@@ -126,9 +127,10 @@ class CompareAttentionPanel(QWidget):
         self.image.setImage(as_image(difference.matrix), levels=levels, autoLevels=False)
         self.colorbar.setLevels(levels)
         caption = self._compare.lens_a.settings.caption()
-        title = f"B − A · {self._where()}" + (f" · {caption}" if caption else "")
-        self.heatmap.getPlotItem().setTitle(f"{title} · max |B − A| = {levels[1]:.3f}")
-        self.readout.setText(HOVER_HINT)
+        # Short: the title's width is a minimum of the plot's, and the column is narrow.
+        title = self._where() + (f" · {caption}" if caption else "")
+        self.heatmap.getPlotItem().setTitle(title)
+        self.readout.setText(f"max |B − A| = {levels[1]:.3f} · {HOVER_HINT}")
         self._draw_token_marks()
 
     def _draw_token_marks(self, *_: object) -> None:
@@ -137,18 +139,29 @@ class CompareAttentionPanel(QWidget):
             return
         labels, token = difference.labels, self._compare.a.token
         count = len(labels)
-        row = int(difference.row_of_token[token]) if 0 <= token < len(difference.row_of_token) else -1
+        row = (
+            int(difference.row_of_token[token]) if 0 <= token < len(difference.row_of_token) else -1
+        )
         if row >= 0:
             place_outline(self._row_outline, 0, row, count, 1)
             place_outline(self._col_outline, row, 0, 1, count)
         else:
             self._row_outline.setVisible(False)
             self._col_outline.setVisible(False)
+        self._draw_ticks()
+
+    def _draw_ticks(self, *_: object) -> None:
+        difference = self._difference
+        if difference.matrix is None or difference.row_of_token is None:
+            return
+        labels, token = difference.labels, self._compare.a.token
+        row = (
+            int(difference.row_of_token[token]) if 0 <= token < len(difference.row_of_token) else -1
+        )
         plot = self.heatmap.getPlotItem()
-        height = max(plot.getViewBox().height(), 200.0)
-        width = max(plot.getViewBox().width(), 300.0)
-        plot.getAxis("left").setTicks([token_ticks(labels, row, labels_that_fit(height, 16))])
-        plot.getAxis("bottom").setTicks([token_ticks(labels, row, labels_that_fit(width, 45))])
+        across, down = cell_pixels(plot, len(labels), 0), cell_pixels(plot, len(labels), 1)
+        plot.getAxis("left").setTicks([fitting_ticks(labels, row, down, None)])
+        plot.getAxis("bottom").setTicks([fitting_ticks(labels, row, across, CHAR_PIXELS)])
 
     def _on_cell_hovered(self, row: int, col: int) -> None:
         difference = self.current_difference()

@@ -9,15 +9,20 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from explorer.gui.panels.compare_common import DIFF_COLORMAP, CompareState, symmetric_levels
+from explorer.gui.panels.compare_common import (
+    CHAR_PIXELS,
+    DIFF_COLORMAP,
+    CompareState,
+    cell_pixels,
+    fitting_ticks,
+    symmetric_levels,
+)
 from explorer.gui.panels.norms import norm_row_to_layer
 from explorer.gui.panels.plotting import (
     as_image,
-    labels_that_fit,
     make_heatmap_plot,
     outline_item,
     place_outline,
-    token_ticks,
 )
 
 
@@ -36,7 +41,6 @@ class CompareNormsPanel(QWidget):
             DIFF_COLORMAP, (-1.0, 1.0), "‖h_B‖ − ‖h_A‖"
         )
         plot = self.heatmap.getPlotItem()
-        plot.setTitle("Hidden-norm difference ‖h_B‖ − ‖h_A‖")
         plot.setLabel("left", "layer (0 = emb)")
         self.heatmap.setToolTip("Click a cell to select its token and layer on both sides")
         self._token_outline = outline_item(plot)
@@ -62,7 +66,9 @@ class CompareNormsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
 
-        plot.getViewBox().sigResized.connect(self._on_selection_changed)
+        # Which labels fit depends on the cell size on screen: redo them when it changes.
+        plot.getViewBox().sigResized.connect(self._draw_ticks)
+        plot.getViewBox().sigRangeChanged.connect(self._draw_ticks)
         self.image.cell_hovered.connect(self._on_cell_hovered)
         self.image.cell_clicked.connect(self._on_cell_clicked)
         compare.comparison_changed.connect(self._on_comparison_changed)
@@ -96,18 +102,26 @@ class CompareNormsPanel(QWidget):
         if comparison is None:
             return
         alignment = comparison.alignment
-        labels = alignment.labels()
         column = alignment.column_of(self._compare.a.token)
         rows, count = comparison.hidden_norm_diff.shape[0], alignment.size
-        width = max(self.heatmap.getPlotItem().getViewBox().width(), 300.0)
-        self.heatmap.getPlotItem().getAxis("bottom").setTicks(
-            [token_ticks(labels, column, labels_that_fit(width, 45))]
-        )
+        self._draw_ticks()
         place_outline(self._layer_outline, 0, self._compare.a.layer + 1, count, 1)
         if column < 0:
             self._token_outline.setVisible(False)
         else:
             place_outline(self._token_outline, column, 0, 1, rows)
+
+    def _draw_ticks(self, *_: object) -> None:
+        comparison = self._compare.comparison
+        if comparison is None:
+            return
+        alignment = comparison.alignment
+        plot = self.heatmap.getPlotItem()
+        across = cell_pixels(plot, alignment.size, 0)
+        column = alignment.column_of(self._compare.a.token)
+        plot.getAxis("bottom").setTicks(
+            [fitting_ticks(alignment.labels(), column, across, CHAR_PIXELS)]
+        )
 
     def _on_cell_hovered(self, row: int, col: int) -> None:
         comparison = self._compare.comparison

@@ -6,6 +6,8 @@ the pooled vectors' cosine (one number, no layers) is written above the plot.
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -14,8 +16,10 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from explorer.core.compare import Comparison
 from explorer.gui.panels.compare_common import CompareState
 
-CLS_PEN = pg.mkPen("#7a7a7a", width=2, style=Qt.PenStyle.DashLine)
-TOKEN_PEN = pg.mkPen("#c0392b", width=2.5)
+CLS_COLOR = "#7a7a7a"
+TOKEN_COLOR = "#c0392b"
+CLS_PEN = pg.mkPen(CLS_COLOR, width=2, style=Qt.PenStyle.DashLine)
+TOKEN_PEN = pg.mkPen(TOKEN_COLOR, width=2.5)
 NO_POOLER = "This model has no trained pooler, so there is no pooled cosine."
 
 
@@ -26,22 +30,29 @@ def pooled_text(comparison: Comparison) -> str:
     return f"cos(pooled A, pooled B) = {comparison.pooled_cosine:.4f}"
 
 
+def _key(color: str, dashed: bool) -> str:
+    line = "- -" if dashed else "—"
+    return f'<span style="color:{color}; font-weight:bold">{line}</span>'
+
+
 def token_text(comparison: Comparison, token_a: int, layer: int) -> str:
-    """What the token curve shows at the selected layer, or why it is not drawn."""
+    """The curves' key with their values at the selected layer (rich text: it is the legend)."""
     alignment = comparison.alignment
     column = alignment.column_of(token_a)
-    first = comparison.a.tokens[0]
-    cls = f"{first} {float(comparison.cls_cosine[layer + 1]):.3f}"
+    first = html.escape(str(comparison.a.tokens[0]))
+    where = f"layer {layer + 1}"
+    cls = f"{_key(CLS_COLOR, True)} {first} {float(comparison.cls_cosine[layer + 1]):.4f}"
     if token_a < 0:
-        return f"layer {layer + 1}: {cls} · select a token to add its curve"
+        return f"{where}: {cls} · select a token to add its curve"
     if column < 0:
+        token = html.escape(str(comparison.a.tokens[token_a]))
         return (
-            f'layer {layer + 1}: {cls} · "{comparison.a.tokens[token_a]}" (A #{token_a}) has no '
-            "identical token in B, so it has no curve"
+            f'{where}: {cls} · "{token}" (A #{token_a}) has no identical token in B, so it '
+            "has no curve"
         )
-    label = alignment.labels()[column]
+    label = html.escape(alignment.labels()[column])
     value = float(comparison.token_cosine[layer + 1, column])
-    return f'layer {layer + 1}: {cls} · "{label}" {value:.3f}'
+    return f'{where}: {cls} · {_key(TOKEN_COLOR, False)} "{label}" {value:.4f}'
 
 
 class CompareSimilarityPanel(QWidget):
@@ -55,21 +66,22 @@ class CompareSimilarityPanel(QWidget):
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.plot = pg.PlotWidget()
         item = self.plot.getPlotItem()
-        item.setTitle("Cosine similarity of A and B by layer")
         item.setLabel("bottom", "layer (0 = embeddings)")
         item.setLabel("left", "cos(h_A, h_B)")
         item.setMenuEnabled(False)
         item.hideButtons()
         item.showGrid(x=True, y=True, alpha=0.3)
-        item.addLegend(offset=(-10, -10))
-        self.cls_curve = item.plot([], [], pen=CLS_PEN, symbol="s", symbolSize=6, name="[CLS]")
+        self.cls_curve = item.plot(
+            [], [], pen=CLS_PEN, symbol="s", symbolSize=6, symbolBrush=CLS_COLOR, symbolPen=None
+        )
         self.token_curve = item.plot(
-            [], [], pen=TOKEN_PEN, symbol="o", symbolSize=7, symbolBrush="#c0392b", name="token"
+            [], [], pen=TOKEN_PEN, symbol="o", symbolSize=7, symbolBrush=TOKEN_COLOR, symbolPen=None
         )
         self.layer_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#1f5fa8"))
         item.addItem(self.layer_line)
         self.caption = QLabel()
         self.caption.setWordWrap(True)
+        self.caption.setTextFormat(Qt.TextFormat.RichText)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -108,21 +120,11 @@ class CompareSimilarityPanel(QWidget):
             self.token_curve.setData(np.arange(layers), comparison.token_cosine[:, column])
         else:
             self.token_curve.setData([], [])
-        self._set_legend_name(column, comparison)
-        shown = [comparison.cls_cosine] + ([comparison.token_cosine[:, column]] if column >= 0 else [])
+        shown = [comparison.cls_cosine] + (
+            [comparison.token_cosine[:, column]] if column >= 0 else []
+        )
         low = float(min(values.min() for values in shown))
-        self.plot.getPlotItem().setYRange(min(low - 0.05, 0.9), 1.02, padding=0)
+        self.plot.getPlotItem().setYRange(min(low - 0.05, 0.9), 1.04, padding=0)
         self.layer_line.setValue(layer + 1)
         self.layer_line.setVisible(True)
         self.caption.setText(token_text(comparison, token, layer))
-
-    def _set_legend_name(self, column: int, comparison: Comparison) -> None:
-        legend = self.plot.getPlotItem().legend
-        if legend is None:
-            return
-        name = f'"{comparison.alignment.labels()[column]}"' if column >= 0 else "token"
-        for sample, label in legend.items:
-            if sample.item is self.token_curve:
-                label.setText(name)
-            elif sample.item is self.cls_curve:
-                label.setText(str(comparison.a.tokens[0]))

@@ -67,16 +67,24 @@ class NormsPanel(QWidget):
         layout.addWidget(splitter)
         layout.addWidget(self.caption)
 
-        plot.getViewBox().sigResized.connect(self._on_selection_changed)
+        # Per result, not per repaint: the token labels, and what the axis shows now (setTicks
+        # makes pyqtgraph redraw the whole axis, so it is only called when the ticks change).
+        self._serial = 0
+        self._tokens: list[str] = []
+        self._ticks_shown: tuple[int, int, int] | None = None
+
+        plot.getViewBox().sigResized.connect(self._draw_token_axis)
         self.image.cell_clicked.connect(self._on_cell_clicked)
         self.image.cell_hovered.connect(self._on_cell_hovered)
         state.result_changed.connect(self._on_result_changed)
-        state.token_changed.connect(self._on_selection_changed)
-        state.layer_changed.connect(self._on_selection_changed)
+        state.token_changed.connect(self._on_token_changed)
+        state.layer_changed.connect(self._on_layer_changed)
         self._on_result_changed()
 
     def _on_result_changed(self) -> None:
         result = self._state.result
+        self._serial += 1
+        self._tokens = [] if result is None else [str(t) for t in result.tokens.tolist()]
         if result is None:
             self.image.clear()
             self.curve.setData([], [])
@@ -92,27 +100,43 @@ class NormsPanel(QWidget):
         layers = norms.shape[0]
         left = self.heatmap.getPlotItem().getAxis("left")
         left.setTicks([[(r + 0.5, "emb" if r == 0 else str(r)) for r in range(layers)]])
-        self._on_selection_changed()
+        self._on_token_changed()
+        self._on_layer_changed()
 
-    def _on_selection_changed(self, *_: object) -> None:
+    def _draw_token_axis(self, *_: object) -> None:
+        """Thinned token labels that always include the selected token's."""
+        if self._state.result is None:
+            return
+        width = max(self.heatmap.getPlotItem().getViewBox().width(), 300.0)
+        shown = (self._serial, self._state.token, labels_that_fit(width, 45))
+        if shown == self._ticks_shown:
+            return
+        self._ticks_shown = shown
+        self.heatmap.getPlotItem().getAxis("bottom").setTicks(
+            [token_ticks(self._tokens, shown[1], shown[2])]
+        )
+
+    def _on_token_changed(self, *_: object) -> None:
         result = self._state.result
         if result is None:
             return
-        token, layer = self._state.token, self._state.layer
-        count, rows = result.num_tokens, result.hidden_norms.shape[0]
-        tokens = [str(t) for t in result.tokens]
-        width = max(self.heatmap.getPlotItem().getViewBox().width(), 300.0)
-        self.heatmap.getPlotItem().getAxis("bottom").setTicks(
-            [token_ticks(tokens, token, labels_that_fit(width, 45))]
-        )
-        place_outline(self._layer_outline, 0, layer + 1, count, 1)
+        self._draw_token_axis()
+        token, rows = self._state.token, result.hidden_norms.shape[0]
         if token < 0:
             self._token_outline.setVisible(False)
             self.curve.setData([], [])
             return
         place_outline(self._token_outline, token, 0, 1, rows)
         self.curve.setData(np.arange(rows), result.hidden_norms[:, token])
-        self.curve_plot.getPlotItem().setTitle(f'‖h‖ of "{tokens[token]}" (#{token}) by layer')
+        title = f'‖h‖ of "{self._tokens[token]}" (#{token}) by layer'
+        self.curve_plot.getPlotItem().setTitle(title)
+
+    def _on_layer_changed(self, *_: object) -> None:
+        result = self._state.result
+        if result is None:
+            return
+        layer = self._state.layer
+        place_outline(self._layer_outline, 0, layer + 1, result.num_tokens, 1)
         self.layer_line.setValue(layer + 1)
 
     def _on_cell_hovered(self, row: int, col: int) -> None:

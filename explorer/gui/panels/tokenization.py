@@ -270,8 +270,8 @@ class TokenizationPanel(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.spans_view)
         self.splitter.addWidget(scroll)
-        self.splitter.setStretchFactor(0, 2)
-        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 5)
         self.splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -344,8 +344,7 @@ class TokenizationPanel(QWidget):
         max_length = result.model.max_length
         self._heading(
             cursor,
-            f"Tokens the model sees: {result.num_tokens} of at most {max_length} "
-            "(special tokens in grey, pieces of one word joined)",
+            f"Tokens the model sees: {result.num_tokens} of at most {max_length}",
         )
         self._insert_chips(cursor, result, spans)
         self._insert_legend(cursor)
@@ -466,7 +465,7 @@ class TokenizationPanel(QWidget):
                 fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.DotLine)
             cursor.insertText(f"\u00a0{name}\u00a0", fmt)
             cursor.insertText("  ", plain)
-        cursor.insertText("Dotted: a continuation piece (##). Click or Tab + Enter: select.", plain)
+        cursor.insertText("dotted = continuation (##) · click, or Tab + Enter, selects", plain)
 
     def _select(self, token: int, scroll: bool = False) -> None:
         """Restore the previously selected token's look and mark ``token`` (in place)."""
