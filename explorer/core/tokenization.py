@@ -415,7 +415,7 @@ def _is_integer(text: str) -> bool:
     return body.isascii() and body.isdigit()
 
 
-@register(VOCABULARY_ANALYSIS)
+@register(VOCABULARY_ANALYSIS, needs_result=False)
 def vocabulary_look_up(
     loaded: Any, result: TokenizedInput, params: Mapping[str, Any]
 ) -> VocabularyAnswer:

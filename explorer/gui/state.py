@@ -131,8 +131,11 @@ class ExplorerState(QObject):
         self.result_changed.emit()
 
     def request_analysis(self, name: str, **params: Any) -> None:
-        """Ask (through the window's controller) for an analysis of the result on show."""
-        if self._result is not None:
+        """Ask (through the window's controller) for an analysis of the result on show.
+
+        Without a result only analyses of the model alone (e.g. vocabulary look-up) answer.
+        """
+        if self._result is not None or self._model_info is not None:
             self.analysis_requested.emit(name, params)
 
     def set_analysis(self, name: str, params: dict[str, Any], payload: Any) -> None:

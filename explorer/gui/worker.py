@@ -186,7 +186,7 @@ class ModelWorker(QObject):
             if self._pending_inference is not None and self._loaded is not None:
                 request, self._pending_inference = self._pending_inference, None
                 return request
-            if self._pending_analyses:
+            if self._pending_analyses and self._loaded is not None:
                 return self._pending_analyses.pop(next(iter(self._pending_analyses)))
             if self._scan_requested:
                 self._scan_requested = False
@@ -230,6 +230,7 @@ class ModelWorker(QObject):
             return
         self._loaded = loaded
         self._current = None
+        self._analysis_cache.clear()  # cached answers came from the previous model
         with self._lock:
             # Inputs queued for the previous model must not come back looking like the new one's.
             self._pending_inference = None
@@ -268,18 +269,18 @@ class ModelWorker(QObject):
         self.cache_scanned.emit(found)
 
     def _analyse(self, request: _AnalysisRequest) -> None:
-        from explorer.core.analysis.registry import run_analysis
+        from explorer.core.analysis.registry import needs_result, run_analysis
 
         current = self._current
-        if current is None or current[0] != request.result_id:
+        fresh = current is not None and current[0] == request.result_id
+        if not fresh and needs_result(request.name):
             return  # the result it was asked for is gone; the GUI no longer waits for it
-        key = (request.result_id, request.name, request.params)
+        result = current[1] if fresh and current is not None else None
+        key = (request.result_id if fresh else 0, request.name, request.params)
         params = dict(request.params)
         try:
             if key not in self._analysis_cache:
-                self._analysis_cache[key] = run_analysis(
-                    request.name, self._loaded, current[1], params
-                )
+                self._analysis_cache[key] = run_analysis(request.name, self._loaded, result, params)
         except ExplorerError as err:
             self.analysis_failed.emit(request.request_id, request.name, str(err))
             return

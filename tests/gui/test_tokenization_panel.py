@@ -15,7 +15,7 @@ from explorer.core.views import build_views
 from explorer.gui.panels.tokenization import (
     AFTER_BACKGROUND,
     BEFORE_BACKGROUND,
-    LOOKUP_NEEDS_RESULT,
+    LOOKUP_NEEDS_MODEL,
     NO_RESULT_TEXT,
     SELECTED_BACKGROUND,
     SPECIAL_BACKGROUND,
@@ -238,22 +238,34 @@ def test_look_up_asks_the_worker_and_shows_the_answer(qtbot, panel, tiny_model, 
     assert panel.lookup_answer.property("answer") == "found"
 
 
-def test_without_a_result_the_panel_explains_and_keeps_the_query(qtbot, tiny_model, showcase):
+def test_without_a_model_the_panel_explains_and_keeps_the_query(qtbot, tiny_model, showcase):
     state = ExplorerState()
-    state.set_model_info(tiny_model.info)
     panel = TokenizationPanel(state)
     qtbot.addWidget(panel)
     assert panel.spans_view.toPlainText() == NO_RESULT_TEXT
-    assert "[CLS] = 101" in panel.special_label.text()  # limits come with the model
     assert panel.usage_bar.text() == "no input"
     requests = []
     state.analysis_requested.connect(lambda name, params: requests.append((name, params)))
     panel.lookup_edit.setText("hello")
-    assert panel.lookup_answer.text() == LOOKUP_NEEDS_RESULT
+    assert panel.lookup_answer.text() == LOOKUP_NEEDS_MODEL
     assert requests == []
-    state.set_result(showcase, build_views(showcase))
+    state.set_model_info(tiny_model.info)  # a model, still no sentence: look-ups may run
+    assert "[CLS] = 101" in panel.special_label.text()  # limits come with the model
     assert (VOCABULARY_ANALYSIS, {"query": "hello"}) in requests
+    state.set_result(showcase, build_views(showcase))
     assert (NORMALIZED_ANALYSIS, {}) in requests
+
+
+def test_look_up_answers_before_any_sentence_has_run(qtbot, window):
+    panel = window.docks["tokenization"].widget()
+    assert window.state.result is None
+    with qtbot.waitSignal(
+        window.state.analysis_changed,
+        timeout=TIMEOUT_MS,
+        check_params_cb=lambda name: name == VOCABULARY_ANALYSIS,
+    ):
+        panel.lookup_edit.setText("2023")
+    assert "this" in panel.lookup_answer.text()
 
 
 def test_a_larger_font_makes_the_spans_larger(panel):

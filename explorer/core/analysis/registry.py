@@ -16,16 +16,32 @@ from explorer.core.results import InferenceResult
 AnalysisFunction = Callable[[Any, InferenceResult, Mapping[str, Any]], Any]
 
 ANALYSES: dict[str, AnalysisFunction] = {}
+MODEL_LEVEL: set[str] = set()  # analyses that need the model but no result (result is None)
 
 
-def register(name: str) -> Callable[[AnalysisFunction], AnalysisFunction]:
-    """Decorator: make ``name`` available to the GUI and the worker."""
+def register(
+    name: str, *, needs_result: bool = True
+) -> Callable[[AnalysisFunction], AnalysisFunction]:
+    """Decorator: make ``name`` available to the GUI and the worker.
+
+    ``needs_result=False`` marks analyses of the model alone (a vocabulary look-up), which
+    may run before any sentence has.
+    """
 
     def add(function: AnalysisFunction) -> AnalysisFunction:
         ANALYSES[name] = function
+        if not needs_result:
+            MODEL_LEVEL.add(name)
         return function
 
     return add
+
+
+def needs_result(name: str) -> bool:
+    """False for analyses of the model alone."""
+    import explorer.core.analysis.builtin  # noqa: F401 - registers the shipped analyses
+
+    return name not in MODEL_LEVEL
 
 
 class UnknownAnalysisError(ExplorerError):

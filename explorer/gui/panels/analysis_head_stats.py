@@ -248,7 +248,7 @@ class HeadStatsPanel(ShowAware):
             letter.setColor("k" if key != PATTERN and level > 0.6 else "w")
             letter.setText(PATTERN_LETTERS[str(stats.pattern[layer, head])])
         label = STATISTICS.get(key, "pattern label")
-        self.colorbar.axis.setLabel(label)
+        self.colorbar.getAxis("left").setLabel(label)
         self.grid.getPlotItem().setTitle(f"Every head, coloured by {label}")
         self._mark_selection()
 

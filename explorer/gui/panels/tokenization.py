@@ -63,9 +63,9 @@ LOOKUP_HINT = (
     'Type a token (e.g. ##ing, cafe) or an id (e.g. 2023); put digits in quotes ("2019") '
     "to look them up as a token."
 )
-LOOKUP_NEEDS_RESULT = (
-    "Look-ups run in the worker next to the loaded model and answer once a sentence has run: "
-    "type a sentence above; your query is kept and answered then."
+LOOKUP_NEEDS_MODEL = (
+    "Look-ups run in the worker next to the loaded model and answer once it has loaded: "
+    "your query is kept and answered then."
 )
 NO_NORMALIZER_TEXT = "This tokenizer has no normalizer: it sees the text exactly as typed."
 
@@ -297,6 +297,7 @@ class TokenizationPanel(QWidget):
 
     def _on_model_changed(self) -> None:
         self._show_limits()
+        self._on_lookup_text_changed(self.lookup_edit.text())  # the new tokenizer may differ
 
     def _on_token_changed(self, token: int) -> None:
         self._select(token, scroll=True)
@@ -638,8 +639,8 @@ class TokenizationPanel(QWidget):
     def _on_lookup_text_changed(self, text: str) -> None:
         if not text.strip():
             self._set_answer(LOOKUP_HINT, "hint")
-        elif self._state.result is None:
-            self._set_answer(LOOKUP_NEEDS_RESULT, "hint")
+        elif self._state.model_info is None:
+            self._set_answer(LOOKUP_NEEDS_MODEL, "hint")
         else:
             self._state.request_analysis(VOCABULARY_ANALYSIS, query=text)
             entry = self._state.analysis(VOCABULARY_ANALYSIS)
