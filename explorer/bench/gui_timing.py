@@ -21,7 +21,7 @@ from explorer.core.sources import ModelSource
 from explorer.gui.main_window import MainWindow
 
 RESULT_TIMEOUT_S = 300.0
-PAINT_IDLE_S = 0.5  # no armed view painted for this long: the rest did not need to
+PAINT_IDLE_S = 0.3  # no armed view painted for this long: the rest did not need to
 HEARTBEAT_MS = 10
 
 

@@ -169,13 +169,12 @@ def _measure_processes(plan: Plan, base_dir: Path, figures: dict[str, Any]) -> N
     from explorer.core.sources import embedded_model_path
 
     embedded_dir = str(embedded_model_path())
+    # Interleaved, so that a neighbour's load spike hits both sides of the comparison. No
+    # warm-up run: the in-process part already brought every library into the file cache.
     startups, loads = [], []
-    for run in range(plan.warmup + plan.runs):
-        startup = _probe("startup")
-        load = _probe("load", embedded_dir)
-        if run >= plan.warmup:
-            startups.append(startup)
-            loads.append(load)
+    for _ in range(plan.runs):
+        startups.append(_probe("startup"))
+        loads.append(_probe("load", embedded_dir))
     if any("error" in s for s in startups):
         raise RuntimeError(f"the app failed to load its model: {startups[0].get('error')}")
     for key in ("first_paint_s", "model_ready_s", "first_result_s", "imports_done_s"):

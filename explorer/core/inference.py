@@ -57,16 +57,16 @@ def encode(loaded: LoadedModel, text: str, pair: str | None = None) -> Encoding:
 
     tokenizer = loaded.tokenizer
     max_length = loaded.info.max_length
-    full_length = len(tokenizer(text, pair, truncation=False)["input_ids"])
-    enc = tokenizer(
-        text,
-        pair,
-        truncation="longest_first" if full_length > max_length else False,
-        max_length=max_length,
-        return_offsets_mapping=True,
-        return_special_tokens_mask=True,
-        return_token_type_ids=True,
-    )
+    options: dict[str, Any] = {
+        "return_offsets_mapping": True,
+        "return_special_tokens_mask": True,
+        "return_token_type_ids": True,
+    }
+    # One pass when the input fits (the usual case); a second, truncating one when it does not.
+    enc = tokenizer(text, pair, truncation=False, **options)
+    full_length = len(enc["input_ids"])
+    if full_length > max_length:
+        enc = tokenizer(text, pair, truncation="longest_first", max_length=max_length, **options)
     input_ids = np.asarray(enc["input_ids"], dtype=np.int64)
     count = input_ids.shape[0]
     type_ids = enc.get("token_type_ids") or [0] * count

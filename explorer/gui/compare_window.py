@@ -40,7 +40,12 @@ from explorer.gui.panels.tokens import TokensPanel
 from explorer.gui.settings import Settings
 from explorer.gui.state import ExplorerState
 from explorer.gui.theme import THEMES, Theme, style_plots
-from explorer.gui.worker import AnalysisOutcome, InferenceOutcome, ModelController
+from explorer.gui.worker import (
+    CLOSE_WAIT_MS,
+    AnalysisOutcome,
+    InferenceOutcome,
+    ModelController,
+)
 
 DEFAULT_A = "I love my pet python"
 DEFAULT_B = "I love my pet snake"
@@ -382,7 +387,7 @@ class CompareWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop the worker thread before the window goes (no thread outlives it)."""
         self._debounce.stop()
-        self.controller.shutdown()
+        self.controller.shutdown(wait_ms=CLOSE_WAIT_MS)
         parent = self.parent()
         if parent is not None:
             parent.removeEventFilter(self)

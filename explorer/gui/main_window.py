@@ -35,11 +35,15 @@ from explorer.gui.sessions import SessionController
 from explorer.gui.settings import FONT_SCALE_RANGE, Settings
 from explorer.gui.state import AnalysisFailure, ExplorerState
 from explorer.gui.theme import THEMES, apply_theme
-from explorer.gui.worker import AnalysisOutcome, InferenceOutcome, ModelController
+from explorer.gui.worker import (
+    CLOSE_WAIT_MS,
+    AnalysisOutcome,
+    InferenceOutcome,
+    ModelController,
+)
 from explorer.resources import resource_path
 
 DEBOUNCE_MS = 150
-CLOSE_WAIT_MS = 1000  # then exit anyway: a running forward pass cannot be interrupted
 EMPTY_HINT = "Type a sentence in A (and optionally B) to see what the model does with it."
 DEFAULT_TEXT = "I love my pet python"
 DEFAULT_PAIR = "Is it a snake?"
@@ -218,6 +222,8 @@ class MainWindow(QMainWindow):
         open_folder = QAction("Open model &folder…", self)
         open_folder.triggered.connect(self.input_bar.browse_button.click)
         file_menu.addAction(open_folder)
+        self._add_compare_action(file_menu)
+        file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)

@@ -21,6 +21,7 @@ from explorer.core.results import InferenceResult, ModelInfo
 from explorer.core.sources import ModelSource
 from explorer.core.views import DisplayViews
 
+CLOSE_WAIT_MS = 1000  # a closing window waits this long, then exits: a forward pass can't stop
 _LIVE_THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
 # Threads still busy when their window closed: referenced here until the process exits.
 _ABANDONED: list[tuple[QThread, QObject]] = []

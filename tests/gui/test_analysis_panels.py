@@ -207,6 +207,12 @@ def test_top_k_lists_follow_the_selection(qtbot, hold, state, pet):
     panel.attends_table.cellClicked.emit(1, 1)
     assert state.token == int(np.argsort(-pet.attentions[2, 3, 5], kind="stable")[1])
 
+    LensOptions.of(state).set_block("A→B")
+    token = pet.tokens[state.token]  # a token of sentence A: no query in A looks at A here
+    assert panel.entries("attended") == []
+    assert len(panel.entries("attends")) == 2
+    assert f'nothing is left in the column of "{token}"' in panel.message.text()
+    LensOptions.of(state).set_block("All")
     LensOptions.of(state).set_hide_special(True)
     state.set_token(0)
     assert panel.entries("attends") == []
@@ -292,6 +298,7 @@ def test_norm_panel_summed_and_per_head(qtbot, hold, state, pet, tiny_model):
     panel.summed_check.setChecked(False)
     state.set_head(2)
     np.testing.assert_allclose(panel.heatmap.image.image, norms.per_head[1, 2], rtol=1e-5)
+    assert panel.controls.head_combo.isEnabled() and not panel.controls.pool_combo.isEnabled()
     assert panel.heatmap.colorbar.levels()[1] == pytest.approx(norms.per_head[1, 2].max())
     state.set_head(MEAN_OF_HEADS)
     LensOptions.of(state).set_head_pool("max")
@@ -335,3 +342,27 @@ def test_head_stats_grid_table_and_selection(qtbot, hold, state, pet, tiny_model
     state.set_head(1)
     selected = panel.table.selectionModel().selectedRows()[0].row()
     assert panel.table_rows()[selected] == (3, 1)
+
+
+def test_lens_and_panel_options_round_trip_for_sessions(qtbot, hold, state):
+    attention = hold(AttentionPanel(state))
+    stats = hold(HeadStatsPanel(state))
+    topk = hold(TopKPanel(state))
+    norm = hold(NormPanel(state))
+    attention.apply_view_options(
+        {"block": "B→A", "words": True, "head_pool": "median", "mean_layers": 1, "other": "x"}
+    )
+    assert attention.view_options() == {
+        "block": "B→A",
+        "words": True,
+        "hide_special": False,
+        "head_pool": "mean",  # "median" is not a pooling: ignored
+        "mean_layers": False,  # 1 is not a bool: ignored
+    }
+    assert attention.lens_bar.block_combo.currentText() == "B→A"
+    stats.apply_view_options({"statistic": "distance"})
+    topk.apply_view_options({"k": 9})
+    norm.apply_view_options({"summed": False})
+    assert stats.view_options() == {"statistic": "distance"}
+    assert topk.view_options() == {"k": 9}
+    assert norm.view_options() == {"summed": False}

@@ -71,6 +71,7 @@ class FlowPanel(ShowAware):
             self._show_message("")
             return
         reason = flow_unavailable_reason(result.num_tokens)
+        self.bars.setVisible(reason is None)
         if reason is not None:
             self._flow.want(None)
             self.bars.clear("")

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.analysis.blocks import ALL
 from explorer.core.analysis.topk import attended_by, attends_to
 from explorer.gui.panels.analysis_common import (
     LensOptions,
@@ -133,8 +134,13 @@ class TopKPanel(ShowAware):
         notice = lens_notice(result, lens.settings) or hidden_query_notice(
             result, state.token, lens.settings
         )
-        if not notice and len(to_idx) == 0 and len(by_idx) == 0:
-            notice = "The pair-block filter leaves this token nothing to rank."
+        empty = [name for name, idx in (("row", to_idx), ("column", by_idx)) if len(idx) == 0]
+        if not notice and empty and lens.settings.block != ALL:
+            notice = (
+                f"{lens.settings.block} keeps only queries in "
+                f"{lens.settings.block[0]} attending to keys in {lens.settings.block[-1]}: "
+                f'nothing is left in the {" or the ".join(empty)} of "{view.labels[row]}".'
+            )
         self.message.setText(notice)
         self.message.setVisible(bool(notice))
 
