@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -72,3 +73,24 @@ def test_wheel_ships_the_resources(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for resource in ("style.qss", "examples.json", "icons/app.svg"):
         assert f"explorer/resources/{resource}" in names
+
+
+def test_python_api_works_without_qt_or_a_display(tiny_model_dir, tmp_path):
+    # Block every Qt import, as on a machine where Qt is not installed, and drop the display.
+    code = f"""
+import sys, importlib.abc
+class NoQt(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {{"PySide6", "shiboken6", "pyqtgraph"}}:
+            raise ImportError(f"{{name}} is not installed here")
+sys.meta_path.insert(0, NoQt())
+from explorer import inspect
+result = inspect("Sinan loves a beautiful day", model={str(tiny_model_dir)!r})
+result.to_npz({str(tmp_path / "api.npz")!r})
+print(result.tokens.tolist()[:3], result.attentions.shape)
+"""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "QT_QPA_PLATFORM")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "['[CLS]', 'sin', '##an'] (4, 4, 8, 8)" in done.stdout
+    assert (tmp_path / "api.npz").stat().st_size > 0

@@ -176,14 +176,24 @@ class WindowBench:
     # --- plumbing ------------------------------------------------------------------------
     def _wait_for(self, signal: Any, show: bool = False) -> None:
         loop = QEventLoop()
-        signal.connect(loop.quit)
         failed: list[str] = []
-        self.window.controller.load_failed.connect(lambda m: (failed.append(m), loop.quit()))
-        QTimer.singleShot(int(RESULT_TIMEOUT_S * 1000), loop.quit)
+
+        def on_failure(message: str) -> None:
+            failed.append(message)
+            loop.quit()
+
+        guard = QTimer()
+        guard.setSingleShot(True)
+        guard.timeout.connect(loop.quit)
+        signal.connect(loop.quit)
+        self.window.controller.load_failed.connect(on_failure)
+        guard.start(int(RESULT_TIMEOUT_S * 1000))
         if show:
             self.window.show()
         loop.exec()
+        guard.stop()
         signal.disconnect(loop.quit)
+        self.window.controller.load_failed.disconnect(on_failure)
         if failed:
             raise RuntimeError(f"the model did not load: {failed[0]}")
 
@@ -225,6 +235,7 @@ class WindowBench:
         """Send ``text`` as if the debounce had just expired; time it until painted."""
         self._expected_text = text
         self._outcome = None
+        self._arrived_at = 0.0
         self.watch.arm([])
         self.heartbeat.start()
         requested = time.perf_counter()
@@ -236,6 +247,8 @@ class WindowBench:
         self.heartbeat.stop()
         outcome, done = self._outcome, float(self.watch.done_at or 0.0)
         emitted = outcome.picked_up_at + outcome.compute_ms / 1000.0
+        if self._arrived_at < emitted:  # busy stayed on (other work queued): no arrival mark
+            self._arrived_at = self._applied_at
         return EditTiming(
             edit_to_paint_ms=(done - outcome.picked_up_at) * 1000.0,
             compute_ms=outcome.compute_ms,

@@ -25,6 +25,7 @@ from explorer.gui.exporting import ExportController
 from explorer.gui.input_bar import InputBar
 from explorer.gui.lecture import FONT_STEP, PanelFocus, ShortcutsDialog, ShortcutSpec, make_action
 from explorer.gui.message_bar import Level, MessageBar
+from explorer.gui.panels.analysis_docks import add_analysis_docks
 from explorer.gui.panels.anatomy import AnatomyPanel
 from explorer.gui.panels.attention import AttentionPanel
 from explorer.gui.panels.norms import NormsPanel
@@ -179,6 +180,11 @@ class MainWindow(QMainWindow):
             [self.docks["norms"], self.docks["pooled"]], [3, 2], Qt.Orientation.Vertical
         )
         self._add_tokenizer_panels()
+        self._add_analysis_panels()
+
+    def _add_analysis_panels(self) -> None:
+        """Rollout, flow, norm-based attention, head statistics and top-k, as tabs."""
+        self.analysis_panels = add_analysis_docks(self)
 
     def _add_tokenizer_panels(self) -> None:
         """The tokenization inspector and the model anatomy, as tabs beside the token table."""
