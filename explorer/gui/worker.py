@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -338,6 +339,7 @@ class ModelController(QObject):
         self._has_model = False
         self._last_inputs: tuple[str, str | None] | None = None
         self._shown_result_id = 0
+        self._closed = False
         self._latest_analysis: dict[str, int] = {}
         self._thread = QThread()
         self._thread.setObjectName("explorer-model-worker")
@@ -379,7 +381,7 @@ class ModelController(QObject):
         """Load a model in the worker; returns the request id."""
         request_id = self._latest_load = self._new_id()
         self._set_open(load=True)
-        self._worker.post_load(request_id, source)
+        self._post(self._worker.post_load, request_id, source)
         return request_id
 
     @property
@@ -389,33 +391,38 @@ class ModelController(QObject):
 
     def scan_cache(self) -> None:
         """Look for cached BERT models in the worker; answers with cached_models_found."""
-        self._worker.post_cache_scan()
+        self._post(self._worker.post_cache_scan)
 
     def cancel_load(self) -> None:
         """Cancel the newest load; the model in use stays."""
         if self._load_open:
-            self._worker.cancel_load(self._latest_load)
+            self._post(self._worker.cancel_load, self._latest_load)
 
     def request_inference(self, text: str, pair: str | None) -> int:
         """Run the newest input; any older unanswered request becomes stale."""
         request_id = self._latest_inference = self._new_id()
         self._last_inputs = (text, pair)
         self._set_open(inference=True)
-        self._worker.post_inference(request_id, text, pair)
+        self._post(self._worker.post_inference, request_id, text, pair)
         return request_id
 
     def request_analysis(self, name: str, params: dict[str, Any]) -> int:
         """Compute ``name`` for the result on show; older requests for ``name`` go stale."""
         request_id = self._latest_analysis[name] = self._new_id()
-        self._worker.post_analysis(request_id, self._shown_result_id, name, params)
+        self._post(self._worker.post_analysis, request_id, self._shown_result_id, name, params)
         return request_id
 
     def cancel_inference(self) -> None:
         """Forget the newest request (input cleared): whatever is in flight will be dropped."""
         self._latest_inference = self._new_id()
         self._last_inputs = None
-        self._worker.discard_pending()
+        self._post(self._worker.discard_pending)
         self._set_open(inference=False)
+
+    def _post(self, method: Callable[..., None], *args: Any) -> None:
+        """Hand work to the worker, unless it was shut down (its QObject may be gone)."""
+        if not self._closed:
+            method(*args)
 
     def shutdown(self, wait_ms: int | None = None) -> bool:
         """Stop the worker thread and wait for it; True when it has stopped.
@@ -424,6 +431,7 @@ class ModelController(QObject):
         is bounded: a thread still busy then is kept referenced (so Qt never destroys it while
         it runs) and the process owner exits without waiting for it.
         """
+        self._closed = True
         if not self._thread.isRunning():
             return True
         self._worker.stop()
