@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
 BASE_POINT_SIZE = 10.0
+BASE_SHEET_PROPERTY = "explorer_base_style_sheet"  # the shipped sheet, before font scaling
 
 
 @dataclass(frozen=True)
@@ -116,5 +117,10 @@ def apply_theme(root: QWidget, theme: Theme, font_scale: float) -> None:
         font = app.font()
         font.setPointSizeF(BASE_POINT_SIZE * font_scale)
         app.setFont(font)
+        # With an application style sheet, Qt takes fonts from the sheet, not from setFont.
+        base_sheet = app.property(BASE_SHEET_PROPERTY)
+        if isinstance(base_sheet, str):
+            size = f"{BASE_POINT_SIZE * font_scale:.1f}pt"
+            app.setStyleSheet(f"{base_sheet}\n* {{ font-size: {size}; }}")
     pg.setConfigOptions(background=theme.plot_background, foreground=theme.plot_foreground)
     style_plots(root, theme, font_scale)
