@@ -19,6 +19,7 @@ from explorer.gui.panels.plotting import (
     make_heatmap_plot,
     outline_item,
     place_outline,
+    set_token_ticks,
     token_ticks,
 )
 from explorer.gui.state import ExplorerState
@@ -66,6 +67,7 @@ class LensedHeatmap(QWidget):
         layout.addWidget(self.plot_widget, 1)
         layout.addWidget(self.readout)
         plot.getViewBox().sigResized.connect(self.mark_token)
+        plot.getViewBox().sigRangeChanged.connect(self.mark_token)  # after auto-range
         self.image.cell_hovered.connect(self._on_cell_hovered)
         self.image.cell_clicked.connect(self._on_cell_clicked)
         state.token_changed.connect(self.mark_token)
@@ -104,11 +106,7 @@ class LensedHeatmap(QWidget):
         if row >= 0:
             place_outline(self._row_outline, 0, row, count, 1)
             place_outline(self._col_outline, row, 0, 1, count)
-        plot = self.plot_widget.getPlotItem()
-        height = max(plot.getViewBox().height(), 200.0)
-        width = max(plot.getViewBox().width(), 300.0)
-        plot.getAxis("left").setTicks([token_ticks(view.labels, row, labels_that_fit(height, 16))])
-        plot.getAxis("bottom").setTicks([token_ticks(view.labels, row, labels_that_fit(width, 45))])
+        set_token_ticks(self.plot_widget.getPlotItem(), view.labels, row)
 
     def _on_cell_hovered(self, row: int, col: int) -> None:
         view = self._view

@@ -42,11 +42,10 @@ from explorer.gui.panels.analysis_common import (
 from explorer.gui.panels.plotting import (
     ATTENTION_COLORMAP,
     as_image,
-    labels_that_fit,
     make_heatmap_plot,
     outline_item,
     place_outline,
-    token_ticks,
+    set_token_ticks,
 )
 from explorer.gui.state import MEAN_OF_HEADS, ExplorerState
 
@@ -154,6 +153,7 @@ class AttentionPanel(QWidget):
         layout.addWidget(splitter)
 
         plot.getViewBox().sigResized.connect(self._draw_token_marks)
+        plot.getViewBox().sigRangeChanged.connect(self._draw_token_marks)  # after auto-range
         self.image.cell_hovered.connect(self._on_cell_hovered)
         self.image.cell_clicked.connect(self._on_cell_clicked)
         self.overview_image.cell_hovered.connect(self._on_tile_hovered)
@@ -276,11 +276,7 @@ class AttentionPanel(QWidget):
         if row >= 0:
             place_outline(self._row_outline, 0, row, count, 1)
             place_outline(self._col_outline, row, 0, 1, count)
-        plot = self.heatmap.getPlotItem()
-        height = max(plot.getViewBox().height(), 200.0)
-        width = max(plot.getViewBox().width(), 300.0)
-        plot.getAxis("left").setTicks([token_ticks(labels, row, labels_that_fit(height, 16))])
-        plot.getAxis("bottom").setTicks([token_ticks(labels, row, labels_that_fit(width, 45))])
+        set_token_ticks(self.heatmap.getPlotItem(), labels, row)
 
     def _draw_overview(self) -> None:
         """The mosaic of every head, with the pair block applied (the raw weights otherwise)."""
