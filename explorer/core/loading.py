@@ -170,6 +170,12 @@ def load_model(source: ModelSource, progress: LoadProgress = _no_progress) -> Lo
             raise ModelLoadError(_hub_message(location, err)) from err
         raise ModelLoadError(f"The weights in {location} could not be loaded: {err}") from err
     except Exception as err:  # safetensors raises its own error types for corrupt files
+        if "weights only load failed" in str(err).lower():
+            raise ModelLoadError(
+                f"Refused to load {location}: its pickled checkpoint holds Python objects, not "
+                "just tensors, and unpickling those could run code. Nothing was executed. "
+                "Convert it to model.safetensors with a trusted tool."
+            ) from err
         raise ModelLoadError(
             f"The weights in {location} are unreadable (truncated or corrupt?): "
             f"{type(err).__name__}: {err}"

@@ -91,3 +91,45 @@ def test_unreachable_hub_id_names_offline_and_cache():
     message = str(info.value)
     assert "HF_HUB_OFFLINE" in message
     assert "cache" in message
+
+
+def test_pickled_bin_only_folder_loads_as_tensors_only(tmp_path, tiny_model_dir, tiny_model):
+    import torch
+
+    from explorer.core.inference import run_inference
+
+    folder = tmp_path / "bin-only"
+    shutil.copytree(tiny_model_dir, folder)
+    state = tiny_model.model.state_dict()
+    (folder / "model.safetensors").unlink()
+    torch.save(state, folder / "pytorch_model.bin")
+    loaded = load_model(ModelSource.parse(str(folder)))
+    expected = run_inference(tiny_model, "same weights")
+    got = run_inference(loaded, "same weights")
+    assert (got.attentions == expected.attentions).all()
+
+
+class _Exploit:
+    """Unpickling this would run code; weights_only loading must refuse it."""
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("touch /tmp/explorer-pickle-was-executed",))
+
+
+def test_a_hostile_pickle_is_refused_and_never_run(tmp_path, tiny_model_dir):
+    import os
+    import pickle
+
+    marker = "/tmp/explorer-pickle-was-executed"
+    if os.path.exists(marker):
+        os.unlink(marker)
+    folder = tmp_path / "evil"
+    shutil.copytree(tiny_model_dir, folder)
+    (folder / "model.safetensors").unlink()
+    with (folder / "pytorch_model.bin").open("wb") as handle:
+        pickle.dump({"embeddings.word_embeddings.weight": _Exploit()}, handle, protocol=2)
+    with pytest.raises(ModelLoadError, match="Nothing was executed"):
+        load_model(ModelSource.parse(str(folder)))
+    assert not os.path.exists(marker)
