@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QTabWidget,
@@ -27,7 +26,7 @@ from explorer.core.compare import COMPARE_ANALYSIS
 from explorer.core.results import InferenceResult, ModelInfo
 from explorer.core.sources import ModelSource
 from explorer.gui.lecture import ShortcutSpec, make_action
-from explorer.gui.message_bar import Level, MessageBar
+from explorer.gui.message_bar import Level, MessageBar, add_model_status
 from explorer.gui.panels.analysis_common import COMPUTING
 from explorer.gui.panels.attention import AttentionPanel
 from explorer.gui.panels.compare_attention import CompareAttentionPanel
@@ -242,13 +241,7 @@ class CompareWindow(QMainWindow):
             self.addAction(make_action(self, spec))
 
     def _build_status_bar(self) -> None:
-        self.model_label = QLabel("Loading the model…")
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 0)
-        self.progress.setMaximumWidth(160)
-        self.progress.setVisible(False)
-        self.statusBar().addPermanentWidget(self.model_label)
-        self.statusBar().addPermanentWidget(self.progress)
+        self.model_label, self.progress = add_model_status(self, "Loading the model…")
 
     def set_look(self, theme: Theme, font_scale: float) -> None:
         """Style this window's plots like the main window's (theme and font scale)."""

@@ -8,10 +8,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
-    QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QToolBar,
     QWidget,
 )
@@ -24,7 +22,7 @@ from explorer.core.sources import ModelSource
 from explorer.gui.exporting import ExportController
 from explorer.gui.input_bar import InputBar
 from explorer.gui.lecture import FONT_STEP, PanelFocus, ShortcutsDialog, ShortcutSpec, make_action
-from explorer.gui.message_bar import Level, MessageBar
+from explorer.gui.message_bar import Level, MessageBar, add_model_status
 from explorer.gui.panels.analysis_docks import add_analysis_docks
 from explorer.gui.panels.anatomy import AnatomyPanel
 from explorer.gui.panels.attention import AttentionPanel
@@ -291,13 +289,7 @@ class MainWindow(QMainWindow):
         help_menu.addAction(about)
 
     def _build_status_bar(self) -> None:
-        self.model_label = QLabel("No model yet")
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 0)
-        self.progress.setMaximumWidth(160)
-        self.progress.setVisible(False)
-        self.statusBar().addPermanentWidget(self.model_label)
-        self.statusBar().addPermanentWidget(self.progress)
+        self.model_label, self.progress = add_model_status(self, "No model yet")
 
     # --- actions -----------------------------------------------------------------------
     def run_now(self) -> None:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QToolButton,
+    QWidget,
+)
 
 
 class Level(StrEnum):
@@ -60,3 +67,15 @@ class MessageBar(QWidget):
     def text(self) -> str:
         """The message on show ('' when hidden)."""
         return self.label.text() if self.level is not None else ""
+
+
+def add_model_status(window: QMainWindow, text: str) -> tuple[QLabel, QProgressBar]:
+    """The status bar's model label and a busy bar (hidden until work is in flight)."""
+    label = QLabel(text)
+    progress = QProgressBar()
+    progress.setRange(0, 0)
+    progress.setMaximumWidth(160)
+    progress.setVisible(False)
+    window.statusBar().addPermanentWidget(label)
+    window.statusBar().addPermanentWidget(progress)
+    return label, progress

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from explorer.gui.panels.analysis_common import where_label
 from explorer.gui.panels.compare_common import (
@@ -21,6 +21,7 @@ from explorer.gui.panels.compare_common import (
     fitting_ticks,
     symmetric_levels,
 )
+from explorer.gui.panels.page_or_message import PageOrMessage, panel_layout
 from explorer.gui.panels.plotting import (
     as_image,
     make_heatmap_plot,
@@ -64,23 +65,9 @@ class CompareAttentionPanel(QWidget):
         self.readout = QLabel(HOVER_HINT)
         self.readout.setWordWrap(True)
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message = QLabel()
-        self.message.setObjectName("panel-notice")
-        self.message.setWordWrap(True)
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message.setMargin(16)
-
-        page = QWidget()
-        page_layout = QVBoxLayout(page)
-        page_layout.setContentsMargins(0, 0, 0, 0)
-        page_layout.addWidget(self.heatmap, 1)
-        page_layout.addWidget(self.readout)
-        self.stack = QStackedWidget()
-        self.stack.addWidget(page)
-        self.stack.addWidget(self.message)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.stack)
+        self.stack = PageOrMessage(self.heatmap, self.readout)
+        self.message = self.stack.message
+        panel_layout(self, self.stack)
 
         # Which labels fit depends on the cell size on screen: redo them when it changes.
         plot.getViewBox().sigResized.connect(self._draw_ticks)
@@ -96,7 +83,7 @@ class CompareAttentionPanel(QWidget):
     @property
     def shows_message(self) -> bool:
         """True when the panel explains instead of drawing."""
-        return self.stack.currentWidget() is self.message
+        return self.stack.shows_message
 
     def current_difference(self) -> AttentionDifference:
         """What is on show: recomputed per refresh (one R × R subtraction), read on hover."""
@@ -119,10 +106,9 @@ class CompareAttentionPanel(QWidget):
             self.image.clear()
             self._row_outline.setVisible(False)
             self._col_outline.setVisible(False)
-            self.message.setText(difference.message)
-            self.stack.setCurrentWidget(self.message)
+            self.stack.show_message(difference.message)
             return
-        self.stack.setCurrentIndex(0)
+        self.stack.show_page()
         levels = symmetric_levels(difference.matrix)
         self.image.setImage(as_image(difference.matrix), levels=levels, autoLevels=False)
         self.colorbar.setLevels(levels)

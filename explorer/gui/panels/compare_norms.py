@@ -7,7 +7,7 @@ then each layer, like the Hidden-state norms panel of each side.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from explorer.gui.panels.compare_common import (
     CHAR_PIXELS,
@@ -18,6 +18,7 @@ from explorer.gui.panels.compare_common import (
     symmetric_levels,
 )
 from explorer.gui.panels.norms import norm_row_to_layer
+from explorer.gui.panels.page_or_message import PageOrMessage, panel_layout
 from explorer.gui.panels.plotting import (
     as_image,
     make_heatmap_plot,
@@ -48,23 +49,9 @@ class CompareNormsPanel(QWidget):
         self.caption = QLabel()
         self.caption.setWordWrap(True)
         self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message = QLabel()
-        self.message.setObjectName("panel-notice")
-        self.message.setWordWrap(True)
-        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message.setMargin(16)
-
-        page = QWidget()
-        page_layout = QVBoxLayout(page)
-        page_layout.setContentsMargins(0, 0, 0, 0)
-        page_layout.addWidget(self.heatmap, 1)
-        page_layout.addWidget(self.caption)
-        self.stack = QStackedWidget()
-        self.stack.addWidget(page)
-        self.stack.addWidget(self.message)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.stack)
+        self.stack = PageOrMessage(self.heatmap, self.caption)
+        self.message = self.stack.message
+        panel_layout(self, self.stack)
 
         # Which labels fit depends on the cell size on screen: redo them when it changes.
         plot.getViewBox().sigResized.connect(self._draw_ticks)
@@ -78,16 +65,15 @@ class CompareNormsPanel(QWidget):
     @property
     def shows_message(self) -> bool:
         """True when the panel explains instead of drawing."""
-        return self.stack.currentWidget() is self.message
+        return self.stack.shows_message
 
     def _on_comparison_changed(self) -> None:
         comparison = self._compare.comparison
         if comparison is None:
             self.image.clear()
-            self.message.setText(self._compare.message)
-            self.stack.setCurrentWidget(self.message)
+            self.stack.show_message(self._compare.message)
             return
-        self.stack.setCurrentIndex(0)
+        self.stack.show_page()
         diff = comparison.hidden_norm_diff
         levels = symmetric_levels(diff)
         self.image.setImage(as_image(diff), levels=levels, autoLevels=False)
