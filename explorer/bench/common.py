@@ -44,6 +44,9 @@ def save_random_bert(folder: Path, **config: Any) -> Path:
     """
     import torch
     from transformers import BertConfig, BertModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # the table is the output, not shard progress bars
 
     from explorer.core.sources import embedded_model_path
 

@@ -88,6 +88,7 @@ def _measure_window(plan: Plan, name: str, spec: str, figures: dict[str, Any]) -
             bare, edits = [], []
             for run in range(plan.warmup + plan.runs):
                 text = sentence_of_length(loaded.tokenizer, count, variant=run)
+                bench.wait_for_worker()  # nothing else runs while the floor is timed
                 bare_ms = bare_forward_ms(loaded, text)
                 timing = bench.edit(text)
                 if run >= plan.warmup:
@@ -141,6 +142,7 @@ def _measure_switches(
     for kind, step in steps.items():
         times = []
         for run in range(plan.warmup + runs):
+            bench.wait_for_worker()
             elapsed, unpainted = bench.switch(step, views[kind])
             if unpainted:
                 figures["unpainted_views"].setdefault("switch", {})[kind] = unpainted

@@ -5,16 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from explorer.gui.panels.plotting import (
     NORMS_COLORMAP,
     as_image,
-    labels_that_fit,
+    fitting_token_ticks,
+    guide_lines,
     make_heatmap_plot,
     outline_item,
+    place_guides,
     place_outline,
-    token_ticks,
 )
 from explorer.gui.state import ExplorerState
 
@@ -44,7 +46,10 @@ class NormsPanel(QWidget):
         curve_item.setLabel("bottom", "layer (0 = embeddings)")
         curve_item.setLabel("left", "‖h‖")
         curve_item.setMenuEnabled(False)
-        curve_item.showGrid(x=True, y=True, alpha=0.3)
+        # Ranges set by hand (one paint per change, no auto-range second pass) and cheap guide
+        # lines at the y ticks instead of showGrid, which costs ~4 ms per repaint.
+        curve_item.disableAutoRange()
+        self.guides = guide_lines(curve_item)
         self.curve = curve_item.plot(
             [],
             [],
@@ -71,9 +76,10 @@ class NormsPanel(QWidget):
         # makes pyqtgraph redraw the whole axis, so it is only called when the ticks change).
         self._serial = 0
         self._tokens: list[str] = []
-        self._ticks_shown: tuple[int, int, int] | None = None
+        self._ticks_shown: tuple[int, int, float] | None = None
 
         plot.getViewBox().sigResized.connect(self._draw_token_axis)
+        plot.getViewBox().sigXRangeChanged.connect(self._draw_token_axis)  # auto-range is lazy
         self.image.cell_clicked.connect(self._on_cell_clicked)
         self.image.cell_hovered.connect(self._on_cell_hovered)
         state.result_changed.connect(self._on_result_changed)
@@ -104,17 +110,19 @@ class NormsPanel(QWidget):
         self._on_layer_changed()
 
     def _draw_token_axis(self, *_: object) -> None:
-        """Thinned token labels that always include the selected token's."""
+        """As many token labels as fit without overlap; the selected token's always shows."""
         if self._state.result is None:
             return
-        width = max(self.heatmap.getPlotItem().getViewBox().width(), 300.0)
-        shown = (self._serial, self._state.token, labels_that_fit(width, 45))
+        plot = self.heatmap.getPlotItem()
+        x_size, _ = plot.getViewBox().viewPixelSize()
+        per_token = 1.0 / x_size if x_size > 0 else 0.0
+        shown = (self._serial, self._state.token, round(per_token, 3))
         if shown == self._ticks_shown:
-            return
+            return  # setTicks redraws the whole axis: only call it when the ticks change
         self._ticks_shown = shown
-        self.heatmap.getPlotItem().getAxis("bottom").setTicks(
-            [token_ticks(self._tokens, shown[1], shown[2])]
-        )
+        axis = plot.getAxis("bottom")
+        extent = QFontMetricsF(axis.style.get("tickFont") or axis.font()).horizontalAdvance
+        axis.setTicks([fitting_token_ticks(self._tokens, shown[1], per_token, extent)])
 
     def _on_token_changed(self, *_: object) -> None:
         result = self._state.result
@@ -127,9 +135,27 @@ class NormsPanel(QWidget):
             self.curve.setData([], [])
             return
         place_outline(self._token_outline, token, 0, 1, rows)
-        self.curve.setData(np.arange(rows), result.hidden_norms[:, token])
+        values = result.hidden_norms[:, token]
+        self._fit_curve(values)
+        self.curve.setData(np.arange(rows), values)
         title = f'‖h‖ of "{self._tokens[token]}" (#{token}) by layer'
-        self.curve_plot.getPlotItem().setTitle(title)
+        plot = self.curve_plot.getPlotItem()
+        if plot.titleLabel.text != title:  # an unchanged title would still relayout the plot
+            plot.setTitle(title)
+
+    def _fit_curve(self, values: np.ndarray) -> None:
+        """Frame the curve and put a guide line at each of the y axis's major ticks."""
+        plot = self.curve_plot.getPlotItem()
+        low, high = float(values.min()), float(values.max())
+        pad = max((high - low) * 0.08, 1e-3 * max(abs(high), 1.0))
+        low, high = low - pad, high + pad
+        right = values.shape[0] - 1 + 0.3
+        plot.setXRange(-0.3, right, padding=0)
+        plot.setYRange(low, high, padding=0)
+        axis = plot.getAxis("left")
+        levels = axis.tickValues(low, high, max(axis.height(), 100.0))
+        ticks = levels[0][1] if levels else []
+        place_guides(self.guides, [t for t in ticks if low <= t <= high], -0.3, right)
 
     def _on_layer_changed(self, *_: object) -> None:
         result = self._state.result

@@ -7,7 +7,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
+from explorer.gui.panels.plotting import guide_lines, place_guides
 from explorer.gui.state import ExplorerState
+
+POOLED_GUIDES = (-1.0, -0.5, 0.0, 0.5, 1.0)  # tanh's range
 
 NO_POOLER_TEXT = (
     "This model has no trained pooler, so there is no pooled vector to show. "
@@ -35,10 +38,13 @@ class PooledPanel(QWidget):
         item.setTitle("Pooled vector: tanh(W·h[CLS] + b)")
         item.setLabel("bottom", "dimension")
         item.setLabel("left", "value")
+        # Fixed ranges (no auto-range pass before each paint) and cheap guide lines instead of
+        # showGrid: a new result then costs one quick repaint.
+        item.disableAutoRange()
         item.setYRange(-1.0, 1.0)
-        item.showGrid(x=False, y=True, alpha=0.3)
         item.setMenuEnabled(False)
-        self.curve = item.plot([], [], pen=pg.mkPen("#1f5fa8", width=1.5))
+        self.guides = guide_lines(item)
+        self.curve = item.plot([], [], pen=pg.mkPen("#1f5fa8", width=1))
         self.summary = QLabel()
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message = QLabel(NO_POOLER_TEXT)
@@ -78,5 +84,8 @@ class PooledPanel(QWidget):
             self.stack.setCurrentWidget(self.message)
             return
         self.stack.setCurrentIndex(0)
+        last = vector.shape[0] - 1
+        self.plot.getPlotItem().setXRange(0, last, padding=0.02)
+        place_guides(self.guides, POOLED_GUIDES, 0, last)
         self.curve.setData(np.arange(vector.shape[0]), vector)
         self.summary.setText(pooled_summary(vector))
