@@ -46,16 +46,23 @@ def attention_mosaic(attentions: np.ndarray, max_tile: int = OVERVIEW_MAX_TILE) 
     """Lay every head of every layer into one image, rows = layers, columns = heads.
 
     Max-pooling (not the mean) keeps one-token-wide patterns such as the diagonal visible.
+    Rows are pooled first, then columns, and a short last block is pooled on its own, so no
+    zero-padded copy of the (L, H, T, T) array is ever made.
     """
     layers, heads, count, _ = attentions.shape
     factor, tile = mosaic_geometry(count, max_tile)
-    padded = tile * factor
-    if padded != count:
-        source = np.zeros((layers, heads, padded, padded), dtype=np.float32)
-        source[:, :, :count, :count] = attentions
-    else:
-        source = attentions
-    pooled = source.reshape(layers, heads, tile, factor, tile, factor).max(axis=(3, 5))
+    whole = count // factor
+    edge = whole * factor
+    rows = np.empty((layers, heads, tile, count), dtype=np.float32)
+    rows[:, :, :whole] = (
+        attentions[:, :, :edge].reshape(layers, heads, whole, factor, count).max(axis=3)
+    )
+    if edge < count:
+        rows[:, :, whole] = attentions[:, :, edge:].max(axis=2)
+    pooled = np.empty((layers, heads, tile, tile), dtype=np.float32)
+    pooled[..., :whole] = rows[..., :edge].reshape(layers, heads, tile, whole, factor).max(axis=4)
+    if edge < count:
+        pooled[..., whole] = rows[..., edge:].max(axis=3)
     mosaic = pooled.transpose(0, 2, 1, 3).reshape(layers * tile, heads * tile)
     return np.ascontiguousarray(mosaic, dtype=np.float32)
 

@@ -132,9 +132,9 @@ class MainWindow(QMainWindow):
         self.input_bar.blockSignals(False)
         self._cached_models: list[CachedModel] = []
         self.input_bar.set_model_choices([], self.settings.recent_models)
-        self.controller.scan_cache()
         self.load_model(source or self._remembered_source())
         self.run_now()
+        self.controller.scan_cache()  # after the load: the picker can wait, the model cannot
 
     def _remembered_source(self) -> ModelSource:
         try:

@@ -46,6 +46,7 @@ def make_state(result) -> ExplorerState:
 def panel(qtbot, showcase):
     view = TokenizationPanel(make_state(showcase))
     qtbot.addWidget(view)
+    view.show()  # the panel renders only while it can be seen
     return view
 
 
@@ -170,6 +171,7 @@ def test_truncated_text_is_struck_through_and_counted(qtbot, tmp_path):
     result = run_inference(short, "one two three four five six seven eight")
     panel = TokenizationPanel(make_state(result))
     qtbot.addWidget(panel)
+    panel.show()
     assert result.truncated and result.num_tokens == 8
     assert panel.usage_bar.text() == "8 of 8 tokens (100 %)"
     assert f"{result.tokens_dropped} tokens were dropped" in panel.usage_note.text()
@@ -242,6 +244,7 @@ def test_without_a_model_the_panel_explains_and_keeps_the_query(qtbot, tiny_mode
     state = ExplorerState()
     panel = TokenizationPanel(state)
     qtbot.addWidget(panel)
+    panel.show()
     assert panel.spans_view.toPlainText() == NO_RESULT_TEXT
     assert panel.usage_bar.text() == "no input"
     requests = []
@@ -284,6 +287,8 @@ def tokenization_panel(window) -> TokenizationPanel:
 
 def test_window_fills_the_inspector_from_the_worker(qtbot, window):
     panel = tokenization_panel(window)
+    window.docks["tokenization"].raise_()  # a buried tab renders nothing until raised
+    qtbot.waitUntil(lambda: not panel.visibleRegion().isEmpty())
     with qtbot.waitSignal(
         window.state.analysis_changed,
         timeout=TIMEOUT_MS,
@@ -303,3 +308,14 @@ def test_window_fills_the_inspector_from_the_worker(qtbot, window):
     window.state.set_token(3)
     assert background(panel.spans_view.format_of("span:3")) == SELECTED_BACKGROUND
     assert window.input_bar.sentence_a.highlighted_text() == "ème"
+
+
+def test_a_buried_tab_renders_only_when_raised(qtbot, window):
+    panel = tokenization_panel(window)
+    window.docks["tokens"].raise_()
+    window.input_bar.set_inputs(SHOWCASE)
+    window.run_now()
+    wait_for_result(qtbot, window, SHOWCASE)
+    assert panel.spans_view.text_of("span:1") == ""  # nothing drawn behind the tab
+    window.docks["tokenization"].raise_()
+    qtbot.waitUntil(lambda: panel.spans_view.text_of("span:1") == "Café")

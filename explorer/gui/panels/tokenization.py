@@ -36,6 +36,7 @@ from explorer.core.tokenization import (
     token_counts,
     token_spans,
 )
+from explorer.gui.panels.analysis_common import ShowAware, on_screen
 from explorer.gui.state import AnalysisFailure, ExplorerState
 
 # Pastel word colours with black text stay readable on a projector and in either theme.
@@ -187,11 +188,12 @@ class FittedTextView(QTextBrowser):
         self.setFixedHeight(max(40, int(height) + 2))
 
 
-class TokenizationPanel(QWidget):
+class TokenizationPanel(ShowAware):
     """Spans over the text, counts, limits, the normalized text and a vocabulary look-up."""
 
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._stale = False  # a result arrived while hidden: render when shown
         self._state = state
         # Rendering bookkeeping only: document ranges of each token and their unselected look.
         self._ranges: dict[int, list[tuple[int, int, QTextCharFormat]]] = {}
@@ -286,7 +288,16 @@ class TokenizationPanel(QWidget):
         self._on_result_changed()
 
     # --- state → view ----------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Catch up on a result that arrived while the panel was hidden behind its tab."""
+        if self._stale:
+            self._on_result_changed()
+
     def _on_result_changed(self) -> None:
+        # Rendering ~2000 spans costs ~25 ms at 512 tokens: only do it when it can be seen.
+        self._stale = not on_screen(self)
+        if self._stale:
+            return
         self._render_spans()
         self._show_counts()
         self._show_limits()
@@ -300,7 +311,8 @@ class TokenizationPanel(QWidget):
         self._on_lookup_text_changed(self.lookup_edit.text())  # the new tokenizer may differ
 
     def _on_token_changed(self, token: int) -> None:
-        self._select(token, scroll=True)
+        if not self._stale:
+            self._select(token, scroll=True)
 
     def _on_analysis_changed(self, name: str) -> None:
         if name == NORMALIZED_ANALYSIS:
