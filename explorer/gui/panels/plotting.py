@@ -189,4 +189,5 @@ def set_token_ticks(plot: pg.PlotItem, labels: Sequence[str], selected: int) -> 
         axis = plot.getAxis(name)
         extent = _label_extent(QFontMetricsF(axis.style.get("tickFont") or axis.font()), vertical)
         per_token = 1.0 / size if size > 0 else 0.0
-        axis.setTicks([fitting_token_ticks(labels, selected, per_token, extent)])
+        gap = 1.0 if vertical else 6.0  # rows only need to not touch; words need a space
+        axis.setTicks([fitting_token_ticks(labels, selected, per_token, extent, gap)])
