@@ -22,10 +22,15 @@ from explorer.core.results import InferenceResult, ModelInfo
 from explorer.core.sources import ModelSource
 from explorer.core.views import DisplayViews
 
-CLOSE_WAIT_MS = 1000  # a closing window waits this long, then exits: a forward pass can't stop
+CLOSE_WAIT_MS = 500  # a closing window waits this long, then exits: a forward pass cannot stop
 _LIVE_THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
 # Threads still busy when their window closed: referenced here until the process exits.
 _ABANDONED: list[tuple[QThread, QObject]] = []
+
+
+def abandoned_worker_threads() -> list[QThread]:
+    """Threads a closing window stopped but did not wait for (they end after their job)."""
+    return [thread for thread, _worker in _ABANDONED]
 
 
 def running_worker_threads() -> list[QThread]:
