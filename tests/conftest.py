@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import threading
 from pathlib import Path
@@ -18,38 +17,18 @@ os.environ.pop("HF_HUB_CACHE", None)
 
 import pytest
 
+from explorer.bench.common import TINY_CONFIG
+from explorer.bench.common import save_random_bert as _save_random_bert
 from explorer.core.loading import LoadedModel, load_model
-from explorer.core.sources import ModelSource, embedded_model_path
-
-TOKENIZER_FILES = (
-    "vocab.txt",
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-)
+from explorer.core.sources import ModelSource
 
 
 def save_random_bert(folder: Path, **config_overrides: object) -> Path:
-    """Save a randomly initialised BERT with the embedded model's tokenizer into ``folder``."""
-    import torch
-    from transformers import BertConfig, BertModel
+    """A randomly initialised tiny BERT (4 layers, 4 heads, hidden 32) with the real vocabulary.
 
-    settings: dict[str, object] = {
-        "hidden_size": 32,
-        "num_hidden_layers": 4,
-        "num_attention_heads": 4,
-        "intermediate_size": 37,
-        "max_position_embeddings": 512,
-    }
-    settings.update(config_overrides)
-    torch.manual_seed(0)
-    model = BertModel(BertConfig(**settings))
-    folder.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(folder)
-    source = embedded_model_path()
-    for name in TOKENIZER_FILES:
-        shutil.copy(source / name, folder / name)
-    return folder
+    The benchmark's helper does the saving; tests only choose the tiny default sizes.
+    """
+    return _save_random_bert(folder, **{**TINY_CONFIG, **config_overrides})
 
 
 @pytest.fixture(scope="session")
