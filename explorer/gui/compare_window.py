@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from explorer.core.compare import COMPARE_ANALYSIS
 from explorer.core.results import InferenceResult, ModelInfo
 from explorer.core.sources import ModelSource
-from explorer.gui.lecture import ShortcutSpec, make_action
+from explorer.gui.lecture import make_action, stepping_shortcuts
 from explorer.gui.message_bar import Level, MessageBar, add_model_status
 from explorer.gui.panels.analysis_common import COMPUTING
 from explorer.gui.panels.attention import AttentionPanel
@@ -229,14 +229,7 @@ class CompareWindow(QMainWindow):
 
     def _build_shortcuts(self) -> None:
         state = self.compare.a  # the sides are linked, so stepping A steps both
-        specs = [
-            ShortcutSpec("Navigate", "Next layer", ("PgDown",), lambda: state.step_layer(+1)),
-            ShortcutSpec("Navigate", "Previous layer", ("PgUp",), lambda: state.step_layer(-1)),
-            ShortcutSpec("Navigate", "Next head", ("Alt+Right",), lambda: state.step_head(+1)),
-            ShortcutSpec("Navigate", "Previous head", ("Alt+Left",), lambda: state.step_head(-1)),
-            ShortcutSpec("Navigate", "Next token", ("Alt+Down",), lambda: state.step_token(+1)),
-            ShortcutSpec("Navigate", "Previous token", ("Alt+Up",), lambda: state.step_token(-1)),
-        ]
+        specs = stepping_shortcuts(state)
         for spec in specs:
             self.addAction(make_action(self, spec))
 

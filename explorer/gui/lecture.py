@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.gui.state import ExplorerState
+
 FONT_STEP = 1.15
 
 
@@ -35,6 +37,19 @@ class ShortcutSpec:
     label: str
     keys: tuple[str, ...]
     handler: Callable[[], None]
+
+
+def stepping_shortcuts(state: ExplorerState) -> list[ShortcutSpec]:
+    """The keyboard stepping every window offers: layers, heads and tokens."""
+    menu = "&Navigate"
+    return [
+        ShortcutSpec(menu, "Next layer", ("PgDown",), lambda: state.step_layer(+1)),
+        ShortcutSpec(menu, "Previous layer", ("PgUp",), lambda: state.step_layer(-1)),
+        ShortcutSpec(menu, "Next head", ("Alt+Right",), lambda: state.step_head(+1)),
+        ShortcutSpec(menu, "Previous head", ("Alt+Left",), lambda: state.step_head(-1)),
+        ShortcutSpec(menu, "Next token", ("Alt+Down",), lambda: state.step_token(+1)),
+        ShortcutSpec(menu, "Previous token", ("Alt+Up",), lambda: state.step_token(-1)),
+    ]
 
 
 def make_action(parent: QObject, spec: ShortcutSpec) -> QAction:

@@ -21,7 +21,14 @@ from explorer.core.results import ModelInfo
 from explorer.core.sources import ModelSource
 from explorer.gui.exporting import ExportController
 from explorer.gui.input_bar import InputBar
-from explorer.gui.lecture import FONT_STEP, PanelFocus, ShortcutsDialog, ShortcutSpec, make_action
+from explorer.gui.lecture import (
+    FONT_STEP,
+    PanelFocus,
+    ShortcutsDialog,
+    ShortcutSpec,
+    make_action,
+    stepping_shortcuts,
+)
 from explorer.gui.message_bar import Level, MessageBar, add_model_status
 from explorer.gui.panels.analysis_docks import add_analysis_docks
 from explorer.gui.panels.anatomy import AnatomyPanel
@@ -243,12 +250,7 @@ class MainWindow(QMainWindow):
 
         state = self.state
         specs = [
-            ShortcutSpec("&Navigate", "Next layer", ("PgDown",), lambda: state.step_layer(+1)),
-            ShortcutSpec("&Navigate", "Previous layer", ("PgUp",), lambda: state.step_layer(-1)),
-            ShortcutSpec("&Navigate", "Next head", ("Alt+Right",), lambda: state.step_head(+1)),
-            ShortcutSpec("&Navigate", "Previous head", ("Alt+Left",), lambda: state.step_head(-1)),
-            ShortcutSpec("&Navigate", "Next token", ("Alt+Down",), lambda: state.step_token(+1)),
-            ShortcutSpec("&Navigate", "Previous token", ("Alt+Up",), lambda: state.step_token(-1)),
+            *stepping_shortcuts(state),
             ShortcutSpec("&View", "Full screen", ("F11",), self.toggle_full_screen),
             ShortcutSpec(
                 "&View", "Fill the window with the focused panel", ("F10",), self.panel_focus.toggle
