@@ -87,8 +87,6 @@ class MainWindow(QMainWindow):
         self.theme = THEMES[self.settings.theme]
         self.state = ExplorerState(self)
         self.controller = ModelController(self)
-        # Start loading before building the panels: the worker imports torch meanwhile.
-        self.controller.request_load(source or self._remembered_source())
         self.input_bar = InputBar(self.state)
         self.message_bar = MessageBar()
         self.tokens_panel = TokensPanel(self.state)
@@ -141,7 +139,7 @@ class MainWindow(QMainWindow):
         self.input_bar.blockSignals(False)
         self._cached_models: list[CachedModel] = []
         self.input_bar.set_model_choices([], self.settings.recent_models)
-        self.input_bar.set_loading(self.controller.loading)
+        self.load_model(source or self._remembered_source())
         self.run_now()
         self.controller.scan_cache()  # after the load: the picker can wait, the model cannot
 
