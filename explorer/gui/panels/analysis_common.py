@@ -15,7 +15,15 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDockWidget, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
 from explorer.core.analysis.aggregate import HEAD_POOLS, MEAN, aggregate_heads
 from explorer.core.analysis.blocks import ALL, BLOCKS, parse_block
@@ -422,3 +430,22 @@ class ShowAware(QWidget):
 
     def refresh(self) -> None:
         """Redraw from the state (subclasses)."""
+
+
+def wrapped_label(text: str = "") -> QLabel:
+    """A word-wrapped label: notices and explanations under the analysis views."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    return label
+
+
+def analysis_layout(
+    owner: QWidget, controls: list[QWidget], body: QWidget, explanation: str
+) -> None:
+    """The shared shape of an analysis tab: controls, the notice, the view, how to read it."""
+    layout = QVBoxLayout(owner)
+    layout.setContentsMargins(4, 4, 4, 4)
+    for widget in controls:
+        layout.addWidget(widget)
+    layout.addWidget(body, 1)
+    layout.addWidget(wrapped_label(explanation))

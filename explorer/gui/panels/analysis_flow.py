@@ -7,7 +7,7 @@ for an older (layer, token) is ignored, so only the newest request is ever drawn
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from explorer.core.analysis.flow import FlowResult, flow_unavailable_reason
 from explorer.core.analysis.lens import apply_lens_row
@@ -16,9 +16,11 @@ from explorer.gui.panels.analysis_common import (
     LensOptions,
     OnDemand,
     ShowAware,
+    analysis_layout,
     hidden_query_notice,
     lens_notice,
     titled,
+    wrapped_label,
 )
 from explorer.gui.panels.analysis_widgets import TokenBars, upper_bound
 from explorer.gui.state import ExplorerState
@@ -38,17 +40,9 @@ class FlowPanel(ShowAware):
         self._state = state
         self._lens = LensOptions.of(state)
         self.lens_bar = LensBar(state)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.message = wrapped_label()
         self.bars = TokenBars("max flow")
-        explanation = QLabel(EXPLANATION)
-        explanation.setWordWrap(True)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.lens_bar)
-        layout.addWidget(self.message)
-        layout.addWidget(self.bars, 1)
-        layout.addWidget(explanation)
+        analysis_layout(self, [self.lens_bar, self.message], self.bars, EXPLANATION)
 
         self._flow = OnDemand(state, "flow", self, self._draw, self._on_status)
         state.result_changed.connect(self.refresh)

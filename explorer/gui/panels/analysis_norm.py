@@ -7,7 +7,7 @@ the model's weights and, at 512 tokens, a second or so). Per head, the head cont
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QWidget
 
 from explorer.core.analysis.aggregate import aggregate_heads, aggregate_layers
 from explorer.core.analysis.lens import apply_lens
@@ -18,9 +18,11 @@ from explorer.gui.panels.analysis_common import (
     LensOptions,
     OnDemand,
     ShowAware,
+    analysis_layout,
     lens_notice,
     titled,
     where_label,
+    wrapped_label,
 )
 from explorer.gui.panels.analysis_widgets import LensedHeatmap, upper_bound
 from explorer.gui.state import ExplorerState
@@ -48,19 +50,10 @@ class NormPanel(ShowAware):
             "Off: one head's ‖α f‖, or the heads pooled as chosen."
         )
         self.lens_bar = LensBar(state)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.message = wrapped_label()
         self.heatmap = LensedHeatmap(state, "‖αf‖", NORM_COLORMAP)
-        explanation = QLabel(EXPLANATION)
-        explanation.setWordWrap(True)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.controls)
-        layout.addWidget(self.summed_check)
-        layout.addWidget(self.lens_bar)
-        layout.addWidget(self.message)
-        layout.addWidget(self.heatmap, 1)
-        layout.addWidget(explanation)
+        controls = [self.controls, self.summed_check, self.lens_bar, self.message]
+        analysis_layout(self, controls, self.heatmap, EXPLANATION)
 
         self._norms = OnDemand(state, "norm_attention", self, self._draw, self._on_status)
         self.summed_check.toggled.connect(self.refresh)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSplitter, QWidget
 
 from explorer.core.analysis.lens import apply_lens, apply_lens_row
 from explorer.gui.panels.analysis_common import (
@@ -16,9 +16,11 @@ from explorer.gui.panels.analysis_common import (
     LensOptions,
     OnDemand,
     ShowAware,
+    analysis_layout,
     hidden_query_notice,
     lens_notice,
     titled,
+    wrapped_label,
 )
 from explorer.gui.panels.analysis_widgets import LensedHeatmap, TokenBars, upper_bound
 from explorer.gui.state import ExplorerState
@@ -39,23 +41,15 @@ class RolloutPanel(ShowAware):
         self._state = state
         self._lens = LensOptions.of(state)
         self.lens_bar = LensBar(state)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.message = wrapped_label()
         self.heatmap = LensedHeatmap(state, "rollout")
         self.bars = TokenBars("rollout")
-        explanation = QLabel(EXPLANATION)
-        explanation.setWordWrap(True)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.heatmap)
         splitter.addWidget(self.bars)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.lens_bar)
-        layout.addWidget(self.message)
-        layout.addWidget(splitter, 1)
-        layout.addWidget(explanation)
+        analysis_layout(self, [self.lens_bar, self.message], splitter, EXPLANATION)
 
         self._rollout = OnDemand(state, "rollout", self, self._draw, self._on_status)
         state.result_changed.connect(self.refresh)
