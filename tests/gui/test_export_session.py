@@ -65,10 +65,13 @@ def test_tokens_csv_parses_back(pet_window, tmp_path):
     assert rows[6][7] == "python"
 
 
-def test_matrix_csv_parses_back_to_the_same_values(pet_window, tmp_path):
+def test_matrix_csv_parses_back_to_the_same_values(qtbot, pet_window, tmp_path):
     pet_window.state.set_layer(2)
     pet_window.state.set_head(1)
-    path = pet_window.exporter.matrix_csv(tmp_path / "head.csv")
+    path = tmp_path / "head.csv"
+    with qtbot.waitSignal(pet_window.state.analysis_changed, timeout=TIMEOUT_MS):
+        pet_window.exporter.matrix_csv(path)  # written by the worker
+    assert pet_window.message_bar.text() == f"Saved {path}"
     rows = list(csv.reader(path.open(encoding="utf-8")))
     values = np.array([[float(v) for v in row[1:]] for row in rows[1:]], dtype=np.float32)
     np.testing.assert_array_equal(values, pet_window.state.result.attentions[2, 1])

@@ -35,7 +35,6 @@ from explorer.gui.panels.analysis_common import (
     displayed_attention,
     head_choice_label,
     lens_notice,
-    raw_attention,
     titled,
     where_label,
 )
@@ -169,16 +168,6 @@ class AttentionPanel(QWidget):
     def current_view(self) -> LensedMatrix | None:
         """The matrix on show with its row labels (the lens applied)."""
         return displayed_attention(self._state, self._lens)
-
-    def current_matrix(self) -> np.ndarray | None:
-        """The selected layer/head (or pooled heads) at token level, before the lens.
-
-        Token rows and columns, so it pairs with ``result.tokens`` (the CSV export); what the
-        heatmap draws, lens applied, is ``current_view()``.
-        """
-        if self._state.result is None or self._state.views is None:
-            return None
-        return raw_attention(self._state, self._lens)
 
     def view_options(self) -> dict[str, str | int | float | bool]:
         """The shared lens and head pooling, for a saved session."""
