@@ -140,7 +140,7 @@ class EditTiming:
     """One edit: from the worker taking the request until every visible panel painted."""
 
     edit_to_paint_ms: float
-    compute_ms: float  # run_inference + build_views in the worker
+    compute_ms: float  # run_inference_with_views in the worker
     deliver_ms: float  # worker emit → the GUI thread's controller sees the reply
     apply_ms: float  # state.set_result and every panel's synchronous update
     paint_ms: float  # panels updated → every visible view painted

@@ -8,7 +8,7 @@ they include the interpreter's own start-up, as a user launching the app would s
   MainWindow restoring fresh settings, i.e. the embedded model and the default sentences,
   show, exec): first paint, model ready, first result painted.
 - ``load T0 FOLDER``: the bare ``AutoTokenizer`` + ``AutoModel.from_pretrained`` (eager) time.
-- ``rss FOLDER T``: peak RSS growth of one T-token ``run_inference`` + ``build_views`` over
+- ``rss FOLDER T``: peak RSS growth of one T-token ``run_inference_with_views`` over
   the loaded-model baseline.
 """
 
@@ -143,11 +143,12 @@ def probe_rss(location: str, count: int) -> dict[str, Any]:
     import gc
 
     from explorer.bench.common import sentence_of_length
-    from explorer.core.inference import run_inference
+    from explorer.core.inference import run_inference, run_inference_with_views
     from explorer.core.loading import load_model
+    from explorer.core.memory import keep_freed_memory
     from explorer.core.sources import ModelSource
-    from explorer.core.views import build_views
 
+    keep_freed_memory()  # as the app's ModelController does
     loaded = load_model(ModelSource.parse(location))
     run_inference(loaded, sentence_of_length(loaded.tokenizer, 8))
     text = sentence_of_length(loaded.tokenizer, count)
@@ -156,8 +157,7 @@ def probe_rss(location: str, count: int) -> dict[str, Any]:
     baseline = sampler.current()
     started = time.perf_counter()
     with sampler:
-        result = run_inference(loaded, text)
-        views = build_views(result)
+        result, views = run_inference_with_views(loaded, text)
     elapsed = time.perf_counter() - started
     floor = result.num_layers * result.num_heads * count * count * 4
     del views

@@ -8,9 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from explorer.core.capture import writing_into
 from explorer.core.errors import InputTextError
 from explorer.core.loading import LoadedModel
 from explorer.core.results import InferenceResult
+from explorer.core.views import DisplayViews, build_views, mosaic_geometry
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -124,15 +126,17 @@ def _first_tensor(value: Any) -> Any:
 
 
 class _LayerCapture:
-    """Copies each layer's weights and hidden state into preallocated float32 arrays.
+    """Fills preallocated float32 arrays layer by layer as the forward pass goes.
 
-    The copies happen the moment a layer produces its outputs.
+    Attention weights land in the result directly: the in-place attention (explorer.core.
+    capture) computes them in the slice ``buffer_for`` hands it, and the hook only checks that
+    they are there (or copies them, for a model still on transformers' eager attention). The
+    hook also derives that layer's display views (mean of heads, mosaic tiles) while its
+    weights are still in cache, and each layer's hidden state and its norms are copied.
 
-    The model then runs with ``output_attentions=False`` and ``output_hidden_states=False``,
-    so it drops each layer's (1, H, T, T) weights and its hidden state as soon as the next
-    layer no longer needs them: at 512 tokens the peak is the result's own arrays
-    (L·H·T²·4 bytes for attention) plus one layer's working set, instead of every torch
-    tensor plus a copy of each.
+    The model runs with ``output_attentions=False`` and ``output_hidden_states=False``, so it
+    keeps no tensor beyond one layer's working set: at 512 tokens the peak is the result's
+    own arrays plus that working set.
     """
 
     def __init__(
@@ -141,10 +145,17 @@ class _LayerCapture:
         import torch
 
         self._torch = torch
-        layers = len(layer_modules)
-        self.attentions = np.empty((layers, info.num_heads, count, count), dtype=np.float32)
+        layers, heads = len(layer_modules), info.num_heads
+        self.attentions = np.empty((layers, heads, count, count), dtype=np.float32)
         self.hidden = np.empty((layers + 1, count, info.hidden_size), dtype=np.float32)
         self.norms = np.empty((layers + 1, count), dtype=np.float32)
+        self.factor, self.tile = mosaic_geometry(count)
+        self.head_mean = np.empty((layers, count, count), dtype=np.float32)
+        self.mosaic = np.empty((layers * self.tile, heads * self.tile), dtype=np.float32)
+        self._attention_t = torch.from_numpy(self.attentions).unsqueeze(1)  # (L, 1, H, T, T)
+        self._head_mean_t = torch.from_numpy(self.head_mean)
+        self._mosaic_t = torch.from_numpy(self.mosaic).view(layers, self.tile, heads, self.tile)
+        self._layer_of = {id(module): index for index, module in enumerate(attention_modules)}
         self._seen_attention = [0] * layers
         self._seen_hidden = [0] * (layers + 1)
         self._handles = [
@@ -156,6 +167,13 @@ class _LayerCapture:
             module.register_forward_hook(self._hidden_hook(index + 1))
             for index, module in enumerate(layer_modules)
         ]
+
+    def buffer_for(self, module: Any, shape: tuple[int, ...]) -> Any:
+        """The slice of the result where ``module`` should write its weights (or None)."""
+        index = self._layer_of.get(id(module))
+        if index is None or shape != tuple(self._attention_t.shape[1:]):
+            return None
+        return self._attention_t[index]
 
     def _store_hidden(self, index: int, state: Any) -> None:
         if state is None or tuple(state.shape[1:]) != self.hidden.shape[1:]:
@@ -174,15 +192,43 @@ class _LayerCapture:
 
         return copy_state
 
+    def _store_views(self, index: int, weights: Any) -> None:
+        """Mean of heads and mosaic tiles of one layer, exactly as views.build_views makes them.
+
+        The tiles are max-pooled over whole blocks of ``factor`` rows, then columns, and the
+        short last block on its own (amax over reshaped blocks: max_pool2d is 8× slower here).
+        """
+        torch = self._torch
+        heads = weights[0]
+        torch.mean(heads, dim=0, out=self._head_mean_t[index])
+        tiles = self._mosaic_t[index].transpose(0, 1)  # (H, tile, tile) in the mosaic's layout
+        factor, count = self.factor, heads.shape[-1]
+        if factor == 1:
+            tiles.copy_(heads)
+            return
+        whole = count // factor
+        edge = whole * factor
+        rows = torch.empty((heads.shape[0], self.tile, count), dtype=heads.dtype)
+        torch.amax(heads[:, :edge].reshape(-1, whole, factor, count), dim=2, out=rows[:, :whole])
+        if edge < count:
+            torch.amax(heads[:, edge:], dim=1, out=rows[:, whole])
+        blocks = rows[..., :edge].reshape(-1, self.tile, whole, factor)
+        tiles[..., :whole] = torch.amax(blocks, dim=3)
+        if edge < count:
+            tiles[..., whole] = torch.amax(rows[..., edge:], dim=2)
+
     def _attention_hook(self, index: int) -> Any:
-        def copy_weights(_module: Any, _args: Any, output: Any) -> None:
+        def take_weights(_module: Any, _args: Any, output: Any) -> None:
             weights = output[1] if isinstance(output, tuple) and len(output) > 1 else None
-            if weights is None or tuple(weights.shape[1:]) != self.attentions.shape[1:]:
+            target = self._attention_t[index]
+            if weights is None or tuple(weights.shape) != tuple(target.shape):
                 return  # SDPA returns no weights; complete() will say so
-            self._torch.from_numpy(self.attentions[index]).copy_(weights[0])
+            if weights.data_ptr() != target.data_ptr():
+                target.copy_(weights)  # eager attention wrote elsewhere
+            self._store_views(index, target)
             self._seen_attention[index] += 1
 
-        return copy_weights
+        return take_weights
 
     def complete(self) -> bool:
         """Every layer delivered its weights and hidden state exactly once."""
@@ -193,6 +239,15 @@ class _LayerCapture:
         if last_hidden_state is not None and self.hidden.shape[0] > 1:
             self._seen_hidden[-1] = 0
             self._store_hidden(self.hidden.shape[0] - 1, last_hidden_state)
+
+    def views(self) -> DisplayViews:
+        """The display views the hooks filled in."""
+        return DisplayViews(
+            head_mean=self.head_mean,
+            mosaic=self.mosaic,
+            mosaic_factor=self.factor,
+            mosaic_tile=self.tile,
+        )
 
     def remove(self) -> None:
         """Detach the hooks (the model outlives this one forward pass)."""
@@ -222,7 +277,13 @@ def _forward(loaded: LoadedModel, encoding: Encoding, *, record: bool) -> Any:
         )
 
 
-_Captured = tuple[np.ndarray, np.ndarray, np.ndarray, Any]  # attentions, hidden, norms, pooled
+@dataclass(frozen=True)
+class _Captured:
+    attentions: np.ndarray
+    hidden: np.ndarray
+    norms: np.ndarray
+    pooled: Any
+    views: DisplayViews | None  # None: build them from the result afterwards
 
 
 def _capture_forward(loaded: LoadedModel, encoding: Encoding) -> _Captured | None:
@@ -236,13 +297,20 @@ def _capture_forward(loaded: LoadedModel, encoding: Encoding) -> _Captured | Non
         attention_modules, layer_modules, loaded.info, encoding.input_ids.shape[0]
     )
     try:
-        outputs = _forward(loaded, encoding, record=False)
+        with writing_into(capture.buffer_for):
+            outputs = _forward(loaded, encoding, record=False)
     finally:
         capture.remove()
     capture.tie_last(getattr(outputs, "last_hidden_state", None))
     if not capture.complete():
         return None
-    return capture.attentions, capture.hidden, capture.norms, outputs.get("pooler_output")
+    return _Captured(
+        capture.attentions,
+        capture.hidden,
+        capture.norms,
+        outputs.get("pooler_output"),
+        capture.views(),
+    )
 
 
 def _recorded_forward(loaded: LoadedModel, encoding: Encoding) -> _Captured:
@@ -260,25 +328,22 @@ def _recorded_forward(loaded: LoadedModel, encoding: Encoding) -> _Captured:
     pooled = outputs.get("pooler_output")
     del outputs  # the lists above now own the tensors, so each is freed right after its copy
     norms = np.stack([torch.linalg.vector_norm(s[0], dim=-1).numpy() for s in layer_states])
-    return _copy_layers(layer_attentions), _copy_layers(layer_states), norms, pooled
+    return _Captured(
+        _copy_layers(layer_attentions), _copy_layers(layer_states), norms, pooled, None
+    )
 
 
-def run_inference(loaded: LoadedModel, text: str, pair: str | None = None) -> InferenceResult:
-    """One forward pass; each tensor is copied once into a preallocated numpy array.
-
-    Attention weights and hidden states are captured layer by layer through forward hooks
-    (see _LayerCapture), so torch's copies never pile up. A model whose layout the hooks do
-    not recognise runs with the model's own output recorder instead.
-    """
+def run_inference_with_views(
+    loaded: LoadedModel, text: str, pair: str | None = None
+) -> tuple[InferenceResult, DisplayViews]:
+    """One forward pass, plus the display views derived during it (see _LayerCapture)."""
     encoding = encode(loaded, text, pair)
     captured = _capture_forward(loaded, encoding) or _recorded_forward(loaded, encoding)
-    attentions, hidden, norms, pooled = captured
-    del captured
     pooler_output = None
-    if loaded.info.has_pooler and pooled is not None:
-        pooler_output = pooled[0].numpy().astype(np.float32, copy=True)
+    if loaded.info.has_pooler and captured.pooled is not None:
+        pooler_output = captured.pooled[0].numpy().astype(np.float32, copy=True)
 
-    return InferenceResult(
+    result = InferenceResult(
         text=encoding.text,
         pair=encoding.pair,
         input_ids=encoding.input_ids,
@@ -289,11 +354,23 @@ def run_inference(loaded: LoadedModel, text: str, pair: str | None = None) -> In
         sequence_ids=encoding.sequence_ids,
         word_ids=encoding.word_ids,
         unk_mask=encoding.unk_mask,
-        attentions=attentions,
-        hidden_states=hidden,
-        hidden_norms=norms.astype(np.float32, copy=False),
+        attentions=captured.attentions,
+        hidden_states=captured.hidden,
+        hidden_norms=captured.norms.astype(np.float32, copy=False),
         pooler_output=pooler_output,
         model=loaded.info,
         truncated=encoding.truncated,
         tokens_dropped=encoding.tokens_dropped,
     )
+    return result, captured.views or build_views(result)
+
+
+def run_inference(loaded: LoadedModel, text: str, pair: str | None = None) -> InferenceResult:
+    """One forward pass; each tensor lands once in a preallocated numpy array.
+
+    Attention weights are written into the result by the in-place attention and hidden
+    states are copied layer by layer through forward hooks (see _LayerCapture), so torch's
+    copies never pile up. A model whose layout the hooks do not recognise runs with the
+    model's own output recorder instead.
+    """
+    return run_inference_with_views(loaded, text, pair)[0]

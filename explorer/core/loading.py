@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from explorer.core.anatomy import parameter_table
+from explorer.core.capture import use_in_place_attention
 from explorer.core.errors import ModelLoadError
 from explorer.core.results import ModelInfo
 from explorer.core.sources import ModelSource, SourceKind, embedded_model_path
@@ -189,6 +190,8 @@ def load_model(source: ModelSource, progress: LoadProgress = _no_progress) -> Lo
         raise ModelLoadError(
             f"{location} loaded with '{impl}' attention, which returns no attention weights."
         )
+    # Same operations as eager, computed in the result's own buffer (explorer.core.capture).
+    use_in_place_attention(model)
 
     info = ModelInfo(
         source=source.spec,

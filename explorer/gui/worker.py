@@ -18,6 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from explorer.core.errors import ExplorerError
+from explorer.core.memory import keep_freed_memory
 from explorer.core.results import InferenceResult, ModelInfo
 from explorer.core.sources import ModelSource
 from explorer.core.views import DisplayViews
@@ -244,13 +245,11 @@ class ModelWorker(QObject):
         self.model_loaded.emit(request.request_id, loaded.info)
 
     def _infer(self, request: _InferenceRequest) -> None:
-        from explorer.core.inference import run_inference
-        from explorer.core.views import build_views
+        from explorer.core.inference import run_inference_with_views
 
         picked_up_at = time.perf_counter()
         try:
-            result = run_inference(self._loaded, request.text, request.pair)
-            views = build_views(result)
+            result, views = run_inference_with_views(self._loaded, request.text, request.pair)
         except ExplorerError as err:
             self.inference_failed.emit(request.request_id, str(err))
             return
@@ -346,6 +345,7 @@ class ModelController(QObject):
         self._shown_result_id = 0
         self._closed = False
         self._latest_analysis: dict[str, int] = {}
+        keep_freed_memory()  # before the worker thread allocates: see explorer.core.memory
         self._thread = QThread()
         self._thread.setObjectName("explorer-model-worker")
         self._worker = ModelWorker()
