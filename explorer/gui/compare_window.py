@@ -234,7 +234,7 @@ class CompareWindow(QMainWindow):
             self.addAction(make_action(self, spec))
 
     def _build_status_bar(self) -> None:
-        self.model_label, self.progress = add_model_status(self, "Loading the model…")
+        self.model_label, self.busy_indicator = add_model_status(self, "Loading the model…")
 
     def set_look(self, theme: Theme, font_scale: float) -> None:
         """Style this window's plots like the main window's (theme and font scale)."""
@@ -304,7 +304,7 @@ class CompareWindow(QMainWindow):
 
     # --- controller → window -----------------------------------------------------------
     def _on_busy_changed(self, busy: bool) -> None:
-        self.progress.setVisible(busy)
+        self.busy_indicator.set_busy(busy)
 
     def _on_load_progress(self, stage: str, percent: int) -> None:
         self.statusBar().showMessage(f"{stage}… ({percent}%)")

@@ -291,7 +291,7 @@ class MainWindow(QMainWindow):
         help_menu.addAction(about)
 
     def _build_status_bar(self) -> None:
-        self.model_label, self.progress = add_model_status(self, "No model yet")
+        self.model_label, self.busy_indicator = add_model_status(self, "No model yet")
 
     # --- actions -----------------------------------------------------------------------
     def run_now(self) -> None:
@@ -397,7 +397,7 @@ class MainWindow(QMainWindow):
 
     # --- controller → window -----------------------------------------------------------
     def _on_busy_changed(self, busy: bool) -> None:
-        self.progress.setVisible(busy)
+        self.busy_indicator.set_busy(busy)
 
     def _on_load_started(self, label: str) -> None:
         self.statusBar().showMessage(f"Loading {label}…")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QProgressBar,
     QToolButton,
     QWidget,
 )
@@ -69,13 +69,46 @@ class MessageBar(QWidget):
         return self.label.text() if self.level is not None else ""
 
 
-def add_model_status(window: QMainWindow, text: str) -> tuple[QLabel, QProgressBar]:
-    """The status bar's model label and a busy bar (hidden until work is in flight)."""
+BUSY_DELAY_MS = 300
+
+
+class BusyIndicator(QLabel):
+    """A still "Working…" in the status bar, shown only once work has run for a moment.
+
+    Still, because an animated busy bar repaints many times a second and takes CPU from the
+    forward pass on a small machine; delayed, so that quick results (most edits) never make
+    the status bar flicker.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("⏳ Working…", parent)
+        self.setToolTip("The model is loading or running; results appear when it is done.")
+        self.setVisible(False)
+        self._delay = QTimer(self)
+        self._delay.setSingleShot(True)
+        self._delay.setInterval(BUSY_DELAY_MS)
+        self._delay.timeout.connect(self.show)
+
+    @property
+    def showing_soon(self) -> bool:
+        """True while the delay before showing runs."""
+        return self._delay.isActive()
+
+    def set_busy(self, busy: bool) -> None:
+        """Show after BUSY_DELAY_MS of work; hide as soon as the work is done."""
+        if busy:
+            if not self.isVisible() and not self._delay.isActive():
+                self._delay.start()
+        else:
+            self._delay.stop()
+            if self.isVisible():
+                self.hide()
+
+
+def add_model_status(window: QMainWindow, text: str) -> tuple[QLabel, BusyIndicator]:
+    """The status bar's model label and a busy indicator (hidden until work takes a while)."""
     label = QLabel(text)
-    progress = QProgressBar()
-    progress.setRange(0, 0)
-    progress.setMaximumWidth(160)
-    progress.setVisible(False)
+    busy = BusyIndicator()
     window.statusBar().addPermanentWidget(label)
-    window.statusBar().addPermanentWidget(progress)
-    return label, progress
+    window.statusBar().addPermanentWidget(busy)
+    return label, busy

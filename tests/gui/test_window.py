@@ -192,3 +192,23 @@ def test_closing_during_a_run_stops_the_worker(qtbot, tiny_model_dir):
     main.close()
     assert not running_worker_threads()
     assert not main.controller._thread.isRunning()
+
+
+def test_busy_indicator_shows_only_for_work_that_takes_a_while(qtbot):
+    from PySide6.QtWidgets import QMainWindow
+
+    from explorer.gui.message_bar import BUSY_DELAY_MS, add_model_status
+
+    main = QMainWindow()
+    qtbot.addWidget(main)
+    _label, busy = add_model_status(main, "model")
+    main.show()
+    busy.set_busy(True)
+    assert busy.showing_soon and not busy.isVisible()
+    busy.set_busy(False)  # a quick result: nothing will show
+    assert not busy.showing_soon and not busy.isVisible()
+    busy.set_busy(True)
+    qtbot.waitUntil(busy.isVisible, timeout=BUSY_DELAY_MS * 5)
+    assert "Working" in busy.text()
+    busy.set_busy(False)
+    assert not busy.isVisible()

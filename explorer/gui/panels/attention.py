@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -44,6 +44,7 @@ from explorer.gui.panels.plotting import (
     make_heatmap_plot,
     outline_item,
     place_outline,
+    set_title,
     set_token_ticks,
 )
 from explorer.gui.state import MEAN_OF_HEADS, ExplorerState
@@ -130,6 +131,7 @@ class AttentionPanel(QWidget):
         self._tile_outline = outline_item(overview_plot)
         self._grid = pg.PlotDataItem(pen=pg.mkPen((255, 255, 255, 90), width=1), connect="pairs")
         overview_plot.addItem(self._grid)
+        self._overview_shape: tuple[int, int] | None = None  # (layers, heads) the axes show
 
         below = QHBoxLayout()
         below.addWidget(self.readout, 1)
@@ -196,7 +198,7 @@ class AttentionPanel(QWidget):
             return
         self.readout.setText("Hover over the heatmap to read a weight.")
         self._draw_overview()
-        self._draw_overview_axes(result, views.mosaic_tile)
+        self._draw_overview_axes(result)
         self._draw_matrix()
         self._draw_tile_mark()
 
@@ -229,7 +231,7 @@ class AttentionPanel(QWidget):
         self.image.setImage(as_image(view.matrix), levels=(0.0, 1.0), autoLevels=False)
         lens = self._lens
         title = self._where()
-        self.heatmap.getPlotItem().setTitle(titled(title[0].upper() + title[1:], lens.settings))
+        set_title(self.heatmap.getPlotItem(), titled(title[0].upper() + title[1:], lens.settings))
         self._show_notice(lens_notice(self._state.result, lens.settings))
         self._draw_block_table(view)
         self._draw_token_marks()
@@ -280,33 +282,39 @@ class AttentionPanel(QWidget):
             mask = block_mask(segments, segments, block)
             mosaic = attention_mosaic(np.where(mask, result.attentions, np.float32(0)))
         self.overview_image.setImage(mosaic, levels=(0.0, 1.0), autoLevels=False)
+        # One unit per tile whatever the sentence length, so the view range, axes and grid of
+        # the overview only change with the model (no axis redraw per sentence).
+        self.overview_image.setRect(QRectF(0, 0, result.num_heads, result.num_layers))
         suffix = f" · {block} only" if block != ALL else ""
-        self.overview.getPlotItem().setTitle(f"All layers × heads (click to select){suffix}")
+        set_title(self.overview.getPlotItem(), f"All layers × heads (click to select){suffix}")
 
-    def _draw_overview_axes(self, result: InferenceResult, tile: int) -> None:
+    def _draw_overview_axes(self, result: InferenceResult) -> None:
         layers, heads = result.num_layers, result.num_heads
+        if self._overview_shape == (layers, heads):
+            return
+        self._overview_shape = (layers, heads)
         plot = self.overview.getPlotItem()
-        plot.getAxis("left").setTicks([[((i + 0.5) * tile, str(i + 1)) for i in range(layers)]])
-        plot.getAxis("bottom").setTicks([[((i + 0.5) * tile, str(i + 1)) for i in range(heads)]])
+        plot.getAxis("left").setTicks([[(i + 0.5, str(i + 1)) for i in range(layers)]])
+        plot.getAxis("bottom").setTicks([[(i + 0.5, str(i + 1)) for i in range(heads)]])
         xs, ys = [], []
         for i in range(1, layers):
-            xs += [0, heads * tile]
-            ys += [i * tile, i * tile]
+            xs += [0, heads]
+            ys += [i, i]
         for j in range(1, heads):
-            xs += [j * tile, j * tile]
-            ys += [0, layers * tile]
+            xs += [j, j]
+            ys += [0, layers]
         self._grid.setData(xs, ys)
 
     def _draw_tile_mark(self) -> None:
         views, result = self._state.views, self._state.result
         if views is None or result is None:
             return
-        tile, layer, head = views.mosaic_tile, self._state.layer, self._state.head
+        layer, head = self._state.layer, self._state.head
         top, rows = (0, result.num_layers) if self._lens.mean_layers else (layer, 1)
         if head == MEAN_OF_HEADS:
-            place_outline(self._tile_outline, 0, top * tile, result.num_heads * tile, rows * tile)
+            place_outline(self._tile_outline, 0, top, result.num_heads, rows)
         else:
-            place_outline(self._tile_outline, head * tile, top * tile, tile, rows * tile)
+            place_outline(self._tile_outline, head, top, 1, rows)
 
     # --- view → state --------------------------------------------------------------------
     def _on_cell_hovered(self, row: int, col: int) -> None:

@@ -17,6 +17,8 @@ from explorer.gui.panels.plotting import (
     outline_item,
     place_guides,
     place_outline,
+    set_ticks,
+    set_title,
 )
 from explorer.gui.state import ExplorerState
 
@@ -57,6 +59,7 @@ class NormsPanel(QWidget):
             symbol="o",
             symbolSize=7,
             symbolBrush="#1f5fa8",
+            dynamicRangeLimit=None,  # the data is 2–25 points: skip a re-clip per range change
         )
         self.layer_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("r", width=1))
         curve_item.addItem(self.layer_line)
@@ -105,7 +108,7 @@ class NormsPanel(QWidget):
         self.colorbar.setLevels(levels)
         layers = norms.shape[0]
         left = self.heatmap.getPlotItem().getAxis("left")
-        left.setTicks([[(r + 0.5, "emb" if r == 0 else str(r)) for r in range(layers)]])
+        set_ticks(left, [[(r + 0.5, "emb" if r == 0 else str(r)) for r in range(layers)]])
         self._on_token_changed()
         self._on_layer_changed()
 
@@ -122,7 +125,7 @@ class NormsPanel(QWidget):
         self._ticks_shown = shown
         axis = plot.getAxis("bottom")
         extent = QFontMetricsF(axis.style.get("tickFont") or axis.font()).horizontalAdvance
-        axis.setTicks([fitting_token_ticks(self._tokens, shown[1], per_token, extent)])
+        set_ticks(axis, [fitting_token_ticks(self._tokens, shown[1], per_token, extent)])
 
     def _on_token_changed(self, *_: object) -> None:
         result = self._state.result
@@ -139,9 +142,7 @@ class NormsPanel(QWidget):
         self._fit_curve(values)
         self.curve.setData(np.arange(rows), values)
         title = f'‖h‖ of "{self._tokens[token]}" (#{token}) by layer'
-        plot = self.curve_plot.getPlotItem()
-        if plot.titleLabel.text != title:  # an unchanged title would still relayout the plot
-            plot.setTitle(title)
+        set_title(self.curve_plot.getPlotItem(), title)
 
     def _fit_curve(self, values: np.ndarray) -> None:
         """Frame the curve and put a guide line at each of the y axis's major ticks."""

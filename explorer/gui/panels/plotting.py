@@ -182,6 +182,21 @@ def _label_extent(metrics: QFontMetricsF, vertical: bool) -> Callable[[str], flo
     return metrics.horizontalAdvance
 
 
+def set_title(plot: pg.PlotItem, title: str) -> None:
+    """Set a plot's title only when it differs: even an unchanged one relayouts the plot."""
+    if plot.titleLabel.text != title:
+        plot.setTitle(title)
+
+
+def set_ticks(axis: pg.AxisItem, ticks: list[list[tuple[float, str]]]) -> None:
+    """Set an axis's ticks only when they differ: setTicks redraws the whole axis.
+
+    ``_tickLevels`` is where pyqtgraph's AxisItem.setTicks keeps them.
+    """
+    if getattr(axis, "_tickLevels", None) != ticks:
+        axis.setTicks(ticks)
+
+
 def set_token_ticks(plot: pg.PlotItem, labels: Sequence[str], selected: int) -> None:
     """Label both token axes of a query × key heatmap with as many labels as fit."""
     x_size, y_size = plot.getViewBox().viewPixelSize()
@@ -190,4 +205,4 @@ def set_token_ticks(plot: pg.PlotItem, labels: Sequence[str], selected: int) -> 
         extent = _label_extent(QFontMetricsF(axis.style.get("tickFont") or axis.font()), vertical)
         per_token = 1.0 / size if size > 0 else 0.0
         gap = 1.0 if vertical else 6.0  # rows only need to not touch; words need a space
-        axis.setTicks([fitting_token_ticks(labels, selected, per_token, extent, gap)])
+        set_ticks(axis, [fitting_token_ticks(labels, selected, per_token, extent, gap)])
