@@ -270,17 +270,22 @@ class WindowBench(QObject):
         self._run_loop()
         return (float(self.watch.done_at or 0.0) - started) * 1000.0, list(self.watch.unpainted)
 
-    def wait_for_worker(self) -> None:
-        """Return once the worker thread has drained its queue (analyses panels asked for).
+    def _on_worker_thread(self, job: Callable[[], Any]) -> Any:
+        """Run ``job`` on the worker thread after everything queued before it; return its value.
 
-        Panels ask the worker for analyses of each new result; a bare forward pass timed
-        while those still run would be slowed by them. A zero-delay call queued to the worker
-        object runs only after every request queued before it.
+        A zero-delay call queued to the worker object runs only after every request queued
+        before it (the analyses panels asked for), so nothing else runs beside ``job``.
         """
         loop = QEventLoop()
+        box: list[Any] = []
+
+        def run() -> None:
+            box.append(job())
+            self._worker_idle.emit()
+
         self._worker_idle.connect(loop.quit)
         worker = self.window.controller._worker  # the benchmark's one look inside
-        QTimer.singleShot(0, worker, self._worker_idle.emit)
+        QTimer.singleShot(0, worker, run)
         guard = QTimer()
         guard.setSingleShot(True)
         guard.timeout.connect(loop.quit)
@@ -288,6 +293,32 @@ class WindowBench(QObject):
         loop.exec()
         guard.stop()
         self._worker_idle.disconnect(loop.quit)
+        if not box:
+            raise RuntimeError("the worker thread did not run the benchmark's job")
+        return box[0]
+
+    def wait_for_worker(self) -> None:
+        """Return once the worker thread has drained its queue."""
+        self._on_worker_thread(lambda: None)
+
+    def bare_forward_ms(self, text: str) -> float:
+        """The floor, timed on the worker thread with the window's own model in eager mode.
+
+        Same thread, same model object, same OpenMP pool as the app's inference: a second
+        model on another thread would bring a second OpenMP pool to fight over the cores.
+        """
+        worker = self.window.controller._worker
+
+        def timed() -> float:
+            loaded = worker._loaded
+            implementation = loaded.model.config._attn_implementation
+            loaded.model.set_attn_implementation("eager")
+            try:
+                return bare_forward_ms(loaded, text)
+            finally:
+                loaded.model.set_attn_implementation(implementation)
+
+        return float(self._on_worker_thread(timed))
 
     def close(self) -> None:
         """Close the window (stops its worker thread)."""

@@ -71,15 +71,18 @@ def _parse(argv: Sequence[str] | None) -> Plan:
 
 # --- in-process: windows, edits, switches ----------------------------------------------------
 def _measure_window(plan: Plan, name: str, spec: str, figures: dict[str, Any]) -> None:
+    from transformers import AutoTokenizer
+
     from explorer.bench.common import sentence_of_length
-    from explorer.bench.gui_timing import SWITCH_VIEWS, WindowBench, bare_forward_ms
-    from explorer.core.loading import load_model
-    from explorer.core.sources import ModelSource
+    from explorer.bench.gui_timing import SWITCH_VIEWS, WindowBench
+    from explorer.core.sources import ModelSource, SourceKind, embedded_model_path
     from explorer.gui.app import make_application
 
     app = make_application([sys.argv[0]])
     source = ModelSource.parse(spec)
-    loaded = load_model(source)  # this thread's copy, for the bare forward pass only
+    embedded = source.kind is SourceKind.EMBEDDED
+    folder = embedded_model_path() if embedded else source.location
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))  # to make T-token sentences
     bench = WindowBench(app, source)
     biggest = plan.sizes[-1]
     figures["watched_views"][name] = sorted(bench.views)
@@ -87,9 +90,8 @@ def _measure_window(plan: Plan, name: str, spec: str, figures: dict[str, Any]) -
         for count in plan.sizes:
             bare, edits = [], []
             for run in range(plan.warmup + plan.runs):
-                text = sentence_of_length(loaded.tokenizer, count, variant=run)
-                bench.wait_for_worker()  # nothing else runs while the floor is timed
-                bare_ms = bare_forward_ms(loaded, text)
+                text = sentence_of_length(tokenizer, count, variant=run)
+                bare_ms = bench.bare_forward_ms(text)  # after the queued analyses, alone
                 timing = bench.edit(text)
                 if run >= plan.warmup:
                     bare.append(bare_ms)
@@ -114,7 +116,6 @@ def _measure_window(plan: Plan, name: str, spec: str, figures: dict[str, Any]) -
             figures["switch_ms"] = _measure_switches(plan, bench, SWITCH_VIEWS, figures)
     finally:
         bench.close()
-        del loaded
         gc.collect()
 
 

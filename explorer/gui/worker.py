@@ -8,6 +8,7 @@ work is dropped, not cancelled.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 import weakref
@@ -239,6 +240,10 @@ class ModelWorker(QObject):
         self._loaded = loaded
         self._current = None
         self._analysis_cache.clear()  # cached answers came from the previous model
+        # torch, transformers and the model are a million long-lived objects; a full garbage
+        # collection scanning them takes ~0.25 s, in whichever thread triggers it (often the
+        # GUI's). Frozen, they are skipped; reference counting still frees them as usual.
+        gc.freeze()
         with self._lock:
             # Inputs queued for the previous model must not come back looking like the new one's.
             self._pending_inference = None

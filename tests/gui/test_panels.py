@@ -110,3 +110,25 @@ def test_state_clamps_and_ignores_repeats(qtbot, state, pair_result):
     state.step_head(+1)
     state.step_head(-5)
     assert state.head == MEAN_OF_HEADS
+
+
+def _views_settled(plot_widget) -> bool:
+    """Nothing is left for the next paint to move: it would otherwise paint twice."""
+    view_box = plot_widget.getPlotItem().getViewBox()
+    before = view_box.childGroup.transform()
+    view_box.prepareForPaint()
+    return view_box.childGroup.transform() == before
+
+
+def test_panels_settle_their_views_before_the_paint(qtbot, state, pair_result, tiny_model):
+    attention, norms, pooled = AttentionPanel(state), NormsPanel(state), PooledPanel(state)
+    for panel in (attention, norms, pooled):
+        qtbot.addWidget(panel)
+        panel.resize(500, 400)
+        panel.show()
+    qtbot.waitExposed(norms)
+    longer = run_inference(tiny_model, "a longer sentence moves every range and every axis")
+    state.set_result(longer, build_views(longer))
+    state.set_token(5)
+    views = (attention.heatmap, attention.overview, norms.heatmap, norms.curve_plot, pooled.plot)
+    assert all(_views_settled(view) for view in views)

@@ -46,6 +46,7 @@ from explorer.gui.panels.plotting import (
     place_outline,
     set_title,
     set_token_ticks,
+    settle,
 )
 from explorer.gui.state import MEAN_OF_HEADS, ExplorerState
 
@@ -234,6 +235,7 @@ class AttentionPanel(QWidget):
         set_title(self.heatmap.getPlotItem(), titled(title[0].upper() + title[1:], lens.settings))
         self._show_notice(lens_notice(self._state.result, lens.settings))
         self._draw_block_table(view)
+        settle(self.heatmap.getPlotItem())
         self._draw_token_marks()
 
     def _draw_block_table(self, view: LensedMatrix) -> None:
@@ -287,6 +289,7 @@ class AttentionPanel(QWidget):
         self.overview_image.setRect(QRectF(0, 0, result.num_heads, result.num_layers))
         suffix = f" · {block} only" if block != ALL else ""
         set_title(self.overview.getPlotItem(), f"All layers × heads (click to select){suffix}")
+        settle(self.overview.getPlotItem())
 
     def _draw_overview_axes(self, result: InferenceResult) -> None:
         layers, heads = result.num_layers, result.num_heads

@@ -19,6 +19,7 @@ from explorer.gui.panels.plotting import (
     place_outline,
     set_ticks,
     set_title,
+    settle,
 )
 from explorer.gui.state import ExplorerState
 
@@ -109,6 +110,7 @@ class NormsPanel(QWidget):
         layers = norms.shape[0]
         left = self.heatmap.getPlotItem().getAxis("left")
         set_ticks(left, [[(r + 0.5, "emb" if r == 0 else str(r)) for r in range(layers)]])
+        settle(self.heatmap.getPlotItem())  # the token axis below needs the final range
         self._on_token_changed()
         self._on_layer_changed()
 
@@ -143,6 +145,7 @@ class NormsPanel(QWidget):
         self.curve.setData(np.arange(rows), values)
         title = f'‖h‖ of "{self._tokens[token]}" (#{token}) by layer'
         set_title(self.curve_plot.getPlotItem(), title)
+        settle(self.curve_plot.getPlotItem())
 
     def _fit_curve(self, values: np.ndarray) -> None:
         """Frame the curve and put a guide line at each of the y axis's major ticks."""

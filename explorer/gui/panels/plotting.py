@@ -182,6 +182,15 @@ def _label_extent(metrics: QFontMetricsF, vertical: bool) -> Callable[[str], flo
     return metrics.horizontalAdvance
 
 
+def settle(plot: pg.PlotItem) -> None:
+    """Apply the view's pending auto-range and transform now, before the paint.
+
+    pyqtgraph defers both to the start of the next paint; there they move the items, which
+    asks for a second paint of the whole view. Done here, one paint shows the final state.
+    """
+    plot.getViewBox().prepareForPaint()
+
+
 def set_title(plot: pg.PlotItem, title: str) -> None:
     """Set a plot's title only when it differs: even an unchanged one relayouts the plot."""
     if plot.titleLabel.text != title:

@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from explorer.gui.panels.plotting import guide_lines, place_guides
+from explorer.gui.panels.plotting import guide_lines, place_guides, settle
 from explorer.gui.state import ExplorerState
 
 POOLED_GUIDES = (-1.0, -0.5, 0.0, 0.5, 1.0)  # tanh's range
@@ -88,4 +88,5 @@ class PooledPanel(QWidget):
         self.plot.getPlotItem().setXRange(0, last, padding=0.02)
         place_guides(self.guides, POOLED_GUIDES, 0, last)
         self.curve.setData(np.arange(vector.shape[0]), vector)
+        settle(self.plot.getPlotItem())
         self.summary.setText(pooled_summary(vector))
