@@ -142,7 +142,7 @@ class _LayerCapture:
     Attention weights land in the result directly: the in-place attention (explorer.core.
     capture) computes them in the slice ``buffer_for`` hands it, and the hook only checks that
     they are there (or copies them, for a model still on transformers' eager attention). The
-    hook also derives that layer's display views (mean of heads, mosaic tiles) while its
+    hook also derives that layer's mosaic tiles for the overview while its
     weights are still in cache, and each layer's hidden state and its norms are copied.
 
     The model runs with ``output_attentions=False`` and ``output_hidden_states=False``, so it
@@ -161,10 +161,8 @@ class _LayerCapture:
         self.hidden = np.empty((layers + 1, count, info.hidden_size), dtype=np.float32)
         self.norms = np.empty((layers + 1, count), dtype=np.float32)
         self.factor, self.tile = mosaic_geometry(count)
-        self.head_mean = np.empty((layers, count, count), dtype=np.float32)
         self.mosaic = np.empty((layers * self.tile, heads * self.tile), dtype=np.float32)
         self._attention_t = torch.from_numpy(self.attentions).unsqueeze(1)  # (L, 1, H, T, T)
-        self._head_mean_t = torch.from_numpy(self.head_mean)
         self._mosaic_t = torch.from_numpy(self.mosaic).view(layers, self.tile, heads, self.tile)
         self._layer_of = {id(module): index for index, module in enumerate(attention_modules)}
         self._seen_attention = [0] * layers
@@ -204,14 +202,13 @@ class _LayerCapture:
         return copy_state
 
     def _store_views(self, index: int, weights: Any) -> None:
-        """Mean of heads and mosaic tiles of one layer, exactly as views.build_views makes them.
+        """The mosaic tiles of one layer, exactly as views.build_views makes them.
 
         The tiles are max-pooled over whole blocks of ``factor`` rows, then columns, and the
         short last block on its own (amax over reshaped blocks: max_pool2d is 8× slower here).
         """
         torch = self._torch
         heads = weights[0]
-        torch.mean(heads, dim=0, out=self._head_mean_t[index])
         tiles = self._mosaic_t[index].transpose(0, 1)  # (H, tile, tile) in the mosaic's layout
         factor, count = self.factor, heads.shape[-1]
         if factor == 1:
@@ -254,10 +251,10 @@ class _LayerCapture:
     def views(self) -> DisplayViews:
         """The display views the hooks filled in."""
         return DisplayViews(
-            head_mean=self.head_mean,
             mosaic=self.mosaic,
             mosaic_factor=self.factor,
             mosaic_tile=self.tile,
+            attentions=self.attentions,
         )
 
     def remove(self) -> None:

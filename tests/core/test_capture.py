@@ -123,7 +123,11 @@ def test_views_made_during_the_pass_equal_build_views(tiny_model: LoadedModel, c
         expected.mosaic_tile,
     )
     np.testing.assert_array_equal(views.mosaic, expected.mosaic)
-    np.testing.assert_allclose(views.head_mean, expected.head_mean, atol=1e-6)
+    for layer in range(result.num_layers):
+        np.testing.assert_allclose(
+            views.head_mean(layer), result.attentions[layer].mean(axis=0), atol=1e-6
+        )
+    assert views.head_mean(0) is views.head_mean(0)  # made once, then kept
     assert views.mosaic.dtype == np.float32 and views.mosaic.flags.c_contiguous
     # Every pixel is the max over the block mosaic_cell names (the block's first token).
     rows, cols = views.mosaic.shape

@@ -55,7 +55,7 @@ def test_same_token_count_every_difference_view_is_the_direct_subtraction(compar
 
     # Mean of heads, layer 1: the default selection.
     image = window.attention_diff_panel.image.image
-    np.testing.assert_array_equal(image, views_b.head_mean[0] - views_a.head_mean[0])
+    np.testing.assert_array_equal(image, views_b.head_mean(0) - views_a.head_mean(0))
     assert image.dtype == np.float32 and image.flags.c_contiguous
     low, high = window.attention_diff_panel.image.getLevels()
     assert low == -high and high == pytest.approx(float(np.abs(image).max()))

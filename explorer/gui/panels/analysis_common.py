@@ -188,7 +188,7 @@ def raw_attention(state: ExplorerState, lens: LensOptions) -> np.ndarray:
         if head >= 0:
             return result.attentions[layer, head]
         if lens.head_pool == MEAN:
-            return views.head_mean[layer]
+            return views.head_mean(layer)
     return aggregate_heads(result.attentions, layer, head, lens.head_pool, lens.mean_layers)
 
 
