@@ -40,7 +40,7 @@ from explorer.gui.panels.tokens import TokensPanel
 from explorer.gui.sessions import SessionController
 from explorer.gui.settings import FONT_SCALE_RANGE, Settings
 from explorer.gui.state import AnalysisFailure, ExplorerState
-from explorer.gui.theme import THEMES, apply_theme
+from explorer.gui.theme import THEMES, apply_application_look, apply_theme, style_plots
 from explorer.gui.worker import (
     CLOSE_WAIT_MS,
     AnalysisOutcome,
@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         self.settings = Settings()
         self.font_scale = self.settings.font_scale
         self.theme = THEMES[self.settings.theme]
+        apply_application_look(self.theme, self.font_scale)  # before any widget exists
         self.state = ExplorerState(self)
         self.controller = ModelController(self)
         self.input_bar = InputBar(self.state)
@@ -101,7 +102,7 @@ class MainWindow(QMainWindow):
         self.sessions = SessionController(self)
         self._build_menus()
         self._build_status_bar()
-        apply_theme(self, self.theme, self.font_scale)
+        style_plots(self, self.theme, self.font_scale)
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)

@@ -110,6 +110,16 @@ def style_plots(root: QWidget, theme: Theme, font_scale: float) -> None:
 
 def apply_theme(root: QWidget, theme: Theme, font_scale: float) -> None:
     """Apply palette, application font and plot styling together."""
+    apply_application_look(theme, font_scale)
+    style_plots(root, theme, font_scale)
+
+
+def apply_application_look(theme: Theme, font_scale: float) -> None:
+    """Style, palette, font and style sheet of the application.
+
+    Call it before building a window: set afterwards, a new style sheet makes Qt repolish every
+    widget already made (about 0.13 s for the main window, measured).
+    """
     app = QApplication.instance()
     if isinstance(app, QApplication):
         app.setStyle("Fusion")
@@ -121,6 +131,7 @@ def apply_theme(root: QWidget, theme: Theme, font_scale: float) -> None:
         base_sheet = app.property(BASE_SHEET_PROPERTY)
         if isinstance(base_sheet, str):
             size = f"{BASE_POINT_SIZE * font_scale:.1f}pt"
-            app.setStyleSheet(f"{base_sheet}\n* {{ font-size: {size}; }}")
+            sheet = f"{base_sheet}\n* {{ font-size: {size}; }}"
+            if app.styleSheet() != sheet:
+                app.setStyleSheet(sheet)
     pg.setConfigOptions(background=theme.plot_background, foreground=theme.plot_foreground)
-    style_plots(root, theme, font_scale)
