@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 from types import SimpleNamespace
@@ -145,3 +146,4 @@ def test_keeping_freed_memory_is_set_once_with_glibc():
     assert keep_freed_memory() is first
     if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
         assert first is True
+        assert os.environ["MKL_DISABLE_FAST_MM"] == "1"
