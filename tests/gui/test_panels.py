@@ -132,3 +132,24 @@ def test_panels_settle_their_views_before_the_paint(qtbot, state, pair_result, t
     state.set_token(5)
     views = (attention.heatmap, attention.overview, norms.heatmap, norms.curve_plot, pooled.plot)
     assert all(_views_settled(view) for view in views)
+
+
+@pytest.mark.parametrize("value", [0.3, 1.0, 1.01, 7.3, 12.9, 13.7, 260.0, 0.0012])
+def test_colour_levels_round_up_to_a_nearby_round_number(value):
+    from explorer.gui.panels.plotting import nice_ceiling
+
+    top = nice_ceiling(value)
+    assert value <= top <= value * 4 / 3 + 1e-12
+    assert nice_ceiling(top) == top  # round numbers stay put
+
+
+def test_norms_colour_scale_is_the_rounded_up_maximum(qtbot, state, tiny_model):
+    from explorer.gui.panels.plotting import nice_ceiling
+
+    panel = NormsPanel(state)
+    qtbot.addWidget(panel)
+    other = run_inference(tiny_model, "a different sentence with other norms")
+    state.set_result(other, build_views(other))
+    expected = (0.0, nice_ceiling(float(other.hidden_norms.max())))
+    assert tuple(panel.colorbar.levels()) == expected
+    np.testing.assert_array_equal(panel.image.getLevels(), expected)

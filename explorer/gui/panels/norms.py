@@ -14,6 +14,7 @@ from explorer.gui.panels.plotting import (
     fitting_token_ticks,
     guide_lines,
     make_heatmap_plot,
+    nice_ceiling,
     outline_item,
     place_guides,
     place_outline,
@@ -103,10 +104,10 @@ class NormsPanel(QWidget):
             self.caption.setText("")
             return
         norms = result.hidden_norms
-        top = float(norms.max()) if norms.size else 1.0
-        levels = (0.0, top if top > 0 else 1.0)
+        levels = (0.0, nice_ceiling(float(norms.max()) if norms.size else 0.0))
         self.image.setImage(as_image(norms), levels=levels, autoLevels=False)
-        self.colorbar.setLevels(levels)
+        if tuple(self.colorbar.levels()) != levels:  # an unchanged scale is not redrawn
+            self.colorbar.setLevels(levels)
         layers = norms.shape[0]
         left = self.heatmap.getPlotItem().getAxis("left")
         set_ticks(left, [[(r + 0.5, "emb" if r == 0 else str(r)) for r in range(layers)]])

@@ -182,6 +182,21 @@ def _label_extent(metrics: QFontMetricsF, vertical: bool) -> Callable[[str], flo
     return metrics.horizontalAdvance
 
 
+def nice_ceiling(value: float) -> float:
+    """The smallest round number (1, 1.25, 1.5, 2, … 8 × 10^k) at or above ``value``.
+
+    Colour levels rounded up this way stay put while the user types, so the colour bar keeps
+    its scale (and is not redrawn) for most edits; 1.0 when nothing is positive.
+    """
+    if not math.isfinite(value) or value <= 0:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(value))
+    for step in (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
+        if value <= step * power * (1 + 1e-9):
+            return round(step * power, 12)
+    return 10.0 * power
+
+
 def settle(plot: pg.PlotItem) -> None:
     """Apply the view's pending auto-range and transform now, before the paint.
 
