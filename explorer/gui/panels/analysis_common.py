@@ -179,7 +179,8 @@ def displayed_attention(state: ExplorerState, lens: LensOptions) -> LensedMatrix
 def raw_attention(state: ExplorerState, lens: LensOptions) -> np.ndarray:
     """The selected layer/head (or pooled heads, or the mean over layers), before the lens.
 
-    The default choices read arrays the worker already made, so they cost nothing here.
+    One head reads the result as it is; the mean of heads is made once per layer and kept
+    (DisplayViews.head_mean), so hovering and repainting never recompute it.
     """
     result, views = state.result, state.views
     assert result is not None and views is not None
