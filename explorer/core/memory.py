@@ -55,3 +55,17 @@ def keep_freed_memory() -> bool:
     )
     _applied = all(mallopt(option, value) == 1 for option, value in settings)
     return _applied
+
+
+def release_freed_memory() -> bool:
+    """Hand the heap's free pages back to the system (after a model was replaced, say).
+
+    Kept memory is for the next inference of the same model; a model dropped for another
+    leaves hundreds of MB that would otherwise stay resident. False where glibc is absent.
+    """
+    if not keep_freed_memory():
+        return False
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    libc.malloc_trim.argtypes = [ctypes.c_size_t]
+    libc.malloc_trim(0)
+    return True

@@ -19,7 +19,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from explorer.core.errors import ExplorerError
-from explorer.core.memory import keep_freed_memory
+from explorer.core.memory import keep_freed_memory, release_freed_memory
 from explorer.core.results import InferenceResult, ModelInfo
 from explorer.core.sources import ModelSource
 from explorer.core.views import DisplayViews
@@ -240,9 +240,11 @@ class ModelWorker(QObject):
         self._loaded = loaded
         self._current = None
         self._analysis_cache.clear()  # cached answers came from the previous model
+        release_freed_memory()  # the previous model's pages, kept for nothing now
         # torch, transformers and the model are a million long-lived objects; a full garbage
         # collection scanning them takes ~0.25 s, in whichever thread triggers it (often the
         # GUI's). Frozen, they are skipped; reference counting still frees them as usual.
+        gc.collect(1)  # recent garbage first (cheap), so that it is not frozen with them
         gc.freeze()
         with self._lock:
             # Inputs queued for the previous model must not come back looking like the new one's.

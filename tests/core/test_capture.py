@@ -17,7 +17,7 @@ from explorer.bench.common import sentence_of_length
 from explorer.core.capture import IN_PLACE_ATTENTION, in_place_attention, writing_into
 from explorer.core.inference import run_inference, run_inference_with_views
 from explorer.core.loading import LoadedModel
-from explorer.core.memory import keep_freed_memory
+from explorer.core.memory import keep_freed_memory, release_freed_memory
 from explorer.core.sources import embedded_model_path
 from explorer.core.views import build_views, mosaic_cell
 
@@ -147,3 +147,4 @@ def test_keeping_freed_memory_is_set_once_with_glibc():
     if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
         assert first is True
         assert os.environ["MKL_DISABLE_FAST_MM"] == "1"
+        assert release_freed_memory() is True
