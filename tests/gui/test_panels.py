@@ -153,3 +153,18 @@ def test_norms_colour_scale_is_the_rounded_up_maximum(qtbot, state, tiny_model):
     expected = (0.0, nice_ceiling(float(other.hidden_norms.max())))
     assert tuple(panel.colorbar.levels()) == expected
     np.testing.assert_array_equal(panel.image.getLevels(), expected)
+
+
+def test_remembered_label_widths_follow_the_font(qtbot):
+    from PySide6.QtGui import QFont, QFontMetricsF
+
+    from explorer.gui.panels.plotting import label_extent
+
+    small, large = QFont(), QFont()
+    small.setPointSizeF(9)
+    large.setPointSizeF(18)
+    for font in (small, large, small):
+        measure = label_extent(font)
+        assert measure("▸python") == QFontMetricsF(font).horizontalAdvance("▸python")
+    assert label_extent(large)("python") > label_extent(small)("python")
+    assert label_extent(large, vertical=True)("x") == QFontMetricsF(large).height()

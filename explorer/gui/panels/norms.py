@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from explorer.gui.panels.plotting import (
@@ -13,6 +12,7 @@ from explorer.gui.panels.plotting import (
     as_image,
     fitting_token_ticks,
     guide_lines,
+    label_extent,
     make_heatmap_plot,
     nice_ceiling,
     outline_item,
@@ -127,7 +127,7 @@ class NormsPanel(QWidget):
             return  # setTicks redraws the whole axis: only call it when the ticks change
         self._ticks_shown = shown
         axis = plot.getAxis("bottom")
-        extent = QFontMetricsF(axis.style.get("tickFont") or axis.font()).horizontalAdvance
+        extent = label_extent(axis.style.get("tickFont") or axis.font())
         set_ticks(axis, [fitting_token_ticks(self._tokens, shown[1], per_token, extent)])
 
     def _on_token_changed(self, *_: object) -> None:

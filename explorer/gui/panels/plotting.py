@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFontMetricsF, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPen
 from PySide6.QtWidgets import QGraphicsRectItem
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False, background="w", foreground="k")
@@ -174,12 +175,25 @@ def fitting_token_ticks(
     return sorted(chosen)
 
 
-def _label_extent(metrics: QFontMetricsF, vertical: bool) -> Callable[[str], float]:
-    """How much axis length a label takes: its width across, one line height down."""
+_METRICS: dict[str, QFontMetricsF] = {}
+
+
+@functools.lru_cache(maxsize=32768)
+def _advance(font_key: str, text: str) -> float:
+    return _METRICS[font_key].horizontalAdvance(text)
+
+
+def label_extent(font: QFont, vertical: bool = False) -> Callable[[str], float]:
+    """How much axis length a label takes: its width across, one line height down.
+
+    Widths are remembered per font and text: token axes measure every label on each result
+    and each token switch (3 µs a label, 1.5 ms per axis at 512 tokens, otherwise).
+    """
+    metrics = _METRICS.setdefault(font.key(), QFontMetricsF(font))
     if vertical:
         height = metrics.height()
         return lambda _text: height
-    return metrics.horizontalAdvance
+    return functools.partial(_advance, font.key())
 
 
 def nice_ceiling(value: float) -> float:
@@ -226,7 +240,7 @@ def set_token_ticks(plot: pg.PlotItem, labels: Sequence[str], selected: int) -> 
     x_size, y_size = plot.getViewBox().viewPixelSize()
     for name, size, vertical in (("bottom", x_size, False), ("left", y_size, True)):
         axis = plot.getAxis(name)
-        extent = _label_extent(QFontMetricsF(axis.style.get("tickFont") or axis.font()), vertical)
+        extent = label_extent(axis.style.get("tickFont") or axis.font(), vertical)
         per_token = 1.0 / size if size > 0 else 0.0
         gap = 1.0 if vertical else 6.0  # rows only need to not touch; words need a space
         set_ticks(axis, [fitting_token_ticks(labels, selected, per_token, extent, gap)])
