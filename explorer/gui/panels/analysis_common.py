@@ -450,3 +450,50 @@ def analysis_layout(
         layout.addWidget(widget)
     layout.addWidget(body, 1)
     layout.addWidget(wrapped_label(explanation))
+
+
+class LensedAnalysisPanel(ShowAware):
+    """An analysis tab: its controls, the lens bar and a message above one view.
+
+    The worker computes the analysis on demand; the tab redraws on a new result, layer or lens
+    (and whatever else ``_set_up`` names). Subclasses make their view, then call ``_set_up``,
+    and provide ``refresh``, ``_draw(payload)`` and ``_on_status(text)``.
+    """
+
+    def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._lens = LensOptions.of(state)
+        self.lens_bar = LensBar(state)
+        self.message = wrapped_label()
+
+    def _set_up(
+        self,
+        analysis: str,
+        controls: list[QWidget],
+        view: QWidget,
+        explanation: str,
+        also_on: tuple[Any, ...] = (),
+    ) -> None:
+        """Lay the tab out, ask for ``analysis`` on demand, and redraw on the given signals."""
+        analysis_layout(self, [*controls, self.lens_bar, self.message], view, explanation)
+        self._on_demand = OnDemand(self._state, analysis, self, self._draw, self._on_status)
+        state = self._state
+        for signal in (state.result_changed, state.layer_changed, *also_on, self._lens.changed):
+            signal.connect(self.refresh)
+        self.refresh()
+
+    @property
+    def message_text(self) -> str:
+        """What the tab says above its view ('' when nothing)."""
+        return self.message.text() if self.message.isVisibleTo(self) else ""
+
+    def _show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    def _draw(self, payload: Any) -> None:
+        raise NotImplementedError
+
+    def _on_status(self, text: str) -> None:
+        raise NotImplementedError

@@ -12,15 +12,10 @@ from PySide6.QtWidgets import QWidget
 from explorer.core.analysis.flow import FlowResult, flow_unavailable_reason
 from explorer.core.analysis.lens import apply_lens_row
 from explorer.gui.panels.analysis_common import (
-    LensBar,
-    LensOptions,
-    OnDemand,
-    ShowAware,
-    analysis_layout,
+    LensedAnalysisPanel,
     hidden_query_notice,
     lens_notice,
     titled,
-    wrapped_label,
 )
 from explorer.gui.panels.analysis_widgets import TokenBars, upper_bound
 from explorer.gui.state import ExplorerState
@@ -32,55 +27,35 @@ EXPLANATION = (
 )
 
 
-class FlowPanel(ShowAware):
+class FlowPanel(LensedAnalysisPanel):
     """Bars of max flow into the selected token; says why when the input is too long."""
 
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._state = state
-        self._lens = LensOptions.of(state)
-        self.lens_bar = LensBar(state)
-        self.message = wrapped_label()
+        super().__init__(state, parent)
         self.bars = TokenBars("max flow")
-        analysis_layout(self, [self.lens_bar, self.message], self.bars, EXPLANATION)
-
-        self._flow = OnDemand(state, "flow", self, self._draw, self._on_status)
-        state.result_changed.connect(self.refresh)
-        state.layer_changed.connect(self.refresh)
-        state.token_changed.connect(self.refresh)
-        self._lens.changed.connect(self.refresh)
-        self.refresh()
-
-    @property
-    def message_text(self) -> str:
-        """What the panel says above the bars ('' when nothing)."""
-        return self.message.text() if self.message.isVisibleTo(self) else ""
+        self._set_up("flow", [], self.bars, EXPLANATION, also_on=(state.token_changed,))
 
     def refresh(self, *_: object) -> None:
         """Ask for the flow into the selected (layer, token), unless it cannot be offered."""
         result, token = self._state.result, self._state.token
         if result is None:
-            self._flow.want(None)
+            self._on_demand.want(None)
             self.bars.clear("No result yet.")
             self._show_message("")
             return
         reason = flow_unavailable_reason(result.num_tokens)
         self.bars.setVisible(reason is None)
         if reason is not None:
-            self._flow.want(None)
+            self._on_demand.want(None)
             self.bars.clear("")
             self._show_message(reason)
             return
         if token < 0:
-            self._flow.want(None)
+            self._on_demand.want(None)
             self.bars.clear("")
             self._show_message("Select a token: flow is computed into the selected token.")
             return
-        self._flow.want({"layer": self._state.layer, "position": token})
-
-    def _show_message(self, text: str) -> None:
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
+        self._on_demand.want({"layer": self._state.layer, "position": token})
 
     def _on_status(self, text: str) -> None:
         """Computing or failed: the bars on show answer an older request, so clear them."""

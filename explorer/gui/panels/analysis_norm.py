@@ -14,15 +14,10 @@ from explorer.core.analysis.lens import apply_lens
 from explorer.core.analysis.norm_based import NormAttention
 from explorer.gui.panels.analysis_common import (
     HeadControls,
-    LensBar,
-    LensOptions,
-    OnDemand,
-    ShowAware,
-    analysis_layout,
+    LensedAnalysisPanel,
     lens_notice,
     titled,
     where_label,
-    wrapped_label,
 )
 from explorer.gui.panels.analysis_widgets import LensedHeatmap, upper_bound
 from explorer.gui.state import ExplorerState
@@ -35,13 +30,11 @@ EXPLANATION = (
 )
 
 
-class NormPanel(ShowAware):
+class NormPanel(LensedAnalysisPanel):
     """‖α f‖ for the selected head choice, or ‖Σ_h α f‖ over all heads."""
 
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._state = state
-        self._lens = LensOptions.of(state)
+        super().__init__(state, parent)
         self.controls = HeadControls(state)
         self.summed_check = QCheckBox("Summed over heads ‖Σ_h α f‖")
         self.summed_check.setChecked(True)
@@ -49,24 +42,10 @@ class NormPanel(ShowAware):
             "On: the norm of the heads' vectors added together (what the layer adds). "
             "Off: one head's ‖α f‖, or the heads pooled as chosen."
         )
-        self.lens_bar = LensBar(state)
-        self.message = wrapped_label()
         self.heatmap = LensedHeatmap(state, "‖αf‖", NORM_COLORMAP)
-        controls = [self.controls, self.summed_check, self.lens_bar, self.message]
-        analysis_layout(self, controls, self.heatmap, EXPLANATION)
-
-        self._norms = OnDemand(state, "norm_attention", self, self._draw, self._on_status)
-        self.summed_check.toggled.connect(self.refresh)
-        state.result_changed.connect(self.refresh)
-        state.layer_changed.connect(self.refresh)
-        state.head_changed.connect(self.refresh)
-        self._lens.changed.connect(self.refresh)
-        self.refresh()
-
-    @property
-    def message_text(self) -> str:
-        """What the panel says above the map ('' when nothing)."""
-        return self.message.text() if self.message.isVisibleTo(self) else ""
+        controls: list[QWidget] = [self.controls, self.summed_check]
+        also_on = (self.summed_check.toggled, state.head_changed)
+        self._set_up("norm_attention", controls, self.heatmap, EXPLANATION, also_on)
 
     def view_options(self) -> dict[str, str | int | float | bool]:
         """Summed or per head, for a saved session."""
@@ -81,15 +60,11 @@ class NormPanel(ShowAware):
     def refresh(self, *_: object) -> None:
         """Ask for the norms of the result on show (drawn at once when already here)."""
         if self._state.result is None:
-            self._norms.want(None)
+            self._on_demand.want(None)
             self.heatmap.clear("No result yet.")
             self._show_message("")
             return
-        self._norms.want({})
-
-    def _show_message(self, text: str) -> None:
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
+        self._on_demand.want({})
 
     def _on_status(self, text: str) -> None:
         """Computing or failed: what is on show belongs to an older result, so clear it."""

@@ -12,15 +12,10 @@ from PySide6.QtWidgets import QSplitter, QWidget
 
 from explorer.core.analysis.lens import apply_lens, apply_lens_row
 from explorer.gui.panels.analysis_common import (
-    LensBar,
-    LensOptions,
-    OnDemand,
-    ShowAware,
-    analysis_layout,
+    LensedAnalysisPanel,
     hidden_query_notice,
     lens_notice,
     titled,
-    wrapped_label,
 )
 from explorer.gui.panels.analysis_widgets import LensedHeatmap, TokenBars, upper_bound
 from explorer.gui.state import ExplorerState
@@ -33,15 +28,11 @@ EXPLANATION = (
 )
 
 
-class RolloutPanel(ShowAware):
+class RolloutPanel(LensedAnalysisPanel):
     """Rollout through the selected layer, and the [CLS] row as bars."""
 
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._state = state
-        self._lens = LensOptions.of(state)
-        self.lens_bar = LensBar(state)
-        self.message = wrapped_label()
+        super().__init__(state, parent)
         self.heatmap = LensedHeatmap(state, "rollout")
         self.bars = TokenBars("rollout")
         splitter = QSplitter(Qt.Orientation.Vertical)
@@ -49,33 +40,23 @@ class RolloutPanel(ShowAware):
         splitter.addWidget(self.bars)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
-        analysis_layout(self, [self.lens_bar, self.message], splitter, EXPLANATION)
-
-        self._rollout = OnDemand(state, "rollout", self, self._draw, self._on_status)
-        state.result_changed.connect(self.refresh)
-        state.layer_changed.connect(self.refresh)
+        self._set_up("rollout", [], splitter, EXPLANATION)
         state.token_changed.connect(self._on_token_changed)
-        self._lens.changed.connect(self.refresh)
-        self.refresh()
 
     def refresh(self) -> None:
         """Ask for the rollout of the result on show (drawn at once when already here)."""
         if self._state.result is None:
-            self._rollout.want(None)
+            self._on_demand.want(None)
             self.heatmap.clear("No result yet.")
             self.bars.clear("")
             self._show_message("")
             return
-        self._rollout.want({})
+        self._on_demand.want({})
 
     def _on_token_changed(self, _token: int) -> None:
         stored = self._state.analysis("rollout")
         if stored is not None and isinstance(stored[1], np.ndarray):
             self._draw_bars(stored[1])  # the heatmap marks the token itself
-
-    def _show_message(self, text: str) -> None:
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
 
     def _on_status(self, text: str) -> None:
         """Computing or failed: what is on show belongs to an older result, so clear it."""
