@@ -9,23 +9,20 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QWidget
 
 from explorer.gui.panels.analysis_common import where_label
 from explorer.gui.panels.compare_common import (
     CHAR_PIXELS,
-    DIFF_COLORMAP,
     AttentionDifference,
     CompareState,
     cell_pixels,
     fitting_ticks,
     symmetric_levels,
 )
-from explorer.gui.panels.page_or_message import PageOrMessage, panel_layout
+from explorer.gui.panels.compare_heatmap import DifferenceHeatmapPanel
 from explorer.gui.panels.plotting import (
     as_image,
-    make_heatmap_plot,
-    outline_item,
     place_outline,
 )
 
@@ -45,45 +42,24 @@ def difference_readout(where: str, difference: AttentionDifference, row: int, co
     )
 
 
-class CompareAttentionPanel(QWidget):
+class CompareAttentionPanel(DifferenceHeatmapPanel):
     """One diverging heatmap; a click selects a token on both sides."""
 
     def __init__(self, compare: CompareState, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._compare = compare
-        self.heatmap, self.image, self.colorbar = make_heatmap_plot(
-            DIFF_COLORMAP, (-1.0, 1.0), "B − A", square=True
-        )
+        super().__init__(compare, "B − A", HOVER_HINT, square=True, parent=parent)
+        self._difference = compare.attention_difference()
         plot = self.heatmap.getPlotItem()
         plot.setLabel("left", "query (attends from)")
         plot.setLabel("bottom", "key (attends to)")
         plot.getAxis("bottom").setStyle(autoExpandTextSpace=True)
         self.heatmap.setToolTip("Click: select the row's token · Shift+click: the column's token")
-        self._row_outline = outline_item(plot)
-        self._col_outline = outline_item(plot)
-        self._difference = compare.attention_difference()
-        self.readout = QLabel(HOVER_HINT)
-        self.readout.setWordWrap(True)
-        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.stack = PageOrMessage(self.heatmap, self.readout)
-        self.message = self.stack.message
-        panel_layout(self, self.stack)
-
-        # Which labels fit depends on the cell size on screen: redo them when it changes.
-        plot.getViewBox().sigResized.connect(self._draw_ticks)
-        plot.getViewBox().sigRangeChanged.connect(self._draw_ticks)
-        self.image.cell_hovered.connect(self._on_cell_hovered)
-        self.image.cell_clicked.connect(self._on_cell_clicked)
+        self._row_outline, self._col_outline = self._outlines
+        self.readout = self.caption
         compare.results_changed.connect(self.refresh)
         compare.selection_changed.connect(self.refresh)
         compare.lens_changed.connect(self.refresh)
         compare.comparison_changed.connect(self._on_comparison_changed)
         self.refresh()
-
-    @property
-    def shows_message(self) -> bool:
-        """True when the panel explains instead of drawing."""
-        return self.stack.shows_message
 
     def current_difference(self) -> AttentionDifference:
         """What is on show: recomputed per refresh (one R × R subtraction), read on hover."""

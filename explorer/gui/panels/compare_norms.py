@@ -6,23 +6,19 @@ then each layer, like the Hidden-state norms panel of each side.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QWidget
 
 from explorer.gui.panels.compare_common import (
     CHAR_PIXELS,
-    DIFF_COLORMAP,
     CompareState,
     cell_pixels,
     fitting_ticks,
     symmetric_levels,
 )
+from explorer.gui.panels.compare_heatmap import DifferenceHeatmapPanel
 from explorer.gui.panels.norms import norm_row_to_layer
-from explorer.gui.panels.page_or_message import PageOrMessage, panel_layout
 from explorer.gui.panels.plotting import (
     as_image,
-    make_heatmap_plot,
-    outline_item,
     place_outline,
 )
 
@@ -32,40 +28,17 @@ def layer_name(row: int) -> str:
     return "embeddings" if row == 0 else f"layer {row}"
 
 
-class CompareNormsPanel(QWidget):
+class CompareNormsPanel(DifferenceHeatmapPanel):
     """Diverging (layers + 1) × pairs heatmap; a click selects that token and layer."""
 
     def __init__(self, compare: CompareState, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._compare = compare
-        self.heatmap, self.image, self.colorbar = make_heatmap_plot(
-            DIFF_COLORMAP, (-1.0, 1.0), "‖h_B‖ − ‖h_A‖"
-        )
-        plot = self.heatmap.getPlotItem()
-        plot.setLabel("left", "layer (0 = emb)")
+        super().__init__(compare, "‖h_B‖ − ‖h_A‖", parent=parent)
+        self.heatmap.getPlotItem().setLabel("left", "layer (0 = emb)")
         self.heatmap.setToolTip("Click a cell to select its token and layer on both sides")
-        self._token_outline = outline_item(plot)
-        self._layer_outline = outline_item(plot)
-        self.caption = QLabel()
-        self.caption.setWordWrap(True)
-        self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.stack = PageOrMessage(self.heatmap, self.caption)
-        self.message = self.stack.message
-        panel_layout(self, self.stack)
-
-        # Which labels fit depends on the cell size on screen: redo them when it changes.
-        plot.getViewBox().sigResized.connect(self._draw_ticks)
-        plot.getViewBox().sigRangeChanged.connect(self._draw_ticks)
-        self.image.cell_hovered.connect(self._on_cell_hovered)
-        self.image.cell_clicked.connect(self._on_cell_clicked)
+        self._token_outline, self._layer_outline = self._outlines
         compare.comparison_changed.connect(self._on_comparison_changed)
         compare.selection_changed.connect(self._on_selection_changed)
         self._on_comparison_changed()
-
-    @property
-    def shows_message(self) -> bool:
-        """True when the panel explains instead of drawing."""
-        return self.stack.shows_message
 
     def _on_comparison_changed(self) -> None:
         comparison = self._compare.comparison
