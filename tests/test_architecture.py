@@ -45,6 +45,31 @@ def test_window_module_imports_neither_torch_nor_transformers():
     assert "transformers" not in loaded
 
 
+def test_the_first_window_paints_without_the_plot_library(tmp_path):
+    # run_gui's window shows its input bar before the panels; pyqtgraph comes with the panels.
+    code = f"""
+import os
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtCore import QSettings
+QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, {str(tmp_path)!r})
+from explorer.gui.app import make_application
+from explorer.gui.main_window import MainWindow
+from explorer.gui.worker import ModelController
+ModelController.request_load = lambda self, source: 0  # this test is about the window alone
+app = make_application()
+window = MainWindow(text="hello", panels_after_load=True)
+window.show()
+window.grab()
+print("painted")
+window.close()
+"""
+    loaded = _modules_after(code)
+    assert "painted" in loaded
+    assert "pyqtgraph" not in loaded
+    assert "explorer.gui.window_panels" not in loaded
+
+
 def test_import_linter_contract_holds():
     lint_imports = Path(sys.executable).with_name("lint-imports")
     result = subprocess.run([str(lint_imports)], cwd=REPO, capture_output=True, text=True)

@@ -39,6 +39,10 @@ def test_benchmark_smoke_run_writes_every_figure(tmp_path):
     assert set(figures["switch_ms"]) == {"layer", "head", "token"}
     for key in ("extra_rss_mb", "tensor_floor_mb", "first_paint_s", "model_ready_s"):
         assert figures[key] >= 0, key
+    # The window paints before the model is ready; its panels follow the model, then the result.
+    assert figures["first_paint_s"] < figures["model_ready_s"] <= figures["panels_ready_s"]
+    assert figures["panels_ready_s"] <= figures["first_result_s"]
+    assert 0 < figures["gui_cpu_before_ready_s"] < figures["model_ready_s"]
     assert figures["tensor_floor_mb"] == pytest.approx(4 * 4 * 8 * 8 * 4 / 1e6)
     assert figures["meta"]["smoke"] is True
     assert all("met" in verdict for verdict in figures["targets"].values())

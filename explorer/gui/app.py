@@ -32,12 +32,13 @@ def make_application(argv: list[str] | None = None) -> QApplication:
 def run_gui(
     source: ModelSource | None, text: str | None, pair: str | None, session: Path | None = None
 ) -> int:
-    """Open the window; the model loads in the worker after the first paint.
+    """Open the window while the worker loads the model; the panels follow the model.
 
     ``None`` for source or text restores what the previous session used.
     """
     app = make_application()
-    window = MainWindow(source=source, text=text, pair=pair)
+    # A session restores the panels' own options, so it needs them at once.
+    window = MainWindow(source=source, text=text, pair=pair, panels_after_load=session is None)
     window.show()
     if session is not None:
         window.sessions.open(session)

@@ -36,9 +36,10 @@ from explorer.gui.panels.compare_similarity import CompareSimilarityPanel
 from explorer.gui.panels.norms import NormsPanel
 from explorer.gui.panels.pooled import PooledPanel
 from explorer.gui.panels.tokens import TokensPanel
+from explorer.gui.plot_style import style_plots
 from explorer.gui.settings import Settings
 from explorer.gui.state import ExplorerState
-from explorer.gui.theme import THEMES, Theme, style_plots
+from explorer.gui.theme import THEMES, Theme
 from explorer.gui.worker import (
     CLOSE_WAIT_MS,
     AnalysisOutcome,

@@ -8,7 +8,9 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
+    QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QToolBar,
     QWidget,
@@ -30,17 +32,10 @@ from explorer.gui.lecture import (
     stepping_shortcuts,
 )
 from explorer.gui.message_bar import Level, MessageBar, add_model_status
-from explorer.gui.panels.analysis_docks import add_analysis_docks
-from explorer.gui.panels.anatomy import AnatomyPanel
-from explorer.gui.panels.attention import AttentionPanel
-from explorer.gui.panels.norms import NormsPanel
-from explorer.gui.panels.pooled import PooledPanel
-from explorer.gui.panels.tokenization import TokenizationPanel
-from explorer.gui.panels.tokens import TokensPanel
 from explorer.gui.sessions import SessionController
 from explorer.gui.settings import FONT_SCALE_RANGE, Settings
 from explorer.gui.state import AnalysisFailure, ExplorerState
-from explorer.gui.theme import THEMES, apply_application_look, apply_theme, style_plots
+from explorer.gui.theme import THEMES, apply_application_look
 from explorer.gui.worker import (
     CLOSE_WAIT_MS,
     AnalysisOutcome,
@@ -53,6 +48,7 @@ DEBOUNCE_MS = 150
 EMPTY_HINT = "Type a sentence in A (and optionally B) to see what the model does with it."
 DEFAULT_TEXT = "I love my pet python"
 DEFAULT_PAIR = "Is it a snake?"
+PANELS_AT_LATEST_MS = 10_000  # a load that takes longer (a download) gets the panels anyway
 
 
 def load_examples() -> list[dict[str, str | None]]:
@@ -69,7 +65,13 @@ def load_examples() -> list[dict[str, str | None]]:
 
 
 class MainWindow(QMainWindow):
-    """Wires input → controller → worker → state → panels; owns the worker thread."""
+    """Wires input → controller → worker → state → panels; owns the worker thread.
+
+    With ``panels_after_load`` the window first shows its input bar, menus and status bar,
+    and builds the panels once the first load ends (or after ``PANELS_AT_LATEST_MS``). The
+    load holds the GIL for most of its imports: the 0.5 s of Python that pyqtgraph and the
+    panels take on the GUI thread would otherwise delay the model by as much (measured).
+    """
 
     def __init__(
         self,
@@ -77,6 +79,8 @@ class MainWindow(QMainWindow):
         text: str | None = None,
         pair: str | None = None,
         parent: QWidget | None = None,
+        *,
+        panels_after_load: bool = False,
     ) -> None:
         """``source``/``text`` None means: restore what the last session used."""
         super().__init__(parent)
@@ -90,19 +94,14 @@ class MainWindow(QMainWindow):
         self.controller = ModelController(self)
         self.input_bar = InputBar(self.state)
         self.message_bar = MessageBar()
-        self.tokens_panel = TokensPanel(self.state)
-        self.attention_panel = AttentionPanel(self.state)
-        self.norms_panel = NormsPanel(self.state)
-        self.pooled_panel = PooledPanel(self.state)
         self.docks: dict[str, QDockWidget] = {}
         self.exporter = ExportController(self)
-        self._build_layout()
+        self._build_top_bars()
         self.panel_focus = PanelFocus(self, self.docks, fallback="attention")
         self.shortcut_actions: list[QAction] = []
         self.sessions = SessionController(self)
         self._build_menus()
         self._build_status_bar()
-        style_plots(self, self.theme, self.font_scale)
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -113,6 +112,18 @@ class MainWindow(QMainWindow):
         self.input_bar.load_requested.connect(self.load_model)
         self.input_bar.source_rejected.connect(self._on_source_rejected)
         self.input_bar.cancel_requested.connect(self.controller.cancel_load)
+        if panels_after_load:
+            # Connected first, so the panels exist before the state hears of the model.
+            for signal in (
+                self.controller.model_loaded,
+                self.controller.load_failed,
+                self.controller.load_cancelled,
+            ):
+                signal.connect(self.build_panels)
+            QTimer.singleShot(PANELS_AT_LATEST_MS, self, self.build_panels)
+            self.setCentralWidget(self._loading_placeholder())
+        else:
+            self.build_panels()
         self.controller.busy_changed.connect(self._on_busy_changed)
         self.controller.load_started.connect(self._on_load_started)
         self.controller.load_progress.connect(self._on_load_progress)
@@ -144,6 +155,53 @@ class MainWindow(QMainWindow):
         self.run_now()
         self.controller.scan_cache()  # after the load: the picker can wait, the model cannot
 
+    @property
+    def panels_built(self) -> bool:
+        """Whether the panels and their docks exist yet (see ``panels_after_load``)."""
+        return bool(self.docks)
+
+    def build_panels(self, *_signal_args: object) -> None:
+        """Create the panels and their docks, once; later calls do nothing."""
+        if self.panels_built:
+            return
+        # Imported here, not at the top, so that a window shown before its panels has not
+        # paid for pyqtgraph and the panel modules yet (see the class docstring).
+        from explorer.gui import window_panels as panels
+
+        placeholder = self.takeCentralWidget()
+        if placeholder is not None:
+            placeholder.deleteLater()
+        panels.set_plot_defaults(self.theme)
+        self.tokens_panel = panels.TokensPanel(self.state)
+        self.attention_panel = panels.AttentionPanel(self.state)
+        self.norms_panel = panels.NormsPanel(self.state)
+        self.pooled_panel = panels.PooledPanel(self.state)
+        self._build_layout()
+        self.tokenization_panel = panels.TokenizationPanel(self.state)
+        self.anatomy_panel = panels.AnatomyPanel(self.state)
+        left = Qt.DockWidgetArea.LeftDockWidgetArea
+        self.add_panel("tokenization", "Tokenization", self.tokenization_panel, left, "tokens")
+        self.add_panel("anatomy", "Model anatomy", self.anatomy_panel, left, "tokenization")
+        self.docks["tokens"].raise_()
+        # Rollout, flow, norm-based attention, head statistics and top-k, as tabs.
+        self.analysis_panels = panels.add_analysis_docks(self)
+        self._view_menu.addSeparator()
+        for dock in self.docks.values():
+            self._view_menu.addAction(dock.toggleViewAction())
+        panels.style_plots(self, self.theme, self.font_scale)
+        if self.isVisible():  # widgets added to a window already shown stay hidden until shown
+            for dock in self.docks.values():
+                dock.show()
+            for key in ("tokens", "attention", "norms", "pooled"):
+                self.docks[key].raise_()  # the tabs on top, as in a window built before show
+
+    def _loading_placeholder(self) -> QLabel:
+        label = QLabel("The panels open as soon as the model has loaded.")
+        label.setObjectName("loading-placeholder")
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setEnabled(False)  # drawn in the palette's muted text colour
+        return label
+
     def _remembered_source(self) -> ModelSource:
         try:
             return ModelSource.parse(self.settings.model_source)
@@ -151,8 +209,8 @@ class MainWindow(QMainWindow):
             return ModelSource.embedded()
 
     # --- construction ------------------------------------------------------------------
-    def _build_layout(self) -> None:
-        """Input on top (spanning the window), every panel a dock so any can fill the window."""
+    def _build_top_bars(self) -> None:
+        """The input bar and the message bar, each a fixed toolbar spanning the window."""
         for row, widget in enumerate((self.input_bar, self.message_bar)):
             bar = QToolBar()
             bar.setObjectName(f"top-bar-{row}")
@@ -162,6 +220,9 @@ class MainWindow(QMainWindow):
             if row:
                 self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
             self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+
+    def _build_layout(self) -> None:
+        """Every panel a dock, so that any of them can fill the window."""
         self.setDockNestingEnabled(True)
         self.add_panel("tokens", "Tokens", self.tokens_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.add_panel(
@@ -185,21 +246,6 @@ class MainWindow(QMainWindow):
         self.resizeDocks(
             [self.docks["norms"], self.docks["pooled"]], [3, 2], Qt.Orientation.Vertical
         )
-        self._add_tokenizer_panels()
-        self._add_analysis_panels()
-
-    def _add_analysis_panels(self) -> None:
-        """Rollout, flow, norm-based attention, head statistics and top-k, as tabs."""
-        self.analysis_panels = add_analysis_docks(self)
-
-    def _add_tokenizer_panels(self) -> None:
-        """The tokenization inspector and the model anatomy, as tabs beside the token table."""
-        self.tokenization_panel = TokenizationPanel(self.state)
-        self.anatomy_panel = AnatomyPanel(self.state)
-        left = Qt.DockWidgetArea.LeftDockWidgetArea
-        self.add_panel("tokenization", "Tokenization", self.tokenization_panel, left, "tokens")
-        self.add_panel("anatomy", "Model anatomy", self.anatomy_panel, left, "tokenization")
-        self.docks["tokens"].raise_()
 
     def add_panel(
         self,
@@ -254,7 +300,7 @@ class MainWindow(QMainWindow):
             *stepping_shortcuts(state),
             ShortcutSpec("&View", "Full screen", ("F11",), self.toggle_full_screen),
             ShortcutSpec(
-                "&View", "Fill the window with the focused panel", ("F10",), self.panel_focus.toggle
+                "&View", "Fill the window with the focused panel", ("F10",), self.toggle_panel_focus
             ),
             ShortcutSpec("&View", "Larger fonts", ("Ctrl+=", "Ctrl++"), self.zoom_in),
             ShortcutSpec("&View", "Smaller fonts", ("Ctrl+-",), self.zoom_out),
@@ -265,21 +311,18 @@ class MainWindow(QMainWindow):
                 "&Run", "Focus sentence A", ("Ctrl+L",), self.input_bar.sentence_a.setFocus
             ),
         ]
-        menus: dict[str, object] = {}
+        menus: dict[str, QMenu] = {}
         for spec in specs:
             if spec.menu not in menus:
                 menus[spec.menu] = self.menuBar().addMenu(spec.menu)
             action = make_action(self, spec)
-            menus[spec.menu].addAction(action)  # type: ignore[attr-defined]
+            menus[spec.menu].addAction(action)
             self.shortcut_actions.append(action)
         self.dark_action = next(a for a in self.shortcut_actions if a.text() == "Dark theme")
         self.dark_action.setCheckable(True)
         self.dark_action.setChecked(self.theme.name == "dark")
 
-        view_menu = menus["&View"]
-        view_menu.addSeparator()  # type: ignore[attr-defined]
-        for dock in self.docks.values():
-            view_menu.addAction(dock.toggleViewAction())  # type: ignore[attr-defined]
+        self._view_menu: QMenu = menus["&View"]  # type: ignore[assignment]  # docks join later
         self.shortcut_actions += self.sessions.actions + self.exporter.actions
         help_menu = self.menuBar().addMenu("&Help")
         shortcuts = QAction("&Shortcuts", self)
@@ -336,7 +379,20 @@ class MainWindow(QMainWindow):
         low, high = FONT_SCALE_RANGE
         self.font_scale = round(min(max(scale, low), high), 3)
         self.settings.font_scale = self.font_scale
-        apply_theme(self, self.theme, self.font_scale)
+        self._apply_look()
+
+    def _apply_look(self) -> None:
+        """Theme and font scale on the widgets, and on the plots once they exist."""
+        apply_application_look(self.theme, self.font_scale)
+        if self.panels_built:
+            from explorer.gui.plot_style import style_plots  # imported with the panels
+
+            style_plots(self, self.theme, self.font_scale)
+
+    def toggle_panel_focus(self) -> None:
+        """F10: fill the window with the focused panel, and back."""
+        self.build_panels()
+        self.panel_focus.toggle()
 
     def zoom_in(self) -> None:
         """Ctrl+=: larger fonts."""
@@ -351,7 +407,7 @@ class MainWindow(QMainWindow):
         self.theme = THEMES[name]
         self.settings.theme = name
         self.dark_action.setChecked(name == "dark")
-        apply_theme(self, self.theme, self.font_scale)
+        self._apply_look()
 
     def toggle_theme(self) -> None:
         """Ctrl+Shift+D: dark ↔ light."""
@@ -359,6 +415,7 @@ class MainWindow(QMainWindow):
 
     def view_options(self) -> dict[str, str | int | float | bool]:
         """Theme, font scale and every panel's own options (for sessions)."""
+        self.build_panels()
         options: dict[str, str | int | float | bool] = {
             "theme": self.theme.name,
             "font_scale": self.font_scale,
@@ -371,6 +428,7 @@ class MainWindow(QMainWindow):
 
     def apply_view_options(self, options: dict[str, str | int | float | bool]) -> None:
         """Restore what ``view_options`` captured; unknown keys are ignored."""
+        self.build_panels()
         theme = options.get("theme")
         if isinstance(theme, str) and theme in THEMES:
             self.set_theme(theme)
@@ -454,6 +512,7 @@ class MainWindow(QMainWindow):
     def _on_result_ready(self, outcome: InferenceOutcome) -> None:
         result = outcome.result
         self.state.set_result(result, outcome.views)
+        self.sessions.restore_pending_selection()
         notices = input_notices(result)
         if notices:
             level = Level.WARNING if any(n.warning for n in notices) else Level.INFO
@@ -492,13 +551,13 @@ class MainWindow(QMainWindow):
         It starts on this window's model and sentences (A and B, or A twice to edit one word),
         and closes with this window, so its thread never outlives it.
         """
-        # Imported here so compare mode stays one method of the main window.
-        from explorer.gui.compare_window import DEFAULT_A, DEFAULT_B, CompareWindow
-
         action = QAction("&Compare two sentences…", self)
         action.setStatusTip("Two sentences side by side on this model, with their differences")
 
         def open_compare(_checked: bool = False) -> None:
+            # Imported on first use: it brings pyqtgraph and its panels (see build_panels).
+            from explorer.gui.compare_window import DEFAULT_A, DEFAULT_B, CompareWindow
+
             info = self.state.model_info
             try:
                 source = ModelSource.parse(info.source) if info is not None else None

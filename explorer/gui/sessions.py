@@ -37,7 +37,6 @@ class SessionController:
             signal.connect(self.mark_modified)
         window.input_bar.inputs_edited.connect(self.mark_modified)
         state.model_changed.connect(self.mark_modified)
-        state.result_changed.connect(self._on_result_changed)
         self._update_title()
 
     # --- menu ----------------------------------------------------------------------------
@@ -153,9 +152,14 @@ class SessionController:
             window.load_model(ModelSource.parse(session.model))
         window.show_example(session.text, session.pair)
         if window.state.result is not None and window.state.result.text == session.text:
-            self._on_result_changed()
+            self.restore_pending_selection()
 
-    def _on_result_changed(self) -> None:
+    def restore_pending_selection(self) -> None:
+        """Select the opened session's layer, head and token once its result is on show.
+
+        The window calls this after every panel has shown the result; changing the selection
+        from inside ``result_changed`` would reach some panels before the result does.
+        """
         session, result = self._pending, self._window.state.result
         if session is None or result is None:
             return

@@ -1,16 +1,15 @@
-"""Light and dark themes, and the font scale, applied to widgets and plots alike.
+"""Light and dark themes, and the font scale, applied to the application's widgets.
 
-Plots are restyled in place (backgrounds, axis pens, tick fonts, titles) so a lecturer can
-switch during a demo; the heatmap colormaps stay perceptually uniform in both themes.
+Qt only, no pyqtgraph: the main window applies its look before its first paint, and builds
+(and imports) its plots only after the model has loaded. ``plot_style`` styles the plots.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pyqtgraph as pg
-from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
 
 BASE_POINT_SIZE = 10.0
 BASE_SHEET_PROPERTY = "explorer_base_style_sheet"  # the shipped sheet, before font scaling
@@ -81,42 +80,6 @@ def palette_for(theme: Theme) -> QPalette:
     return palette
 
 
-def _plot_widgets(root: QWidget) -> list[pg.PlotWidget]:
-    return [w for w in root.findChildren(pg.GraphicsView) if isinstance(w, pg.PlotWidget)]
-
-
-def style_plots(root: QWidget, theme: Theme, font_scale: float) -> None:
-    """Restyle every plot under ``root``: background, axes, tick fonts and titles."""
-    point_size = BASE_POINT_SIZE * font_scale
-    tick_font = QFont()
-    tick_font.setPointSizeF(point_size)
-    foreground = pg.mkColor(theme.plot_foreground)
-    for widget in _plot_widgets(root):
-        widget.setBackground(theme.plot_background)
-        for item in widget.scene().items():
-            if isinstance(item, pg.AxisItem):
-                # Plain numbers: no axis here needs SI prefixes, and with them on, every range
-                # change re-renders the axis label's HTML (0.2 ms a result per plot, measured).
-                item.enableAutoSIPrefix(False)
-                item.setPen(foreground)
-                item.setTextPen(foreground)
-                item.setStyle(tickFont=tick_font)
-                if item.label.isVisible() and item.labelText:
-                    item.setLabel(
-                        item.labelText,
-                        color=theme.plot_foreground,
-                        **{"font-size": f"{point_size}pt"},
-                    )
-            elif isinstance(item, pg.LabelItem):
-                item.setText(item.text, color=theme.plot_foreground, size=f"{point_size * 1.2}pt")
-
-
-def apply_theme(root: QWidget, theme: Theme, font_scale: float) -> None:
-    """Apply palette, application font and plot styling together."""
-    apply_application_look(theme, font_scale)
-    style_plots(root, theme, font_scale)
-
-
 def apply_application_look(theme: Theme, font_scale: float) -> None:
     """Style, palette, font and style sheet of the application.
 
@@ -137,4 +100,3 @@ def apply_application_look(theme: Theme, font_scale: float) -> None:
             sheet = f"{base_sheet}\n* {{ font-size: {size}; }}"
             if app.styleSheet() != sheet:
                 app.setStyleSheet(sheet)
-    pg.setConfigOptions(background=theme.plot_background, foreground=theme.plot_foreground)

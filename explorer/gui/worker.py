@@ -23,6 +23,7 @@ from explorer.core.memory import keep_freed_memory, release_freed_memory
 from explorer.core.results import InferenceResult, ModelInfo
 from explorer.core.sources import ModelSource
 from explorer.core.views import DisplayViews
+from explorer.gui.pyside_imports import lighten_feature_check
 
 CLOSE_WAIT_MS = 500  # a closing window waits this long, then exits: a forward pass cannot stop
 _LIVE_THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
@@ -353,6 +354,7 @@ class ModelController(QObject):
         self._closed = False
         self._latest_analysis: dict[str, int] = {}
         keep_freed_memory()  # before the worker thread allocates: see explorer.core.memory
+        lighten_feature_check()  # before the worker imports torch: see pyside_imports
         self._thread = QThread()
         self._thread.setObjectName("explorer-model-worker")
         self._worker = ModelWorker()

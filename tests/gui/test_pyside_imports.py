@@ -1,0 +1,31 @@
+"""PySide6's check on every import: same answers, without inspect.getsource."""
+
+from __future__ import annotations
+
+import builtins
+import linecache
+import sys
+
+from explorer.gui.pyside_imports import lighten_feature_check
+
+
+def test_the_lightened_check_gives_the_original_answers(tmp_path, monkeypatch):
+    assert lighten_feature_check()
+    feature = sys.modules["shibokensupport.feature"]
+    check = feature._mod_uses_pyside
+    (tmp_path / "explorer_test_uses_qt.py").write_text("from PySide6 import QtCore\n")
+    (tmp_path / "explorer_test_plain.py").write_text("import json\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("explorer_test_uses_qt", "explorer_test_plain"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+        builtins.__import__(name)  # an import statement: PySide6's hook sees it
+    # 0: the module may select PySide features; -1: ignore it (what the original decides).
+    assert feature.pyside_feature_dict["explorer_test_uses_qt"] == 0
+    assert feature.pyside_feature_dict["explorer_test_plain"] == -1
+    # The source was read, not kept: the original left every imported file in linecache.
+    assert str(tmp_path / "explorer_test_plain.py") not in linecache.cache
+    # Modules without a .py file (built-ins, extensions) still get the original check.
+    assert check(sys) is False
+    # Applying it again wraps nothing twice.
+    assert lighten_feature_check()
+    assert feature._mod_uses_pyside is check
