@@ -32,6 +32,7 @@ from explorer.gui.lecture import (
     stepping_shortcuts,
 )
 from explorer.gui.message_bar import Level, MessageBar, add_model_status
+from explorer.gui.paint_batch import PaintBatch
 from explorer.gui.sessions import SessionController
 from explorer.gui.settings import FONT_SCALE_RANGE, Settings
 from explorer.gui.state import AnalysisFailure, ExplorerState
@@ -112,6 +113,11 @@ class MainWindow(QMainWindow):
         self.input_bar.load_requested.connect(self.load_model)
         self.input_bar.source_rejected.connect(self._on_source_rejected)
         self.input_bar.cancel_requested.connect(self.controller.cancel_load)
+        state = self.state
+        self.paint_batch = PaintBatch(  # before the panels: it must hold them before they change
+            self,
+            [state.result_changed, state.token_changed, state.layer_changed, state.head_changed],
+        )
         if panels_after_load:
             # Connected first, so the panels exist before the state hears of the model.
             for signal in (

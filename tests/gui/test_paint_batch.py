@@ -1,0 +1,59 @@
+"""A new result or selection repaints every plot in one pass of the window, not one per plot."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QGraphicsView
+
+from explorer.gui.panels.analysis_common import on_screen
+from tests.gui.conftest import wait_for_result
+
+
+class PassCounter(QObject):
+    """Numbers the window's paint passes and notes in which pass each plot viewport painted."""
+
+    def __init__(self, window, viewports) -> None:
+        super().__init__()
+        self.passes = 0
+        self.painted_in: dict[int, list[int]] = {id(v): [] for v in viewports}
+        window.installEventFilter(self)
+        for viewport in viewports:
+            viewport.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.UpdateRequest:
+            self.passes += 1
+        elif event.type() == QEvent.Type.Paint and id(obj) in self.painted_in:
+            self.painted_in[id(obj)].append(self.passes)
+        return False
+
+
+def _plot_viewports(window):
+    views = [v.viewport() for v in window.findChildren(QGraphicsView)]
+    return [v for v in views if on_screen(v)]
+
+
+def test_a_result_and_a_selection_each_repaint_all_plots_in_one_pass(qtbot, window):
+    window.input_bar.set_inputs("the cat sat on the mat")
+    wait_for_result(qtbot, window, "the cat sat on the mat")
+    qtbot.waitUntil(lambda: all(v.updatesEnabled() for v in _plot_viewports(window)))
+    viewports = _plot_viewports(window)
+    assert len(viewports) >= 5  # attention heatmap and overview, norms heatmap and curve, pooled
+
+    counter = PassCounter(window, viewports)
+    window.input_bar.set_inputs("a dog ran to the park")
+    wait_for_result(qtbot, window, "a dog ran to the park")
+    qtbot.waitUntil(lambda: all(counter.painted_in.values()))
+    passes = {painted[0] for painted in counter.painted_in.values()}
+    assert len(passes) == 1, counter.painted_in
+    assert all(len(painted) == 1 for painted in counter.painted_in.values())  # each paints once
+    assert all(v.updatesEnabled() for v in viewports)
+
+    for painted in counter.painted_in.values():
+        painted.clear()
+    window.state.set_layer(2)
+    window.state.set_token(3)
+    qtbot.waitUntil(lambda: all(v.updatesEnabled() for v in viewports))
+    qtbot.waitUntil(lambda: sum(bool(p) for p in counter.painted_in.values()) >= 3)
+    passes = {p for painted in counter.painted_in.values() for p in painted}
+    assert len(passes) == 1, counter.painted_in
