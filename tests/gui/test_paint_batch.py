@@ -36,7 +36,7 @@ def _plot_viewports(window):
 def test_a_result_and_a_selection_each_repaint_all_plots_in_one_pass(qtbot, window):
     window.input_bar.set_inputs("the cat sat on the mat")
     wait_for_result(qtbot, window, "the cat sat on the mat")
-    qtbot.waitUntil(lambda: all(v.updatesEnabled() for v in _plot_viewports(window)))
+    qtbot.waitUntil(lambda: not window.paint_batch.holding)
     viewports = _plot_viewports(window)
     assert len(viewports) >= 5  # attention heatmap and overview, norms heatmap and curve, pooled
 
@@ -47,13 +47,13 @@ def test_a_result_and_a_selection_each_repaint_all_plots_in_one_pass(qtbot, wind
     passes = {painted[0] for painted in counter.painted_in.values()}
     assert len(passes) == 1, counter.painted_in
     assert all(len(painted) == 1 for painted in counter.painted_in.values())  # each paints once
-    assert all(v.updatesEnabled() for v in viewports)
+    assert not window.paint_batch.holding
 
     for painted in counter.painted_in.values():
         painted.clear()
     window.state.set_layer(2)
     window.state.set_token(3)
-    qtbot.waitUntil(lambda: all(v.updatesEnabled() for v in viewports))
+    qtbot.waitUntil(lambda: not window.paint_batch.holding)
     qtbot.waitUntil(lambda: sum(bool(p) for p in counter.painted_in.values()) >= 3)
     passes = {p for painted in counter.painted_in.values() for p in painted}
     assert len(passes) == 1, counter.painted_in
