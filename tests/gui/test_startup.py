@@ -51,8 +51,8 @@ def test_panels_are_built_when_the_model_is_ready_and_show_its_first_result(qtbo
     count = window.state.result.num_tokens
     assert window.attention_panel.image.image.shape == (count, count)
     assert window.tokens_panel.table.model().rowCount() == count
-    assert "Tiny" not in window.model_label.text()  # the status bar names the loaded model
-    assert str(window.state.model_info.num_layers) in window.model_label.text()
+    info = window.state.model_info
+    assert window.model_label.text().startswith(f"{info.source} · {info.model_type}")
 
 
 def test_a_failed_first_load_still_builds_the_panels_and_says_why(qtbot, tmp_path):
