@@ -27,6 +27,7 @@ from explorer.core.results import InferenceResult, ModelInfo
 from explorer.core.sources import ModelSource
 from explorer.gui.lecture import make_action, stepping_shortcuts
 from explorer.gui.message_bar import Level, MessageBar, add_model_status
+from explorer.gui.paint_batch import PaintBatch
 from explorer.gui.panels.analysis_common import COMPUTING
 from explorer.gui.panels.attention import AttentionPanel
 from explorer.gui.panels.compare_attention import CompareAttentionPanel
@@ -131,6 +132,25 @@ class CompareWindow(QMainWindow):
         self.setWindowTitle("Compare · BERT Attention Explorer")
         self.resize(1560, 960)
         self.compare = CompareState(self)
+        compare = self.compare
+        self.paint_batch = PaintBatch(  # before the panels: it must hold them before they change
+            self,
+            [
+                compare.results_changed,
+                compare.selection_changed,
+                compare.comparison_changed,
+                *(
+                    signal
+                    for side in (compare.a, compare.b)
+                    for signal in (
+                        side.result_changed,
+                        side.token_changed,
+                        side.layer_changed,
+                        side.head_changed,
+                    )
+                ),
+            ],
+        )
         self.controller = ModelController(self)
         self._model_ready = False
         self._load_error = ""

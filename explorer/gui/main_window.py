@@ -188,18 +188,16 @@ class MainWindow(QMainWindow):
         left = Qt.DockWidgetArea.LeftDockWidgetArea
         self.add_panel("tokenization", "Tokenization", self.tokenization_panel, left, "tokens")
         self.add_panel("anatomy", "Model anatomy", self.anatomy_panel, left, "tokenization")
-        self.docks["tokens"].raise_()
         # Rollout, flow, norm-based attention, head statistics and top-k, as tabs.
         self.analysis_panels = panels.add_analysis_docks(self)
         self._view_menu.addSeparator()
         for dock in self.docks.values():
             self._view_menu.addAction(dock.toggleViewAction())
-        panels.style_plots(self, self.theme, self.font_scale)
-        if self.isVisible():  # widgets added to a window already shown stay hidden until shown
-            for dock in self.docks.values():
+            if self.isVisible():  # a widget added to a window already shown stays hidden
                 dock.show()
-            for key in ("tokens", "attention", "norms", "pooled"):
-                self.docks[key].raise_()  # the tabs on top, as in a window built before show
+        for key in ("tokens", "attention", "norms", "pooled"):
+            self.docks[key].raise_()  # the original panels are the tabs on top
+        panels.style_plots(self, self.theme, self.font_scale)
 
     def _loading_placeholder(self) -> QLabel:
         label = QLabel("The panels open as soon as the model has loaded.")

@@ -5,8 +5,11 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QGraphicsView
 
+from explorer.core.sources import ModelSource
+from explorer.gui.compare_window import CompareWindow
 from explorer.gui.panels.analysis_common import on_screen
 from tests.gui.conftest import wait_for_result
+from tests.gui.test_compare_window import wait_for_comparison
 
 
 class PassCounter(QObject):
@@ -55,5 +58,25 @@ def test_a_result_and_a_selection_each_repaint_all_plots_in_one_pass(qtbot, wind
     window.state.set_token(3)
     qtbot.waitUntil(lambda: not window.paint_batch.holding)
     qtbot.waitUntil(lambda: sum(bool(p) for p in counter.painted_in.values()) >= 3)
+    passes = {p for painted in counter.painted_in.values() for p in painted}
+    assert len(passes) == 1, counter.painted_in
+
+
+def test_the_compare_window_repaints_a_selection_change_in_one_pass(qtbot, tiny_model_dir):
+    window = CompareWindow(
+        ModelSource.parse(str(tiny_model_dir)), "I love my pet python", "I love my pet snake"
+    )
+    qtbot.addWidget(window)
+    window.show()
+    wait_for_comparison(qtbot, window, "I love my pet snake")
+    qtbot.waitUntil(lambda: not window.paint_batch.holding)
+    viewports = _plot_viewports(window)
+    assert len(viewports) >= 6  # both sides' views and the difference views
+
+    counter = PassCounter(window, viewports)
+    window.compare.a.set_layer(1)
+    window.compare.a.set_token(2)
+    qtbot.waitUntil(lambda: not window.paint_batch.holding)
+    qtbot.waitUntil(lambda: sum(bool(p) for p in counter.painted_in.values()) >= 4)
     passes = {p for painted in counter.painted_in.values() for p in painted}
     assert len(passes) == 1, counter.painted_in

@@ -38,6 +38,4 @@ def add_analysis_docks(window: MainWindow) -> dict[str, QWidget]:
         panel = panel_class(window.state)
         window.add_panel(key, title, panel, Qt.DockWidgetArea.RightDockWidgetArea, beside)
         panels[key] = panel
-    for key in ("attention", "norms", "pooled"):  # the original panels stay on top
-        window.docks[key].raise_()
     return panels

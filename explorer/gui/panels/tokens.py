@@ -116,18 +116,22 @@ class TokenTableModel(QAbstractTableModel):
             return COLUMNS[section]
         return None
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Qt API: the cell text, with colour for special and unknown tokens."""
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._rows[index.row()][index.column()]
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return self._colors[index.row()]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _ALIGNMENT[index.column()]
+    def _value(self, row: int, column: int, role: int) -> str | QColor | int | None:
+        """A cell for ``role``: its text, colour for special and unknown tokens, alignment."""
+        if role == _DISPLAY:
+            return self._rows[row][column]
+        if role == _FOREGROUND:
+            return self._colors[row]
+        if role == _ALIGN:
+            return _ALIGNMENT[column]
         return None
 
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Qt API: one role of a cell."""
+        return self._value(index.row(), index.column(), int(role))
+
     def multiData(self, index: _Index, roleDataSpan: QModelRoleDataSpan) -> None:
-        """Qt API: all the roles of a cell in one call (what ``data`` answers, role by role).
+        """Qt API: all the roles of a cell in one call.
 
         The delegate asks for seven roles per painted cell; one call from C++ instead of seven
         matters with a screenful of rows (traced).
@@ -135,16 +139,7 @@ class TokenTableModel(QAbstractTableModel):
         row, column = index.row(), index.column()
         for position in range(len(roleDataSpan)):
             entry = roleDataSpan[position]
-            role = entry.role()
-            value = (
-                self._rows[row][column]
-                if role == _DISPLAY
-                else self._colors[row]
-                if role == _FOREGROUND
-                else _ALIGNMENT[column]
-                if role == _ALIGN
-                else None
-            )
+            value = self._value(row, column, entry.role())
             if value is None:
                 entry.clearData()
             else:
