@@ -30,6 +30,11 @@ def test_panels_are_built_when_the_model_is_ready_and_show_its_first_result(qtbo
     assert isinstance(placeholder, QLabel)
     assert "as soon as the model has loaded" in placeholder.text()
     assert window.input_bar.inputs() == (SINAN, None)  # the input is there to edit already
+    # The load was asked for before the rest of the window existed; the window still shows it.
+    assert window.controller.loading
+    assert window.busy_indicator.showing_soon or window.busy_indicator.isVisible()
+    assert window.input_bar.cancel_button.isVisible()
+    assert not window.input_bar.load_button.isEnabled()
     assert "Attention" not in _dock_titles(window)
 
     with qtbot.waitSignal(window.controller.model_loaded, timeout=TIMEOUT_MS):
