@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING
+
+# Python's own import function, kept before PySide6 replaces it: the model worker imports
+# torch and transformers with it (explorer.gui.pyside_imports.feature_hook_paused).
+PYTHON_IMPORT = builtins.__import__
 
 if TYPE_CHECKING:
     from explorer.core.results import InferenceResult

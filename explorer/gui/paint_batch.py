@@ -38,11 +38,21 @@ class PaintBatch(QObject):
         QTimer.singleShot(0, self, self.release)
 
     def release(self) -> None:
-        """Let every scene process its changes now, then repaint the window in one pass."""
+        """Lay out and let every scene process its changes now, then repaint in one pass."""
         for view in self._window.findChildren(QGraphicsView):
             scene = view.scene()
-            if scene is not None:
-                QCoreApplication.sendPostedEvents(scene, QEvent.Type.MetaCall)
+            if scene is None:
+                continue
+            # A plot laid out again (an axis grew) changes its scene once more: layout first.
+            top = getattr(view, "centralWidget", None)  # pyqtgraph's plot or layout item
+            if isinstance(top, QObject):
+                QCoreApplication.sendPostedEvents(top, QEvent.Type.LayoutRequest)
+            # pyqtgraph defers range and aspect updates to the paint, where they would move
+            # items and ask for a second one: its scene can run them now.
+            prepare = getattr(scene, "prepareForPaint", None)
+            if callable(prepare):
+                prepare()
+            QCoreApplication.sendPostedEvents(scene, QEvent.Type.MetaCall)
         self._window.removeEventFilter(self)
         self.holding = False
         # A request held back leaves Qt waiting for it: this one repaints all that is dirty.

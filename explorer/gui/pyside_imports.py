@@ -1,4 +1,4 @@
-"""Make PySide6's check on every later import cheap, for the worker's 2,600-module load.
+"""Keep PySide6's import hook out of the worker's 2,600-module model load.
 
 Importing PySide6 replaces ``builtins.__import__`` with a hook for its opt-in
 ``from __feature__ import ...`` syntax. After each new module, the hook asks whether the
@@ -11,13 +11,22 @@ sources in memory.
 ``lighten_feature_check`` keeps the same test (does the source file contain "PySide6"?)
 but reads the bytes directly. Modules without a plain ``.py`` file still go through the
 original check, and nothing changes if a PySide6 release no longer has it.
+
+Even so, the hook still runs Python code on every ``import`` statement (34,000 of them in
+a load). ``feature_hook_paused`` lets the worker load the model with Python's own import
+function instead: 0.13 s less to model ready (median of 5 interleaved start-ups). Modules
+imported meanwhile are not registered for ``__feature__``, which this app never uses.
 """
 
 from __future__ import annotations
 
+import builtins
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import ModuleType
+
+import explorer
 
 _FEATURE_MODULE = "shibokensupport.feature"
 _CHECK = "_mod_uses_pyside"
@@ -48,3 +57,22 @@ def lighten_feature_check() -> bool:
     if not getattr(original, _MARK, False):
         setattr(feature, _CHECK, _read_check(original))
     return True
+
+
+@contextmanager
+def feature_hook_paused() -> Iterator[None]:
+    """Import with Python's own ``__import__`` in the block, in every thread.
+
+    A no-op when PySide6 was imported before ``explorer`` (its original is then unknown).
+    The hook comes back afterwards unless something else replaced the import meanwhile.
+    """
+    hook, original = builtins.__import__, explorer.PYTHON_IMPORT
+    if hook is original or getattr(original, "__name__", None) != "__import__":
+        yield
+        return
+    builtins.__import__ = original
+    try:
+        yield
+    finally:
+        if builtins.__import__ is original:
+            builtins.__import__ = hook

@@ -23,7 +23,7 @@ from explorer.core.memory import keep_freed_memory, release_freed_memory
 from explorer.core.results import InferenceResult, ModelInfo
 from explorer.core.sources import ModelSource
 from explorer.core.views import DisplayViews
-from explorer.gui.pyside_imports import lighten_feature_check
+from explorer.gui.pyside_imports import feature_hook_paused, lighten_feature_check
 
 CLOSE_WAIT_MS = 500  # a closing window waits this long, then exits: a forward pass cannot stop
 _LIVE_THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
@@ -216,6 +216,10 @@ class ModelWorker(QObject):
                 self._scan_cache()
 
     def _load(self, request: _LoadRequest) -> None:
+        with feature_hook_paused():  # torch and transformers: see pyside_imports
+            self._load_model(request)
+
+    def _load_model(self, request: _LoadRequest) -> None:
         from explorer.core.loading import LoadCancelledError, load_model
 
         def report(stage: str, percent: int) -> None:

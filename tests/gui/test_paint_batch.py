@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QGraphicsView
 
@@ -31,6 +33,27 @@ class PassCounter(QObject):
         return False
 
 
+class Quiet(QObject):
+    """Tells how long the window has gone without a paint pass."""
+
+    def __init__(self, window) -> None:
+        super().__init__()
+        self.last = time.monotonic()
+        window.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.UpdateRequest:
+            self.last = time.monotonic()
+        return False
+
+
+def settle(qtbot, window, quiet_s: float = 0.2) -> None:
+    """Wait until the window has stopped repainting (a first result settles in a few passes)."""
+    quiet = Quiet(window)
+    qtbot.waitUntil(lambda: time.monotonic() - quiet.last > quiet_s, timeout=10_000)
+    window.removeEventFilter(quiet)
+
+
 def _plot_viewports(window):
     views = [v.viewport() for v in window.findChildren(QGraphicsView)]
     return [v for v in views if on_screen(v)]
@@ -39,7 +62,7 @@ def _plot_viewports(window):
 def test_a_result_and_a_selection_each_repaint_all_plots_in_one_pass(qtbot, window):
     window.input_bar.set_inputs("the cat sat on the mat")
     wait_for_result(qtbot, window, "the cat sat on the mat")
-    qtbot.waitUntil(lambda: not window.paint_batch.holding)
+    settle(qtbot, window)
     viewports = _plot_viewports(window)
     assert len(viewports) >= 5  # attention heatmap and overview, norms heatmap and curve, pooled
 
@@ -60,6 +83,29 @@ def test_a_result_and_a_selection_each_repaint_all_plots_in_one_pass(qtbot, wind
     qtbot.waitUntil(lambda: sum(bool(p) for p in counter.painted_in.values()) >= 3)
     passes = {p for painted in counter.painted_in.values() for p in painted}
     assert len(passes) == 1, counter.painted_in
+
+
+def test_longer_token_labels_do_not_make_a_second_paint(qtbot, window):
+    """The heatmap's token axis is sized when the result arrives, not while it paints.
+
+    pyqtgraph's axis measures its labels during the paint and then widens itself, which lays
+    the plot out again and paints it a second time.
+    """
+    window.input_bar.set_inputs("a b c")
+    wait_for_result(qtbot, window, "a b c")
+    settle(qtbot, window)
+    viewports = _plot_viewports(window)
+    axis = window.attention_panel.heatmap.getPlotItem().getAxis("left")
+    narrow = axis.width()
+
+    counter = PassCounter(window, viewports)
+    words = "a counterrevolutionary interdisciplinary conversation"
+    window.input_bar.set_inputs(words)
+    wait_for_result(qtbot, window, words)
+    qtbot.waitUntil(lambda: all(counter.painted_in.values()))
+    settle(qtbot, window)  # a second paint, if one were coming, has come
+    assert all(len(painted) == 1 for painted in counter.painted_in.values()), counter.painted_in
+    assert axis.width() > narrow  # it did widen, before the paint
 
 
 def test_the_compare_window_repaints_a_selection_change_in_one_pass(qtbot, tiny_model_dir):

@@ -29,3 +29,48 @@ def test_the_lightened_check_gives_the_original_answers(tmp_path, monkeypatch):
     # Applying it again wraps nothing twice.
     assert lighten_feature_check()
     assert feature._mod_uses_pyside is check
+
+
+PAUSED_IMPORTS = """
+import builtins, sys
+import explorer
+import PySide6.QtCore
+from explorer.gui.pyside_imports import feature_hook_paused
+feature = sys.modules["shibokensupport.feature"]
+hook = builtins.__import__
+assert hook is not explorer.PYTHON_IMPORT, "PySide6 installs its hook"
+with feature_hook_paused():
+    assert builtins.__import__ is explorer.PYTHON_IMPORT
+    import colorsys  # noqa: F401
+assert builtins.__import__ is hook, "the hook is back"
+import fractions  # noqa: F401
+assert "colorsys" not in feature.pyside_feature_dict, "imported without the hook"
+assert "fractions" in feature.pyside_feature_dict, "the hook sees later imports again"
+print("ok")
+"""
+
+
+def test_the_worker_imports_without_pysides_hook(tmp_path):
+    """In a process that imported explorer first, as the app does, the hook is paused."""
+    import subprocess
+
+    script = tmp_path / "paused.py"
+    script.write_text(PAUSED_IMPORTS)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_pausing_is_harmless_when_pyside6_came_first(monkeypatch):
+    """Had PySide6 been imported before explorer, the original import would be unknown."""
+    import explorer
+    from explorer.gui.pyside_imports import feature_hook_paused
+
+    hook = builtins.__import__
+    monkeypatch.setattr(explorer, "PYTHON_IMPORT", hook)
+    with feature_hook_paused():
+        assert builtins.__import__ is hook
+        import colorsys  # noqa: F401
+    assert builtins.__import__ is hook

@@ -243,4 +243,24 @@ def set_token_ticks(plot: pg.PlotItem, labels: Sequence[str], selected: int) -> 
         extent = label_extent(axis.style.get("tickFont") or axis.font(), vertical)
         per_token = 1.0 / size if size > 0 else 0.0
         gap = 1.0 if vertical else 6.0  # rows only need to not touch; words need a space
-        set_ticks(axis, [fitting_token_ticks(labels, selected, per_token, extent, gap)])
+        ticks = fitting_token_ticks(labels, selected, per_token, extent, gap)
+        set_ticks(axis, [ticks])
+        if vertical:
+            fit_axis_width(axis, [text for _, text in ticks])
+
+
+AXIS_WIDTH_STEP = 8.0  # widths move in steps, so that typing rarely changes the layout
+
+
+def fit_axis_width(axis: pg.AxisItem, texts: Sequence[str]) -> None:
+    """Size a vertical axis for its labels now, while the panel is updated.
+
+    Left alone, pyqtgraph's AxisItem measures its labels while painting and then resizes
+    itself, which lays the plot out again and paints the whole view a second time.
+    """
+    font = axis.style.get("tickFont") or axis.font()
+    widest = max(map(label_extent(font), texts), default=0.0)
+    needed = widest + 2.0 + axis.style["tickTextOffset"][0] + max(0, axis.style["tickLength"])
+    width = math.ceil(needed / AXIS_WIDTH_STEP) * AXIS_WIDTH_STEP
+    if axis.fixedWidth != width:
+        axis.setWidth(width)
