@@ -126,3 +126,12 @@ def test_the_compare_window_repaints_a_selection_change_in_one_pass(qtbot, tiny_
     qtbot.waitUntil(lambda: sum(bool(p) for p in counter.painted_in.values()) >= 4)
     passes = {p for painted in counter.painted_in.values() for p in painted}
     assert len(passes) == 1, counter.painted_in
+
+
+def test_every_plot_scene_keeps_no_spatial_index(window):
+    """Plots are made through plot_widget(): their items move on every result."""
+    from PySide6.QtWidgets import QGraphicsScene
+
+    scenes = [view.scene() for view in window.findChildren(QGraphicsView)]
+    assert len(scenes) >= 5
+    assert all(s.itemIndexMethod() == QGraphicsScene.ItemIndexMethod.NoIndex for s in scenes)

@@ -19,6 +19,7 @@ from explorer.gui.panels.plotting import (
     make_heatmap_plot,
     outline_item,
     place_outline,
+    plot_widget,
     set_token_ticks,
     token_ticks,
 )
@@ -130,7 +131,7 @@ class TokenBars(QWidget):
     def __init__(self, y_label: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._row: LensedRow | None = None
-        self.plot_widget = pg.PlotWidget()
+        self.plot_widget = plot_widget()
         plot = self.plot_widget.getPlotItem()
         plot.setLabel("left", y_label)
         plot.getAxis("left").enableAutoSIPrefix(False)  # shares, not "(x0.001)"

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from explorer.core.compare import Comparison
 from explorer.gui.panels.compare_common import CompareState
+from explorer.gui.panels.plotting import plot_widget
 
 CLS_COLOR = "#7a7a7a"
 TOKEN_COLOR = "#c0392b"
@@ -64,7 +65,7 @@ class CompareSimilarityPanel(QWidget):
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.plot = pg.PlotWidget()
+        self.plot = plot_widget()
         item = self.plot.getPlotItem()
         item.setLabel("bottom", "layer (0 = embeddings)")
         item.setLabel("left", "cos(h_A, h_B)")

@@ -18,6 +18,7 @@ from explorer.gui.panels.plotting import (
     outline_item,
     place_guides,
     place_outline,
+    plot_widget,
     set_ticks,
     set_title,
     settle,
@@ -45,7 +46,7 @@ class NormsPanel(QWidget):
         self._token_outline = outline_item(plot)
         self._layer_outline = outline_item(plot)
 
-        self.curve_plot = pg.PlotWidget()
+        self.curve_plot = plot_widget()
         curve_item = self.curve_plot.getPlotItem()
         curve_item.setLabel("bottom", "layer (0 = embeddings)")
         curve_item.setLabel("left", "‖h‖")

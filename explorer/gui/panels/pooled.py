@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from explorer.gui.panels.plotting import guide_lines, place_guides, settle
+from explorer.gui.panels.plotting import guide_lines, place_guides, plot_widget, settle
 from explorer.gui.state import ExplorerState
 
 POOLED_GUIDES = (-1.0, -0.5, 0.0, 0.5, 1.0)  # tanh's range
@@ -33,7 +33,7 @@ class PooledPanel(QWidget):
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._state = state
-        self.plot = pg.PlotWidget()
+        self.plot = plot_widget()
         item = self.plot.getPlotItem()
         item.setTitle("Pooled vector: tanh(W·h[CLS] + b)")
         item.setLabel("bottom", "dimension")
