@@ -19,7 +19,11 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from explorer.core.errors import ExplorerError
-from explorer.core.memory import keep_freed_memory, release_freed_memory
+from explorer.core.memory import (
+    collections_paused,
+    keep_freed_memory,
+    release_freed_memory,
+)
 from explorer.core.results import InferenceResult, ModelInfo
 from explorer.core.sources import ModelSource
 from explorer.core.views import DisplayViews
@@ -216,7 +220,8 @@ class ModelWorker(QObject):
                 self._scan_cache()
 
     def _load(self, request: _LoadRequest) -> None:
-        with feature_hook_paused():  # torch and transformers: see pyside_imports
+        # torch and transformers: see pyside_imports and explorer.core.memory
+        with feature_hook_paused(), collections_paused():
             self._load_model(request)
 
     def _load_model(self, request: _LoadRequest) -> None:
@@ -249,7 +254,7 @@ class ModelWorker(QObject):
         # torch, transformers and the model are a million long-lived objects; a full garbage
         # collection scanning them takes ~0.25 s, in whichever thread triggers it (often the
         # GUI's). Frozen, they are skipped; reference counting still frees them as usual.
-        gc.collect(1)  # recent garbage first (cheap), so that it is not frozen with them
+        gc.collect(1)  # the load's garbage first (0.3 s), so that it is not frozen with them
         gc.freeze()
         with self._lock:
             # Inputs queued for the previous model must not come back looking like the new one's.

@@ -148,3 +148,22 @@ def test_keeping_freed_memory_is_set_once_with_glibc():
         assert first is True
         assert os.environ["MKL_DISABLE_FAST_MM"] == "1"
         assert release_freed_memory() is True
+
+
+def test_collections_pause_and_resume_as_they_were():
+    import gc
+
+    from explorer.core.memory import collections_paused
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collections_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("a failed load")
+    assert gc.isenabled()  # resumed, even after an error
+    gc.disable()
+    try:
+        with collections_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()
