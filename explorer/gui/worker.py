@@ -222,9 +222,12 @@ class ModelWorker(QObject):
     def _load(self, request: _LoadRequest) -> None:
         # torch and transformers: see pyside_imports and explorer.core.memory
         with feature_hook_paused(), collections_paused():
-            self._load_model(request)
+            info = self._load_model(request)
+        if info is not None:  # announced once the collector runs again
+            self.model_loaded.emit(request.request_id, info)
 
-    def _load_model(self, request: _LoadRequest) -> None:
+    def _load_model(self, request: _LoadRequest) -> ModelInfo | None:
+        """Load and keep the model; its info, or None when the load failed or was cancelled."""
         from explorer.core.loading import LoadCancelledError, load_model
 
         def report(stage: str, percent: int) -> None:
@@ -238,15 +241,15 @@ class ModelWorker(QObject):
             report("Ready", 100)
         except LoadCancelledError:
             self.load_cancelled.emit(request.request_id)
-            return
+            return None
         except ExplorerError as err:
             self.load_failed.emit(request.request_id, str(err))
-            return
+            return None
         except Exception as err:  # never let a worker exception kill the thread silently
             self.load_failed.emit(
                 request.request_id, f"Loading failed unexpectedly: {type(err).__name__}: {err}"
             )
-            return
+            return None
         self._loaded = loaded
         self._current = None
         self._analysis_cache.clear()  # cached answers came from the previous model
@@ -259,7 +262,7 @@ class ModelWorker(QObject):
         with self._lock:
             # Inputs queued for the previous model must not come back looking like the new one's.
             self._pending_inference = None
-        self.model_loaded.emit(request.request_id, loaded.info)
+        return loaded.info
 
     def _infer(self, request: _InferenceRequest) -> None:
         from explorer.core.inference import run_inference_with_views
