@@ -135,3 +135,24 @@ def test_every_plot_scene_keeps_no_spatial_index(window):
     scenes = [view.scene() for view in window.findChildren(QGraphicsView)]
     assert len(scenes) >= 5
     assert all(s.itemIndexMethod() == QGraphicsScene.ItemIndexMethod.NoIndex for s in scenes)
+
+
+def test_the_sized_token_axis_leaves_room_for_its_title(qtbot, window):
+    """Long token labels and the rotated "query (attends from)" title must not overlap."""
+    from PySide6.QtGui import QPainter, QPicture
+
+    words = "a counterrevolutionary interdisciplinary conversation"
+    window.input_bar.set_inputs(words)
+    wait_for_result(qtbot, window, words)
+    settle(qtbot, window)
+    axis = window.attention_panel.heatmap.getPlotItem().getAxis("left")
+    assert axis.label.isVisible()
+    title = axis.label.mapRectToParent(axis.label.boundingRect())
+    picture = QPicture()
+    painter = QPainter(picture)
+    try:
+        _, _, texts = axis.generateDrawSpecs(painter)  # what the axis paints, in its own frame
+    finally:
+        painter.end()
+    assert len(texts) > 3
+    assert all(not rect.intersects(title) for rect, _, _ in texts), (title, texts)

@@ -273,6 +273,8 @@ def fit_axis_width(axis: pg.AxisItem, texts: Sequence[str]) -> None:
     font = axis.style.get("tickFont") or axis.font()
     widest = max(map(label_extent(font), texts), default=0.0)
     needed = widest + 2.0 + axis.style["tickTextOffset"][0] + max(0, axis.style["tickLength"])
+    if axis.label.isVisible():  # the axis title beside the labels, as pyqtgraph counts it
+        needed += axis.label.boundingRect().height() * 0.8
     width = math.ceil(needed / AXIS_WIDTH_STEP) * AXIS_WIDTH_STEP
     if axis.fixedWidth != width:
         axis.setWidth(width)
