@@ -89,6 +89,23 @@ def test_norms_panel_marks_token_and_layer(qtbot, state, pair_result):
     assert panel.layer_line.value() == 3
 
 
+def test_norms_curve_keeps_one_scale_across_tokens(qtbot, state, pair_result):
+    panel = NormsPanel(state)
+    qtbot.addWidget(panel)
+    view_box = panel.curve_plot.getPlotItem().getViewBox()
+    scales = []
+    for token in (0, 2, pair_result.num_tokens - 1):
+        state.set_token(token)
+        xs, ys = panel.markers.getData()
+        np.testing.assert_allclose(ys, pair_result.hidden_norms[:, token])
+        np.testing.assert_array_equal(xs, np.arange(pair_result.hidden_norms.shape[0]))
+        scales.append(view_box.viewRange()[1])
+    low, high = scales[0]
+    assert all(scale == scales[0] for scale in scales)
+    assert low < 0.0 and high >= float(pair_result.hidden_norms.max())
+    assert high == pytest.approx(panel.colorbar.levels()[1], rel=0.1)
+
+
 def test_pooled_panel_says_when_there_is_no_pooler(qtbot, state, pair_result):
     panel = PooledPanel(state)
     qtbot.addWidget(panel)

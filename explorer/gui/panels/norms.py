@@ -25,6 +25,8 @@ from explorer.gui.panels.plotting import (
 )
 from explorer.gui.state import ExplorerState
 
+CURVE_COLOR = "#1f5fa8"
+
 
 def norm_row_to_layer(row: int) -> int:
     """Row 0 is the embedding output; row r > 0 is the output of encoder layer r - 1 (0-based)."""
@@ -58,12 +60,18 @@ class NormsPanel(QWidget):
         self.curve = curve_item.plot(
             [],
             [],
-            pen=pg.mkPen("#1f5fa8", width=2),
-            symbol="o",
-            symbolSize=7,
-            symbolBrush="#1f5fa8",
+            pen=pg.mkPen(CURVE_COLOR, width=2),
             dynamicRangeLimit=None,  # the data is 2–25 points: skip a re-clip per range change
         )
+        # The markers are their own item with one pen and brush for its lifetime: a
+        # PlotDataItem with symbols hands the scatter new pen objects on every setData, and
+        # the scatter then renders its symbol images again (1 ms a result, profiled).
+        self.markers = pg.ScatterPlotItem(
+            symbol="o", size=7, pen=pg.mkPen(CURVE_COLOR), brush=pg.mkBrush(CURVE_COLOR)
+        )
+        curve_item.addItem(self.markers)
+        self._curve_scale: tuple[int, float] | None = None
+        curve_item.getViewBox().sigResized.connect(self._place_guides)
         self.layer_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("r", width=1))
         curve_item.addItem(self.layer_line)
         self.caption = QLabel()
@@ -100,6 +108,7 @@ class NormsPanel(QWidget):
         if result is None:
             self.image.clear()
             self.curve.setData([], [])
+            self.markers.setData([], [])
             self._token_outline.setVisible(False)
             self._layer_outline.setVisible(False)
             self.caption.setText("")
@@ -140,28 +149,41 @@ class NormsPanel(QWidget):
         if token < 0:
             self._token_outline.setVisible(False)
             self.curve.setData([], [])
+            self.markers.setData([], [])
             return
         place_outline(self._token_outline, token, 0, 1, rows)
         values = result.hidden_norms[:, token]
-        self._fit_curve(values)
-        self.curve.setData(np.arange(rows), values)
+        self._scale_curve(rows, float(self.colorbar.levels()[1]))
+        layers = np.arange(rows)
+        self.curve.setData(layers, values)
+        self.markers.setData(layers, values)
         title = f'‖h‖ of "{self._tokens[token]}" (#{token}) by layer'
         set_title(self.curve_plot.getPlotItem(), title)
         settle(self.curve_plot.getPlotItem())
 
-    def _fit_curve(self, values: np.ndarray) -> None:
-        """Frame the curve and put a guide line at each of the y axis's major ticks."""
+    def _scale_curve(self, rows: int, ceiling: float) -> None:
+        """One scale for every token's curve, 0 up to the colour bar's top.
+
+        Stepping through the tokens then compares their norms at a glance, as the heatmap's
+        colours do; the axis and its guide lines change only with the result's scale.
+        """
+        if self._curve_scale == (rows, ceiling):
+            return
+        self._curve_scale = (rows, ceiling)
         plot = self.curve_plot.getPlotItem()
-        low, high = float(values.min()), float(values.max())
-        pad = max((high - low) * 0.08, 1e-3 * max(abs(high), 1.0))
-        low, high = low - pad, high + pad
-        right = values.shape[0] - 1 + 0.3
-        plot.setXRange(-0.3, right, padding=0)
-        plot.setYRange(low, high, padding=0)
-        axis = plot.getAxis("left")
-        levels = axis.tickValues(low, high, max(axis.height(), 100.0))
+        plot.setXRange(-0.3, rows - 1 + 0.3, padding=0)
+        plot.setYRange(0.0, ceiling, padding=0.03)
+        self._place_guides()
+
+    def _place_guides(self, *_: object) -> None:
+        """A guide line at each major tick the y axis shows (its count follows the height)."""
+        if self._curve_scale is None:
+            return
+        rows, ceiling = self._curve_scale
+        axis = self.curve_plot.getPlotItem().getAxis("left")
+        levels = axis.tickValues(0.0, ceiling, max(axis.height(), 100.0))
         ticks = levels[0][1] if levels else []
-        place_guides(self.guides, [t for t in ticks if low <= t <= high], -0.3, right)
+        place_guides(self.guides, [t for t in ticks if 0.0 <= t <= ceiling], -0.3, rows - 0.7)
 
     def _on_layer_changed(self, *_: object) -> None:
         result = self._state.result

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import bisect
-import functools
 import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPen
+from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsScene
+
+from explorer.gui.panels.token_axis import TokenAxisItem, label_extent
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False, background="w", foreground="k")
 
@@ -60,14 +61,16 @@ class CellImageItem(pg.ImageItem):
             self.cell_clicked.emit(cell[0], cell[1], event.modifiers())
 
 
-def plot_widget() -> pg.PlotWidget:
+def plot_widget(labelled_axes: bool = False) -> pg.PlotWidget:
     """A PlotWidget whose scene keeps no spatial index of its items.
 
     A plot holds a few dozen items that move on every result (axes, outlines, labels).
     Qt's BSP index is for large static scenes; re-indexing moved items cost more than the
     linear search it saves (Qt's own advice for dynamic scenes; measured at 8 tokens).
+    ``labelled_axes`` gives the left and bottom axes the quick layout for explicit labels.
     """
-    widget = pg.PlotWidget()
+    axes = {side: TokenAxisItem(side) for side in ("left", "bottom")} if labelled_axes else {}
+    widget = pg.PlotWidget(axisItems=axes)
     widget.scene().setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
     return widget
 
@@ -79,7 +82,7 @@ def make_heatmap_plot(
 
     ``square`` keeps cells square, which matters for query × key matrices.
     """
-    widget = plot_widget()
+    widget = plot_widget(labelled_axes=True)
     plot = widget.getPlotItem()
     plot.invertY(True)
     if square:
@@ -107,9 +110,16 @@ def guide_lines(parent_plot: pg.PlotItem) -> pg.PlotCurveItem:
 
 
 def place_guides(item: pg.PlotCurveItem, ys: Sequence[float], x0: float, x1: float) -> None:
-    """Draw one guide line from ``x0`` to ``x1`` at each height in ``ys``."""
+    """Draw one guide line from ``x0`` to ``x1`` at each height in ``ys``.
+
+    Unchanged guides are left alone: new data makes the scene measure the item again.
+    """
     heights = np.asarray(ys, dtype=float)
-    item.setData(np.tile([x0, x1], len(heights)), np.repeat(heights, 2))
+    xs, ys_new = np.tile([x0, x1], len(heights)), np.repeat(heights, 2)
+    xs_old, ys_old = item.getData()
+    if xs_old is not None and np.array_equal(xs_old, xs) and np.array_equal(ys_old, ys_new):
+        return
+    item.setData(xs, ys_new)
 
 
 def outline_item(parent_plot: pg.PlotItem) -> QGraphicsRectItem:
@@ -185,27 +195,6 @@ def fitting_token_ticks(
         taken.insert(position, (low, high))
         chosen.append((i + 0.5, text))
     return sorted(chosen)
-
-
-_METRICS: dict[str, QFontMetricsF] = {}
-
-
-@functools.lru_cache(maxsize=32768)
-def _advance(font_key: str, text: str) -> float:
-    return _METRICS[font_key].horizontalAdvance(text)
-
-
-def label_extent(font: QFont, vertical: bool = False) -> Callable[[str], float]:
-    """How much axis length a label takes: its width across, one line height down.
-
-    Widths are remembered per font and text: token axes measure every label on each result
-    and each token switch (3 µs a label, 1.5 ms per axis at 512 tokens, otherwise).
-    """
-    metrics = _METRICS.setdefault(font.key(), QFontMetricsF(font))
-    if vertical:
-        height = metrics.height()
-        return lambda _text: height
-    return functools.partial(_advance, font.key())
 
 
 def nice_ceiling(value: float) -> float:

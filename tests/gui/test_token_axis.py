@@ -1,0 +1,95 @@
+"""The quick token axis lays labels out where pyqtgraph's own AxisItem would."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6.QtGui import QFont, QPainter, QPicture
+
+from explorer.gui.panels.plotting import make_heatmap_plot, plot_widget
+from explorer.gui.panels.token_axis import TokenAxisItem
+
+WORDS = ["[CLS]", "the", "counter", "##revolutionary", "historians", "wept", ".", "[SEP]"]
+
+
+def _specs(axis: pg.AxisItem, generate) -> tuple:
+    picture = QPicture()
+    painter = QPainter(picture)
+    try:
+        return generate(painter)
+    finally:
+        painter.end()
+
+
+def _shown_heatmap(qtbot):
+    widget, image, _ = make_heatmap_plot("viridis", (0.0, 1.0), "weight", square=True)
+    qtbot.addWidget(widget)
+    widget.resize(520, 420)
+    widget.show()
+    qtbot.waitExposed(widget)
+    image.setImage(np.random.default_rng(0).random((8, 8), dtype=np.float32), levels=(0, 1))
+    font = QFont()
+    font.setPointSizeF(11.0)
+    plot = widget.getPlotItem()
+    for side in ("left", "bottom"):
+        plot.getAxis(side).setStyle(tickFont=font)
+    plot.getViewBox().prepareForPaint()
+    return widget, plot
+
+
+@pytest.mark.parametrize("side", ["left", "bottom"])
+def test_token_labels_land_where_pyqtgraph_puts_them(qtbot, side):
+    _widget, plot = _shown_heatmap(qtbot)
+    axis = plot.getAxis(side)
+    assert isinstance(axis, TokenAxisItem)
+    axis.setTicks([[(i + 0.5, word) for i, word in enumerate(WORDS)]])
+    assert axis._takes_fast_path()
+
+    (pen, start, end), ticks, texts = _specs(axis, axis.generateDrawSpecs)
+    (ref_pen, ref_start, ref_end), ref_ticks, ref_texts = _specs(
+        axis, lambda p: pg.AxisItem.generateDrawSpecs(axis, p)
+    )
+
+    assert (start.x(), start.y(), end.x(), end.y()) == pytest.approx(
+        (ref_start.x(), ref_start.y(), ref_end.x(), ref_end.y())
+    )
+    assert pen.color() == ref_pen.color()
+    assert [p.color().rgba() for p, *_ in ticks] == [p.color().rgba() for p, *_ in ref_ticks]
+    np.testing.assert_allclose(
+        [(a.x(), a.y(), b.x(), b.y()) for _, a, b in ticks],
+        [(a.x(), a.y(), b.x(), b.y()) for _, a, b in ref_ticks],
+    )
+    assert [text for *_, text in texts] == [text for *_, text in ref_texts]
+    assert len(texts) > 0
+    for (rect, flags, _), (ref_rect, ref_flags, _) in zip(texts, ref_texts, strict=True):
+        assert flags == ref_flags
+        assert rect.center().x() == pytest.approx(ref_rect.center().x(), abs=0.75)
+        assert rect.center().y() == pytest.approx(ref_rect.center().y(), abs=0.75)
+        assert rect.height() == pytest.approx(ref_rect.height(), abs=0.5)
+        # Qt's painter rounds some widths up by a pixel; the advance is the exact width.
+        assert rect.width() == pytest.approx(ref_rect.width(), abs=1.01)
+
+
+def test_labels_outside_the_view_are_left_off(qtbot):
+    _widget, plot = _shown_heatmap(qtbot)
+    axis = plot.getAxis("bottom")
+    axis.setTicks([[(-40.5, "far left"), (3.5, "inside"), (99.5, "far right")]])
+    _, ticks, texts = _specs(axis, axis.generateDrawSpecs)
+    assert [text for *_, text in texts] == ["inside"]
+    assert len(ticks) == 1
+
+
+def test_automatic_ticks_are_pyqtgraphs_own(qtbot):
+    widget = plot_widget(labelled_axes=True)
+    qtbot.addWidget(widget)
+    widget.resize(400, 300)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.getPlotItem().setXRange(0.0, 17.0, padding=0)
+    axis = widget.getPlotItem().getAxis("bottom")
+    assert not axis._takes_fast_path()
+    _, _, texts = _specs(axis, axis.generateDrawSpecs)
+    _, _, ref_texts = _specs(axis, lambda p: pg.AxisItem.generateDrawSpecs(axis, p))
+    assert [text for *_, text in texts] == [text for *_, text in ref_texts]
+    assert [rect for rect, *_ in texts] == [rect for rect, *_ in ref_texts]
