@@ -93,3 +93,32 @@ def test_automatic_ticks_are_pyqtgraphs_own(qtbot):
     _, _, ref_texts = _specs(axis, lambda p: pg.AxisItem.generateDrawSpecs(axis, p))
     assert [text for *_, text in texts] == [text for *_, text in ref_texts]
     assert [rect for rect, *_ in texts] == [rect for rect, *_ in ref_texts]
+
+
+def test_a_token_axis_grows_at_once_and_narrows_only_with_room_to_spare(qtbot):
+    from explorer.gui.panels.plotting import AXIS_SHRINK_SLACK, AXIS_WIDTH_STEP, fit_axis_width
+
+    _widget, plot = _shown_heatmap(qtbot)
+    axis = plot.getAxis("left")
+    fit_axis_width(axis, ["the", "cat"])
+    short = axis.fixedWidth
+    fit_axis_width(axis, ["the", "##revolutionary"])
+    long = axis.fixedWidth
+    assert long > short
+
+    # A word one width step shorter, found on a second, fresh axis that sizes it from scratch.
+    _other, other_plot = _shown_heatmap(qtbot)
+    probe = other_plot.getAxis("left")
+    word = "##revolutionary"
+    while True:
+        word = word[:-1]
+        probe.fixedWidth = None
+        fit_axis_width(probe, ["the", word])
+        if probe.fixedWidth < long:
+            break
+    assert probe.fixedWidth == long - AXIS_WIDTH_STEP
+    fit_axis_width(axis, ["the", word])  # a little shorter: the width stays
+    assert axis.fixedWidth == long
+    fit_axis_width(axis, ["the", "cat"])  # much shorter: it narrows to fit again
+    assert axis.fixedWidth == short
+    assert long - short > AXIS_SHRINK_SLACK

@@ -32,6 +32,7 @@ from explorer.gui.panels.plotting import (
     make_heatmap_plot,
     outline_item,
     place_outline,
+    set_title,
 )
 from explorer.gui.state import MEAN_OF_HEADS, ExplorerState
 
@@ -249,7 +250,7 @@ class HeadStatsPanel(ShowAware):
             letter.setText(PATTERN_LETTERS[str(stats.pattern[layer, head])])
         label = STATISTICS.get(key, "pattern label")
         self.colorbar.getAxis("left").setLabel(label)
-        self.grid.getPlotItem().setTitle(f"Every head, coloured by {label}")
+        set_title(self.grid.getPlotItem(), f"Every head, coloured by {label}")
         self._mark_selection()
 
     def _fill_table(self, stats: HeadStats) -> None:

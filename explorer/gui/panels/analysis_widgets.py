@@ -20,6 +20,7 @@ from explorer.gui.panels.plotting import (
     outline_item,
     place_outline,
     plot_widget,
+    set_title,
     set_token_ticks,
     token_ticks,
 )
@@ -85,7 +86,7 @@ class LensedHeatmap(QWidget):
         self._view, self._where = view, where
         self.image.setImage(as_image(view.matrix), levels=levels, autoLevels=False)
         self.colorbar.setLevels(levels)
-        self.plot_widget.getPlotItem().setTitle(title)
+        set_title(self.plot_widget.getPlotItem(), title)
         self.mark_token()
 
     def clear(self, text: str) -> None:
@@ -94,7 +95,7 @@ class LensedHeatmap(QWidget):
         self.image.clear()
         self._row_outline.setVisible(False)
         self._col_outline.setVisible(False)
-        self.plot_widget.getPlotItem().setTitle("")
+        set_title(self.plot_widget.getPlotItem(), "")
         self.readout.setText(text)
 
     def mark_token(self, *_: object) -> None:
@@ -167,7 +168,7 @@ class TokenBars(QWidget):
         brushes = [SELECTED_BRUSH if i == selected else BAR_BRUSH for i in range(count)]
         self.bars.setOpts(x=np.arange(count), height=row.values, width=0.8, brushes=brushes)
         plot = self.plot_widget.getPlotItem()
-        plot.setTitle(title)
+        set_title(plot, title)
         plot.setYRange(0.0, top, padding=0.02)
         plot.setXRange(-0.6, max(count, 1) - 0.4, padding=0)
         order = np.argsort(-row.values, kind="stable")[:3]
@@ -181,7 +182,7 @@ class TokenBars(QWidget):
         """Show no bars, and say why."""
         self._row = None
         self.bars.setOpts(x=[], height=[], brushes=None)
-        self.plot_widget.getPlotItem().setTitle("")
+        set_title(self.plot_widget.getPlotItem(), "")
         self.caption.setText(text)
 
     def _draw_ticks(self, *_: object) -> None:

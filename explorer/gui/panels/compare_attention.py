@@ -24,6 +24,7 @@ from explorer.gui.panels.compare_heatmap import DifferenceHeatmapPanel
 from explorer.gui.panels.plotting import (
     as_image,
     place_outline,
+    set_title,
 )
 
 HOVER_HINT = "Hover over a cell to read A, B and B − A."
@@ -91,7 +92,7 @@ class CompareAttentionPanel(DifferenceHeatmapPanel):
         caption = self._compare.lens_a.settings.caption()
         # Short: the title's width is a minimum of the plot's, and the column is narrow.
         title = self._where() + (f" · {caption}" if caption else "")
-        self.heatmap.getPlotItem().setTitle(title)
+        set_title(self.heatmap.getPlotItem(), title)
         self.readout.setText(f"max |B − A| = {levels[1]:.3f} · {HOVER_HINT}")
         self._draw_token_marks()
 

@@ -251,6 +251,7 @@ def set_token_ticks(plot: pg.PlotItem, labels: Sequence[str], selected: int) -> 
 
 
 AXIS_WIDTH_STEP = 8.0  # widths move in steps, so that typing rarely changes the layout
+AXIS_SHRINK_SLACK = 2 * AXIS_WIDTH_STEP  # spare width an axis keeps before it narrows
 
 
 def fit_axis_width(axis: pg.AxisItem, texts: Sequence[str]) -> None:
@@ -258,6 +259,9 @@ def fit_axis_width(axis: pg.AxisItem, texts: Sequence[str]) -> None:
 
     Left alone, pyqtgraph's AxisItem measures its labels while painting and then resizes
     itself, which lays the plot out again and paints the whole view a second time.
+    An axis grows at once but narrows only when it has more than ``AXIS_SHRINK_SLACK`` to
+    spare: while someone types, the heatmap then keeps its place instead of jittering (and
+    is not laid out again) as longer and shorter words come and go.
     """
     font = axis.style.get("tickFont") or axis.font()
     widest = max(map(label_extent(font), texts), default=0.0)
@@ -265,5 +269,7 @@ def fit_axis_width(axis: pg.AxisItem, texts: Sequence[str]) -> None:
     if axis.label.isVisible():  # the axis title beside the labels, as pyqtgraph counts it
         needed += axis.label.boundingRect().height() * 0.8
     width = math.ceil(needed / AXIS_WIDTH_STEP) * AXIS_WIDTH_STEP
-    if axis.fixedWidth != width:
-        axis.setWidth(width)
+    current = axis.fixedWidth
+    if current is not None and width <= current <= width + AXIS_SHRINK_SLACK:
+        return
+    axis.setWidth(width)

@@ -137,13 +137,17 @@ class TokenTableModel(QAbstractTableModel):
         matters with a screenful of rows (traced).
         """
         row, column = index.row(), index.column()
-        for position in range(len(roleDataSpan)):
-            entry = roleDataSpan[position]
-            value = self._value(row, column, entry.role())
-            if value is None:
-                entry.clearData()
+        text, color, alignment = self._rows[row][column], self._colors[row], _ALIGNMENT[column]
+        for entry in roleDataSpan:
+            role = entry.role()
+            if role == _DISPLAY:
+                entry.setData(text)
+            elif role == _FOREGROUND and color is not None:
+                entry.setData(color)
+            elif role == _ALIGN and alignment is not None:
+                entry.setData(alignment)
             else:
-                entry.setData(value)
+                entry.clearData()
 
 
 class TokensPanel(QWidget):
