@@ -185,3 +185,42 @@ def test_remembered_label_widths_follow_the_font(qtbot):
         assert measure("▸python") == QFontMetricsF(font).horizontalAdvance("▸python")
     assert label_extent(large)("python") > label_extent(small)("python")
     assert label_extent(large, vertical=True)("x") == QFontMetricsF(large).height()
+
+
+def test_a_small_overview_thins_its_numbers_and_keeps_the_selected_ones(qtbot, tmp_path):
+    from PySide6.QtGui import QPainter, QPicture
+
+    from explorer.core.loading import load_model
+    from explorer.core.sources import ModelSource
+    from tests.conftest import save_random_bert
+
+    deep = load_model(ModelSource.parse(str(save_random_bert(tmp_path, num_hidden_layers=12))))
+    result = run_inference(deep, "a deep model in a small overview")
+    shared = ExplorerState()
+    shared.set_result(result, build_views(result))
+    panel = AttentionPanel(shared)
+    qtbot.addWidget(panel)
+    panel.resize(520, 700)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.overview.setFixedHeight(150)  # about 5 px a layer: no room for 12 numbers
+    shared.set_layer(6)
+    shared.set_head(2)
+    qtbot.waitUntil(lambda: "▸7" in _axis_texts(panel.overview, "left"))
+
+    for side, selected in (("left", "▸7"), ("bottom", "▸3")):
+        axis = panel.overview.getPlotItem().getAxis(side)
+        picture = QPicture()
+        painter = QPainter(picture)
+        _, _, texts = axis.generateDrawSpecs(painter)
+        painter.end()
+        shown = [text for *_, text in texts]
+        assert selected in shown
+        rects = [rect for rect, *_ in texts]
+        assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1 :])
+    assert len(_axis_texts(panel.overview, "left")) < 12
+
+
+def _axis_texts(plot_widget, side: str) -> list[str]:
+    levels = plot_widget.getPlotItem().getAxis(side)._tickLevels or [[]]
+    return [text for _, text in levels[0]]

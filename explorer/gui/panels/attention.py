@@ -41,8 +41,10 @@ from explorer.gui.panels.analysis_common import (
 from explorer.gui.panels.plotting import (
     ATTENTION_COLORMAP,
     as_image,
+    label_axis,
     make_heatmap_plot,
     outline_item,
+    pixels_per_unit,
     place_outline,
     set_title,
     set_token_ticks,
@@ -132,7 +134,8 @@ class AttentionPanel(QWidget):
         self._tile_outline = outline_item(overview_plot)
         self._grid = pg.PlotDataItem(pen=pg.mkPen((255, 255, 255, 90), width=1), connect="pairs")
         overview_plot.addItem(self._grid)
-        self._overview_shape: tuple[int, int] | None = None  # (layers, heads) the axes show
+        self._overview_shape: tuple[int, int] | None = None  # (layers, heads) the grid shows
+        self._overview_axes_shown: tuple[int | float, ...] | None = None
 
         below = QHBoxLayout()
         below.addWidget(self.readout, 1)
@@ -155,6 +158,7 @@ class AttentionPanel(QWidget):
         layout.addWidget(splitter)
 
         plot.getViewBox().sigResized.connect(self._draw_token_marks)
+        overview_plot.getViewBox().sigResized.connect(self._draw_overview_axes)
         plot.getViewBox().sigRangeChanged.connect(self._draw_token_marks)  # after auto-range
         self.image.cell_hovered.connect(self._on_cell_hovered)
         self.image.cell_clicked.connect(self._on_cell_clicked)
@@ -199,17 +203,19 @@ class AttentionPanel(QWidget):
             return
         self.readout.setText("Hover over the heatmap to read a weight.")
         self._draw_overview()
-        self._draw_overview_axes(result)
+        self._draw_overview_axes()
         self._draw_matrix()
         self._draw_tile_mark()
 
     def _on_layer_changed(self, _layer: int) -> None:
         self._draw_matrix()
         self._draw_tile_mark()
+        self._draw_overview_axes()
 
     def _on_head_changed(self, _head: int) -> None:
         self._draw_matrix()
         self._draw_tile_mark()
+        self._draw_overview_axes()
 
     def _on_token_changed(self, _token: int) -> None:
         self._draw_token_marks()
@@ -220,6 +226,7 @@ class AttentionPanel(QWidget):
         self._draw_overview()
         self._draw_matrix()
         self._draw_tile_mark()
+        self._draw_overview_axes()
 
     def _show_notice(self, text: str) -> None:
         self.notice.setText(text)
@@ -291,14 +298,30 @@ class AttentionPanel(QWidget):
         set_title(self.overview.getPlotItem(), f"All layers × heads (click to select){suffix}")
         settle(self.overview.getPlotItem())
 
-    def _draw_overview_axes(self, result: InferenceResult) -> None:
+    def _draw_overview_axes(self, *_: object) -> None:
+        """Layer and head numbers, as many as fit; the selected layer's and head's always show.
+
+        A small overview of a deep model has no room for every layer number (at 6 layers in
+        45 px they overlapped): the thinned axes follow the view's size and the selection.
+        """
+        result = self._state.result
+        if result is None:
+            return
+        plot = self.overview.getPlotItem()
+        x_size, y_size = plot.getViewBox().viewPixelSize()
         layers, heads = result.num_layers, result.num_heads
+        layer = -1 if self._lens.mean_layers else self._state.layer
+        shown = (layers, heads, layer, self._state.head, round(x_size, 9), round(y_size, 9))
+        if shown == self._overview_axes_shown:
+            return  # setTicks redraws the whole axis: only when the labels change
+        self._overview_axes_shown = shown
+        layer_numbers = [str(i + 1) for i in range(layers)]
+        head_numbers = [str(i + 1) for i in range(heads)]
+        label_axis(plot.getAxis("left"), layer_numbers, layer, pixels_per_unit(y_size))
+        label_axis(plot.getAxis("bottom"), head_numbers, self._state.head, pixels_per_unit(x_size))
         if self._overview_shape == (layers, heads):
             return
         self._overview_shape = (layers, heads)
-        plot = self.overview.getPlotItem()
-        plot.getAxis("left").setTicks([[(i + 0.5, str(i + 1)) for i in range(layers)]])
-        plot.getAxis("bottom").setTicks([[(i + 0.5, str(i + 1)) for i in range(heads)]])
         xs, ys = [], []
         for i in range(1, layers):
             xs += [0, heads]

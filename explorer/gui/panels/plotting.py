@@ -236,18 +236,29 @@ def set_ticks(axis: pg.AxisItem, ticks: list[list[tuple[float, str]]]) -> None:
         axis.setTicks(ticks)
 
 
+def label_axis(
+    axis: pg.AxisItem, labels: Sequence[str], selected: int, pixels_per_label: float
+) -> None:
+    """Put as many of ``labels`` (one per unit) on ``axis`` as fit; the selected one always."""
+    vertical = axis.orientation in ("left", "right")
+    extent = label_extent(axis.style.get("tickFont") or axis.font(), vertical)
+    gap = 1.0 if vertical else 6.0  # rows only need to not touch; words need a space
+    ticks = fitting_token_ticks(labels, selected, pixels_per_label, extent, gap)
+    set_ticks(axis, [ticks])
+    if vertical:
+        fit_axis_width(axis, [text for _, text in ticks])
+
+
+def pixels_per_unit(units_per_pixel: float) -> float:
+    """Screen pixels per data unit, from a ViewBox's ``viewPixelSize`` (0 when unknown)."""
+    return 1.0 / units_per_pixel if units_per_pixel > 0 else 0.0
+
+
 def set_token_ticks(plot: pg.PlotItem, labels: Sequence[str], selected: int) -> None:
     """Label both token axes of a query × key heatmap with as many labels as fit."""
     x_size, y_size = plot.getViewBox().viewPixelSize()
-    for name, size, vertical in (("bottom", x_size, False), ("left", y_size, True)):
-        axis = plot.getAxis(name)
-        extent = label_extent(axis.style.get("tickFont") or axis.font(), vertical)
-        per_token = 1.0 / size if size > 0 else 0.0
-        gap = 1.0 if vertical else 6.0  # rows only need to not touch; words need a space
-        ticks = fitting_token_ticks(labels, selected, per_token, extent, gap)
-        set_ticks(axis, [ticks])
-        if vertical:
-            fit_axis_width(axis, [text for _, text in ticks])
+    for name, size in (("bottom", x_size), ("left", y_size)):
+        label_axis(plot.getAxis(name), labels, selected, pixels_per_unit(size))
 
 
 AXIS_WIDTH_STEP = 8.0  # widths move in steps, so that typing rarely changes the layout
