@@ -122,3 +122,29 @@ def test_a_token_axis_grows_at_once_and_narrows_only_with_room_to_spare(qtbot):
     fit_axis_width(axis, ["the", "cat"])  # much shorter: it narrows to fit again
     assert axis.fixedWidth == short
     assert long - short > AXIS_SHRINK_SLACK
+
+
+def test_painting_from_kept_specs_draws_what_pyqtgraphs_picture_draws(qtbot):
+    from PySide6.QtGui import QColor, QImage
+
+    _widget, plot = _shown_heatmap(qtbot)
+    axis = plot.getAxis("bottom")
+    axis.setTicks([[(i + 0.5, word) for i, word in enumerate(WORDS)]])
+    rect = axis.boundingRect().toAlignedRect()
+
+    def render(paint) -> QImage:
+        image = QImage(rect.width() + 40, rect.height() + 40, QImage.Format.Format_ARGB32)
+        image.fill(QColor("white"))
+        painter = QPainter(image)
+        painter.translate(20 - rect.x(), 20 - rect.y())
+        paint(painter)
+        painter.end()
+        return image
+
+    direct = render(lambda p: axis.paint(p, None, None))
+    axis.picture = None
+    recorded = render(lambda p: pg.AxisItem.paint(axis, p, None, None))
+    assert direct == recorded
+    assert direct != render(lambda p: None)  # something was drawn
+    axis.setTicks([[(0.5, "changed")]])  # pyqtgraph's redraw signal: new specs, new pixels
+    assert render(lambda p: axis.paint(p, None, None)) != direct

