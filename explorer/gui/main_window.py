@@ -225,7 +225,10 @@ class MainWindow(QMainWindow):
             bar.setObjectName(f"top-bar-{row}")
             bar.setMovable(False)
             bar.setFloatable(False)
-            bar.addWidget(widget)
+            action = bar.addWidget(widget)
+            if widget is self.message_bar:
+                action.setVisible(False)
+                self.message_bar.shown_changed.connect(action.setVisible)
             if row:
                 self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
             self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -32,6 +32,14 @@ _COLORS = {
 class MessageBar(QWidget):
     """Shows one message at a time; the close button hides it."""
 
+    shown_changed = Signal(bool)
+    """The banner appeared (True) or went away (False).
+
+    A widget inside a QToolBar is shown and hidden through its action (Qt's documentation
+    for QToolBar.addWidget): whoever places the bar in a toolbar connects this to the
+    action's setVisible. Without that the banner stayed an empty strip.
+    """
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.label = QLabel()
@@ -57,12 +65,14 @@ class MessageBar(QWidget):
         self.level = level
         self.label.setText(text)
         self.setVisible(True)
+        self.shown_changed.emit(True)
 
     def clear(self) -> None:
         """Hide the banner."""
         self.level = None
         self.label.clear()
         self.setVisible(False)
+        self.shown_changed.emit(False)
 
     def text(self) -> str:
         """The message on show ('' when hidden)."""

@@ -135,6 +135,28 @@ def test_typing_is_debounced_into_one_run(qtbot, window):
     assert len(requested) == 1
 
 
+def banner_on_screen(qtbot, window) -> bool:
+    """The message bar is really drawn: visible, with room for its text, inside the window."""
+    bar = window.message_bar
+    qtbot.wait(1)  # let the toolbar lay out
+    shown = bar.visibleRegion().boundingRect()  # what the window does not clip away
+    return (
+        bar.isVisible()
+        and shown.height() >= bar.label.sizeHint().height()
+        and shown.width() >= bar.label.sizeHint().width()
+    )
+
+
+def test_messages_appear_on_screen_and_go_away(qtbot, window):
+    window.message_bar.clear()
+    qtbot.waitUntil(lambda: not banner_on_screen(qtbot, window))
+    window.message_bar.show_message("Something to say", Level.WARNING)
+    qtbot.waitUntil(lambda: banner_on_screen(qtbot, window))
+    window.message_bar.close_button.click()
+    qtbot.waitUntil(lambda: not window.message_bar.isVisible())
+    assert window.message_bar.text() == ""
+
+
 def test_empty_input_clears_panels_and_shows_a_hint(qtbot, window):
     window.input_bar.set_inputs(SINAN)
     wait_for_result(qtbot, window, SINAN)
@@ -144,6 +166,7 @@ def test_empty_input_clears_panels_and_shows_a_hint(qtbot, window):
     assert window.tokens_panel.table.model().rowCount() == 0
     assert window.attention_panel.image.image is None
     assert window.message_bar.text() == EMPTY_HINT
+    qtbot.waitUntil(lambda: banner_on_screen(qtbot, window))
 
 
 def test_long_input_shows_a_truncation_notice(qtbot, window):
@@ -170,6 +193,7 @@ def test_bad_model_source_keeps_the_old_model(qtbot, window, tmp_path):
             window.input_bar.load_button.click()
         assert expected in window.message_bar.text()
         assert "Still using" in window.message_bar.text()
+        qtbot.waitUntil(lambda: banner_on_screen(qtbot, window))
         assert window.state.model_info == old_info
     window.input_bar.set_inputs(SINAN)
     result = wait_for_result(qtbot, window, SINAN)
