@@ -97,6 +97,9 @@ def apply_application_look(theme: Theme, font_scale: float) -> None:
         base_sheet = app.property(BASE_SHEET_PROPERTY)
         if isinstance(base_sheet, str):
             size = f"{BASE_POINT_SIZE * font_scale:.1f}pt"
-            sheet = f"{base_sheet}\n* {{ font-size: {size}; }}"
+            # The theme's name is in the sheet so that a new theme changes the sheet: widgets a
+            # style sheet has polished keep the palette they were polished with, and only a
+            # new sheet polishes them again (else the text kept the old theme's colours).
+            sheet = f"{base_sheet}\n/* {theme.name} theme */\n* {{ font-size: {size}; }}"
             if app.styleSheet() != sheet:
                 app.setStyleSheet(sheet)

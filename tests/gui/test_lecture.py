@@ -110,6 +110,25 @@ def test_theme_switch_restyles_plot_backgrounds(qtbot, shown):
     shown.set_theme("light")
 
 
+def test_a_new_theme_reaches_widgets_the_style_sheet_polished(qtbot, shown):
+    from explorer.gui.app import make_application
+    from explorer.gui.theme import BASE_SHEET_PROPERTY
+
+    app = make_application()  # the real app's style sheet, which the tests otherwise lack
+    text_role = shown.palette().ColorRole.WindowText
+    labels = [shown.tokens_panel.summary, shown.model_label]
+    try:
+        for name in ("dark", "light", "dark"):
+            shown.set_theme(name)
+            wanted = app.palette().color(text_role)
+            for label in labels:
+                qtbot.waitUntil(lambda w=wanted, lab=label: lab.palette().color(text_role) == w)
+    finally:
+        shown.set_theme("light")
+        app.setProperty(BASE_SHEET_PROPERTY, None)
+        app.setStyleSheet("")
+
+
 def test_shortcuts_dialog_lists_every_stepping_key(qtbot, shown):
     dialog = shown.show_shortcuts()
     qtbot.addWidget(dialog)
