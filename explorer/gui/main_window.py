@@ -7,6 +7,7 @@ import json
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QLabel,
     QMainWindow,
@@ -250,13 +251,22 @@ class MainWindow(QMainWindow):
             self.docks["attention"], self.docks["norms"], Qt.Orientation.Horizontal
         )
         self.splitDockWidget(self.docks["norms"], self.docks["pooled"], Qt.Orientation.Vertical)
+        self._size_docks()
+        # Once more when the new docks have been laid out in the window: sizes given before
+        # that are shares of a layout that does not exist yet, and Qt hands the space out by
+        # its own rules (the token table took a third of the window).
+        QTimer.singleShot(0, self, self._size_docks)
+
+    def _size_docks(self) -> None:
+        """The default shares: a narrow token table, then the square attention map, then norms."""
+        width = max(self.width(), 1000)
         self.resizeDocks(
             [self.docks["tokens"], self.docks["attention"], self.docks["norms"]],
-            [330, 760, 410],
+            [round(width * share) for share in (0.19, 0.39, 0.42)],
             Qt.Orientation.Horizontal,
         )
         self.resizeDocks(
-            [self.docks["norms"], self.docks["pooled"]], [3, 2], Qt.Orientation.Vertical
+            [self.docks["norms"], self.docks["pooled"]], [2, 1], Qt.Orientation.Vertical
         )
 
     def add_panel(
@@ -392,6 +402,28 @@ class MainWindow(QMainWindow):
         self.font_scale = round(min(max(scale, low), high), 3)
         self.settings.font_scale = self.font_scale
         self._apply_look()
+        QTimer.singleShot(0, self, self._keep_on_screen)  # once the layout has grown
+
+    def _keep_on_screen(self) -> None:
+        """No larger than the screen after a font change, as far as the panels' minimum allows.
+
+        Larger fonts raise the panels' minimum sizes and Qt grows the window to match, past
+        the screen's edge; it never shrinks it again when the fonts get smaller.
+        """
+        screen = self.screen()
+        if screen is None or self.isFullScreen() or self.isMaximized():
+            return
+        # The new fonts reach the widgets through posted events: let them, and the layout
+        # requests they cause, land first, so the minimum size below is the new one.
+        QApplication.sendPostedEvents()
+        available = screen.availableGeometry()
+        if self.width() > available.width() or self.height() > available.height():
+            self.resize(self.size().boundedTo(available.size()).expandedTo(self.minimumSizeHint()))
+        if not available.contains(self.frameGeometry()):
+            self.move(
+                max(available.left(), min(self.x(), available.right() - self.width())),
+                max(available.top(), min(self.y(), available.bottom() - self.height())),
+            )
 
     def _apply_look(self) -> None:
         """Theme and font scale on the widgets, and on the plots once they exist."""

@@ -93,6 +93,40 @@ def test_font_scale_grows_widgets_and_plot_labels_and_is_remembered(qtbot, shown
     shown.set_font_scale(1.0)
 
 
+@pytest.fixture
+def styled_app(shown):
+    """The real application style sheet, which the tests otherwise lack (fonts come from it)."""
+    from explorer.gui.app import make_application
+    from explorer.gui.theme import BASE_SHEET_PROPERTY
+
+    app = make_application()
+    yield app
+    shown.set_theme("light")
+    shown.set_font_scale(1.0)
+    app.setProperty(BASE_SHEET_PROPERTY, None)
+    app.setStyleSheet("")
+
+
+def test_larger_fonts_keep_the_window_on_the_screen(qtbot, shown, styled_app):
+    available = shown.screen().availableGeometry()
+    normal = shown.minimumSizeHint().width()
+    shown.set_font_scale(3.0)
+    qtbot.waitUntil(lambda: shown.minimumSizeHint().width() > 1.5 * normal)
+    shown.set_font_scale(1.0)
+    qtbot.waitUntil(lambda: shown.minimumSizeHint().width() < 1.2 * normal)
+    # Qt grew the window for the large fonts; back at 100 % it fits the screen again (or
+    # is as small as the panels allow, on a screen smaller than that).
+    qtbot.waitUntil(
+        lambda: shown.width() <= max(available.width(), shown.minimumSizeHint().width())
+    )
+
+
+def test_the_window_fits_a_1280_pixel_projector_at_normal_fonts(qtbot, shown):
+    shown.set_font_scale(1.0)
+    shown.build_panels()
+    assert shown.minimumSizeHint().width() <= 1280
+
+
 def test_theme_switch_restyles_plot_backgrounds(qtbot, shown):
     plots = [shown.attention_panel.heatmap, shown.norms_panel.heatmap, shown.pooled_panel.plot]
     shown.set_theme("light")
@@ -110,23 +144,14 @@ def test_theme_switch_restyles_plot_backgrounds(qtbot, shown):
     shown.set_theme("light")
 
 
-def test_a_new_theme_reaches_widgets_the_style_sheet_polished(qtbot, shown):
-    from explorer.gui.app import make_application
-    from explorer.gui.theme import BASE_SHEET_PROPERTY
-
-    app = make_application()  # the real app's style sheet, which the tests otherwise lack
+def test_a_new_theme_reaches_widgets_the_style_sheet_polished(qtbot, shown, styled_app):
     text_role = shown.palette().ColorRole.WindowText
     labels = [shown.tokens_panel.summary, shown.model_label]
-    try:
-        for name in ("dark", "light", "dark"):
-            shown.set_theme(name)
-            wanted = app.palette().color(text_role)
-            for label in labels:
-                qtbot.waitUntil(lambda w=wanted, lab=label: lab.palette().color(text_role) == w)
-    finally:
-        shown.set_theme("light")
-        app.setProperty(BASE_SHEET_PROPERTY, None)
-        app.setStyleSheet("")
+    for name in ("dark", "light", "dark"):
+        shown.set_theme(name)
+        wanted = styled_app.palette().color(text_role)
+        for label in labels:
+            qtbot.waitUntil(lambda w=wanted, lab=label: lab.palette().color(text_role) == w)
 
 
 def test_shortcuts_dialog_lists_every_stepping_key(qtbot, shown):

@@ -236,3 +236,14 @@ def test_busy_indicator_shows_only_for_work_that_takes_a_while(qtbot):
     assert "Working" in busy.text()
     busy.set_busy(False)
     assert not busy.isVisible()
+
+
+def test_the_default_layout_gives_the_maps_the_room(qtbot, window):
+    window.resize(1500, 950)
+    window.build_panels()
+    window._size_docks()
+    docks = window.docks
+    qtbot.waitUntil(
+        lambda: docks["tokens"].width() < docks["attention"].width() < docks["norms"].width()
+    )
+    assert docks["tokens"].width() < 0.25 * window.width()

@@ -260,12 +260,19 @@ class HeadControls(QWidget):
         self.pool_combo = QComboBox()
         self.pool_combo.addItems(list(HEAD_POOLS))
         self.pool_combo.setToolTip("How 'all heads' combines the heads: their mean or maximum")
+        # No "Layer"/"Head" captions (the items read "Layer 3", "Head 6") and combos that may
+        # shrink to a few letters: this row set the window's minimum width (566 px at 100 %).
+        for combo in (self.layer_combo, self.head_combo):
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(7)
+        self.layer_combo.setAccessibleName("Layer")
+        self.head_combo.setAccessibleName("Head")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("Layer"))
         layout.addWidget(self.layer_combo)
         layout.addWidget(self.mean_layers_check)
-        layout.addWidget(QLabel("Head"))
         layout.addWidget(self.head_combo)
         layout.addWidget(QLabel("heads by"))
         layout.addWidget(self.pool_combo)

@@ -89,6 +89,7 @@ class HeadStatsPanel(ShowAware):
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.legend = QLabel(LEGEND)
+        self.legend.setWordWrap(True)  # one long line set the window's minimum width
         self.legend.setToolTip(RULES)
         self.readout = QLabel("Hover over a head to read its statistics; click to select it.")
         self.readout.setWordWrap(True)

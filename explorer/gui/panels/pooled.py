@@ -48,6 +48,7 @@ class PooledPanel(QWidget):
         item.addItem(self.curve)
         self._dimensions = 0  # the x range on show is set for this many dimensions
         self.summary = QLabel()
+        self.summary.setWordWrap(True)  # one long line set the window's minimum width
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message = QLabel(NO_POOLER_TEXT)
         self.message.setWordWrap(True)
