@@ -69,8 +69,12 @@ class SentenceEdit(QPlainTextEdit):
         """The plain text as typed."""
         return self.toPlainText()
 
-    def highlight(self, start: int, end: int) -> None:
-        """Mark characters [start, end) (Python indices) without moving the cursor."""
+    def highlight(self, start: int, end: int, reveal: bool = False) -> None:
+        """Mark characters [start, end) (Python indices) without moving the cursor.
+
+        ``reveal`` scrolls the field so that the mark is in sight (a long text shows only
+        its first lines, and the mark of a token picked elsewhere could sit below them).
+        """
         if end <= start:
             self.setExtraSelections([])
             return
@@ -84,6 +88,20 @@ class SentenceEdit(QPlainTextEdit):
         selection.cursor = cursor
         selection.format = fmt
         self.setExtraSelections([selection])
+        if reveal:
+            self._scroll_to(cursor)
+
+    def _scroll_to(self, cursor: QTextCursor) -> None:
+        """Scroll (the text cursor stays put) until ``cursor``'s line is in the viewport."""
+        start = QTextCursor(cursor)
+        start.setPosition(cursor.selectionStart())
+        line = self.cursorRect(start)
+        shown = self.viewport().rect()
+        bar = self.verticalScrollBar()
+        if line.top() < shown.top():
+            bar.setValue(bar.value() - (shown.top() - line.top()))
+        elif line.bottom() > shown.bottom():
+            bar.setValue(bar.value() + (line.bottom() - shown.bottom()))
 
     def highlighted_text(self) -> str:
         """The text under the current highlight ('' when none), for tests and read-outs."""
@@ -222,9 +240,12 @@ class InputBar(QWidget):
 
     # --- highlight the selected token's characters ----------------------------------------
     def _on_result_changed(self) -> None:
-        self._on_token_changed(self._state.token)
+        self._mark_token(self._state.token, reveal=False)  # no scrolling away from typing
 
     def _on_token_changed(self, token: int) -> None:
+        self._mark_token(token, reveal=True)
+
+    def _mark_token(self, token: int, reveal: bool) -> None:
         self.sentence_a.highlight(0, 0)
         self.sentence_b.highlight(0, 0)
         result = self._state.result
@@ -238,4 +259,4 @@ class InputBar(QWidget):
         if edit is None or edit.text() != expected:
             return
         start, end = (int(v) for v in result.offsets[token])
-        edit.highlight(start, end)
+        edit.highlight(start, end, reveal)

@@ -104,6 +104,9 @@ def test_norms_curve_keeps_one_scale_across_tokens(qtbot, state, pair_result):
     assert all(scale == scales[0] for scale in scales)
     assert low < 0.0 and high >= float(pair_result.hidden_norms.max())
     assert high == pytest.approx(panel.colorbar.levels()[1], rel=0.1)
+    layers = pair_result.hidden_norms.shape[0]
+    bottom = panel.curve_plot.getPlotItem().getAxis("bottom")
+    assert bottom._tickLevels == [[(float(r), str(r)) for r in range(layers)]]  # whole layers
 
 
 def test_pooled_panel_says_when_there_is_no_pooler(qtbot, state, pair_result):

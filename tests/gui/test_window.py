@@ -167,6 +167,32 @@ def test_empty_input_clears_panels_and_shows_a_hint(qtbot, window):
     assert window.attention_panel.image.image is None
     assert window.message_bar.text() == EMPTY_HINT
     qtbot.waitUntil(lambda: banner_on_screen(qtbot, window))
+    # Nothing from the last sentence is left around the empty plots.
+    attention, norms = window.attention_panel, window.norms_panel
+    for plot_widget in (attention.heatmap, attention.overview, norms.heatmap):
+        for side in ("left", "bottom"):
+            levels = plot_widget.getPlotItem().getAxis(side)._tickLevels or [[]]
+            assert levels == [[]], (plot_widget, side, levels)
+    assert attention.block_table_texts() == [["—", "—"], ["—", "—"]]
+    assert norms.curve_plot.getPlotItem().titleLabel.text == ""
+    assert attention.heatmap.getPlotItem().titleLabel.text == ""
+
+
+def test_the_hover_read_out_follows_the_layer_under_a_still_pointer(qtbot, window):
+    window.input_bar.set_inputs(SINAN)
+    window.run_now()
+    result = wait_for_result(qtbot, window, SINAN)
+    panel, state = window.attention_panel, window.state
+    state.set_head(1)
+    state.set_layer(0)
+    panel.image.cell_hovered.emit(2, 3)
+    first = panel.readout.text()
+    assert f"{result.attentions[0, 1, 2, 3]:.3f}" in first
+    state.set_layer(2)  # the pointer has not moved
+    assert f"{result.attentions[2, 1, 2, 3]:.3f}" in panel.readout.text()
+    assert panel.readout.text() != first
+    panel.image.cell_hovered.emit(-1, -1)
+    assert "Hover" in panel.readout.text()
 
 
 def test_long_input_shows_a_truncation_notice(qtbot, window):
@@ -247,3 +273,22 @@ def test_the_default_layout_gives_the_maps_the_room(qtbot, window):
         lambda: docks["tokens"].width() < docks["attention"].width() < docks["norms"].width()
     )
     assert docks["tokens"].width() < 0.25 * window.width()
+
+
+def test_a_token_picked_elsewhere_is_scrolled_into_sight_in_the_text(qtbot, window):
+    text = " ".join(f"word{i}" for i in range(150))
+    window.input_bar.set_inputs(text)
+    window.run_now()
+    result = wait_for_result(qtbot, window, text)
+    field = window.input_bar.sentence_a
+    field.verticalScrollBar().setValue(0)
+    assert field.verticalScrollBar().maximum() > 0  # the text is taller than the field
+    last = result.num_tokens - 2  # the last word piece before [SEP]
+    caret = field.textCursor().position()
+    window.state.set_token(last)
+    start = int(result.offsets[last][0])
+    assert field.highlighted_text() == text[start : int(result.offsets[last][1])]
+    cursor = field.textCursor()
+    cursor.setPosition(start)
+    assert field.viewport().rect().contains(field.cursorRect(cursor).center())
+    assert field.textCursor().position() == caret  # scrolled, not moved

@@ -46,12 +46,14 @@ from explorer.gui.panels.plotting import (
     outline_item,
     pixels_per_unit,
     place_outline,
+    set_ticks,
     set_title,
     set_token_ticks,
     settle,
 )
 from explorer.gui.state import MEAN_OF_HEADS, ExplorerState
 
+HOVER_HINT = "Hover over the heatmap to read a weight."
 BLOCK_TABLE_TIP = (
     "Total attention weight in each sentence-pair block of the map on show (the sum of its "
     "cells) and its share of all the weight. [CLS] and the first [SEP] count as A, the last "
@@ -92,7 +94,7 @@ class AttentionPanel(QWidget):
         self.notice.setWordWrap(True)
         self.notice.setObjectName("panel-notice")
         self.notice.setVisible(False)
-        self.readout = QLabel("Hover over the heatmap to read a weight.")
+        self.readout = QLabel(HOVER_HINT)
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.readout.setWordWrap(True)
 
@@ -136,6 +138,7 @@ class AttentionPanel(QWidget):
         overview_plot.addItem(self._grid)
         self._overview_shape: tuple[int, int] | None = None  # (layers, heads) the grid shows
         self._overview_axes_shown: tuple[int | float, ...] | None = None
+        self._hovered: tuple[int, int] | None = None  # the heatmap cell under the pointer
 
         below = QHBoxLayout()
         below.addWidget(self.readout, 1)
@@ -193,19 +196,31 @@ class AttentionPanel(QWidget):
     def _on_result_changed(self) -> None:
         result, views = self._state.result, self._state.views
         if result is None or views is None:
-            self.image.clear()
-            self.overview_image.clear()
-            self._grid.setData([], [])
-            for outline in (self._row_outline, self._col_outline, self._tile_outline):
-                outline.setVisible(False)
-            self.readout.setText("No result yet.")
-            self._show_notice("")
+            self._clear()
             return
-        self.readout.setText("Hover over the heatmap to read a weight.")
         self._draw_overview()
         self._draw_overview_axes()
         self._draw_matrix()
         self._draw_tile_mark()
+
+    def _clear(self) -> None:
+        """Nothing to show: no image, and no labels, numbers or titles left from the last one."""
+        self.image.clear()
+        self.overview_image.clear()
+        self._grid.setData([], [])
+        for outline in (self._row_outline, self._col_outline, self._tile_outline):
+            outline.setVisible(False)
+        for plot in (self.heatmap.getPlotItem(), self.overview.getPlotItem()):
+            for side in ("left", "bottom"):
+                set_ticks(plot.getAxis(side), [[]])
+        self._overview_shape = self._overview_axes_shown = None
+        set_title(self.heatmap.getPlotItem(), "")
+        for row in range(2):
+            for col in range(2):
+                self.block_table.item(row, col).setText("—")
+        self._hovered = None
+        self.readout.setText("No result yet.")
+        self._show_notice("")
 
     def _on_layer_changed(self, _layer: int) -> None:
         self._draw_matrix()
@@ -242,6 +257,7 @@ class AttentionPanel(QWidget):
         set_title(self.heatmap.getPlotItem(), titled(title[0].upper() + title[1:], lens.settings))
         self._show_notice(lens_notice(self._state.result, lens.settings))
         self._draw_block_table(view)
+        self._show_readout(view)
         settle(self.heatmap.getPlotItem())
         self._draw_token_marks()
 
@@ -344,9 +360,23 @@ class AttentionPanel(QWidget):
 
     # --- view → state --------------------------------------------------------------------
     def _on_cell_hovered(self, row: int, col: int) -> None:
-        view = self.current_view()
-        if view is None or row < 0:
+        self._hovered = (row, col) if row >= 0 else None
+        self._show_readout()
+
+    def _show_readout(self, view: LensedMatrix | None = None) -> None:
+        """The hovered cell's weight in the matrix on show now (or the hint, off the map).
+
+        Also called when the layer, head or lens changes under a still pointer: the read-out
+        then follows the new matrix instead of naming the old one.
+        """
+        view = view or self.current_view()
+        if view is None:
             return
+        cell = self._hovered
+        if cell is None or cell[0] >= view.matrix.shape[0] or cell[1] >= view.matrix.shape[1]:
+            self.readout.setText(HOVER_HINT)
+            return
+        row, col = cell
         value = float(view.matrix[row, col])
         self.readout.setText(attention_readout(self._where(), view.labels, row, col, value))
 

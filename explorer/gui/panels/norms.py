@@ -103,12 +103,16 @@ class NormsPanel(QWidget):
         result = self._state.result
         self._serial += 1
         self._tokens = [] if result is None else [str(t) for t in result.tokens.tolist()]
-        if result is None:
+        if result is None:  # nothing to show, and no labels or titles left from the last
             self.image.clear()
             self.curve.setData([], [])
             self.markers.setData([], [])
             self._token_outline.setVisible(False)
             self._layer_outline.setVisible(False)
+            for side in ("left", "bottom"):
+                set_ticks(self.heatmap.getPlotItem().getAxis(side), [[]])
+            self._ticks_shown = None
+            set_title(self.curve_plot.getPlotItem(), "")
             self.caption.setText("")
             return
         norms = result.hidden_norms
@@ -171,6 +175,8 @@ class NormsPanel(QWidget):
         plot = self.curve_plot.getPlotItem()
         plot.setXRange(-0.3, rows - 1 + 0.3, padding=0)
         plot.setYRange(0.0, ceiling, padding=0.03)
+        # Whole layers only: left to itself, a wide axis also ticks 0.5, 1.5, …
+        set_ticks(plot.getAxis("bottom"), [[(float(row), str(row)) for row in range(rows)]])
         self._place_guides()
 
     def _place_guides(self, *_: object) -> None:
