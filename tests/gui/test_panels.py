@@ -227,3 +227,24 @@ def test_a_small_overview_thins_its_numbers_and_keeps_the_selected_ones(qtbot, t
 def _axis_texts(plot_widget, side: str) -> list[str]:
     levels = plot_widget.getPlotItem().getAxis(side)._tickLevels or [[]]
     return [text for _, text in levels[0]]
+
+
+def test_heatmaps_fill_their_views(qtbot, state, pair_result):
+    attention, norms = AttentionPanel(state), NormsPanel(state)
+    for panel in (attention, norms):
+        qtbot.addWidget(panel)
+        panel.resize(600, 500)
+        panel.show()
+    qtbot.waitExposed(norms)
+    state.set_token(3)  # the outlines are on show, and must not widen the view
+    count, rows = pair_result.num_tokens, pair_result.hidden_norms.shape[0]
+    for plot_widget, width, height in (
+        (attention.heatmap, count, count),
+        (norms.heatmap, count, rows),
+    ):
+        view_box = plot_widget.getPlotItem().getViewBox()
+        view_box.prepareForPaint()
+        (x0, x1), (y0, y1) = view_box.viewRange()
+        # The map touches the view's edges along at least one axis (the other may have room
+        # left over when the cells are kept square).
+        assert min((x1 - x0) / width, (y1 - y0) / height) == pytest.approx(1.0, abs=1e-6)

@@ -90,6 +90,9 @@ def make_heatmap_plot(
     plot.setMenuEnabled(False)
     plot.hideButtons()
     plot.getViewBox().setMouseEnabled(x=False, y=False)
+    # The map fills its view: the default padding left a tenth of the view empty on every
+    # side, and smaller cells showed fewer token labels.
+    plot.getViewBox().setDefaultPadding(0.0)
     image = CellImageItem(axisOrder="row-major")
     plot.addItem(image)
     bar = pg.ColorBarItem(values=levels, colorMap=colormap, interactive=False, label=label)
@@ -128,7 +131,9 @@ def outline_item(parent_plot: pg.PlotItem) -> QGraphicsRectItem:
     rect.setPen(SELECTION_PEN)
     rect.setZValue(10)
     rect.setVisible(False)
-    parent_plot.addItem(rect)
+    # Out of the auto-range: Qt adds half the (cosmetic) pen width to the rect's bounds in data
+    # units, which padded every heatmap's view by a whole cell on each side.
+    parent_plot.addItem(rect, ignoreBounds=True)
     return rect
 
 
