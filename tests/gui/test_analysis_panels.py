@@ -95,8 +95,8 @@ def test_block_filter_and_block_totals(qtbot, hold, state, pet):
     segments = token_segments(pet.sequence_ids)
     totals = block_totals(matrix, segments)
     texts = panel.block_table_texts()
-    assert texts[0][1] == f"{totals[0, 1]:.2f} ({totals[0, 1] / totals.sum():.0%})"
-    assert texts[1][0] == f"{totals[1, 0]:.2f} ({totals[1, 0] / totals.sum():.0%})"
+    assert texts[0][1] == f"{totals[0, 1]:.1f} ({totals[0, 1] / totals.sum():.0%})"
+    assert texts[1][0] == f"{totals[1, 0]:.1f} ({totals[1, 0] / totals.sum():.0%})"
     panel.lens_bar.block_combo.setCurrentText("A→B")
     mask = np.outer(segments == 0, segments == 1)
     np.testing.assert_array_equal(panel.image.image, np.where(mask, matrix, 0))

@@ -153,3 +153,16 @@ def test_window_has_the_anatomy_of_the_loaded_model(qtbot, window):
     click(qtbot, panel, panel.encoder_item(2))
     assert window.state.layer == 2
     assert window.attention_panel.layer_combo.currentIndex() == 2
+
+
+def test_group_names_are_whole_in_a_narrow_panel(qtbot, models_by_depth):
+    panel = make_panel(qtbot, models_by_depth[12].info)
+    panel.resize(260, 500)
+    panel.show()
+    qtbot.waitExposed(panel)
+    tree = panel.tree
+    metrics = tree.fontMetrics()
+    for index in range(tree.topLevelItemCount()):
+        item = tree.topLevelItem(index)
+        text_width = metrics.horizontalAdvance(item.text(0))
+        assert tree.columnWidth(0) >= text_width, item.text(0)  # not elided to "…"

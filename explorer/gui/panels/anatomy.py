@@ -56,7 +56,9 @@ class AnatomyPanel(QWidget):
         self.tree.setAccessibleName("Named parameters by group")
         header = self.tree.header()
         header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        # Names whole, scrolling sideways in a narrow dock: stretched, the name column took
+        # what the numbers left and every group read "…" in the default layout.
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         hint = QLabel("Click an encoder (or use the arrow keys) to select that layer everywhere.")

@@ -118,7 +118,7 @@ class AttentionPanel(QWidget):
         self.block_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.block_table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.block_table.setMaximumHeight(84)
-        self.block_table.setMaximumWidth(260)
+        self.block_table.setMaximumWidth(300)  # "511.9 (97%)" at 512 tokens, not clipped
         for row in range(2):
             for col in range(2):
                 item = QTableWidgetItem("—")
@@ -273,7 +273,7 @@ class AttentionPanel(QWidget):
                     item.setText("—")
                 else:
                     share = float(totals[row, col]) / whole if whole > 0 else 0.0
-                    item.setText(f"{totals[row, col]:.2f} ({share:.0%})")
+                    item.setText(f"{totals[row, col]:.1f} ({share:.0%})")
                 font = QFont(item.font())
                 font.setBold(chosen == (row, col))
                 item.setFont(font)
