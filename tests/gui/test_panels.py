@@ -248,3 +248,30 @@ def test_heatmaps_fill_their_views(qtbot, state, pair_result):
         # The map touches the view's edges along at least one axis (the other may have room
         # left over when the cells are kept square).
         assert min((x1 - x0) / width, (y1 - y0) / height) == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("token", [0, -1])
+def test_the_selected_tokens_label_is_drawn_at_either_end(qtbot, state, pair_result, token):
+    from PySide6.QtGui import QPainter, QPicture
+
+    attention, norms = AttentionPanel(state), NormsPanel(state)
+    for panel in (attention, norms):
+        qtbot.addWidget(panel)
+        panel.resize(500, 420)
+        panel.show()
+    qtbot.waitExposed(norms)
+    index = token % pair_result.num_tokens
+    state.set_token(index)
+    wanted = f"▸{pair_result.tokens[index]}"
+    for plot_widget, sides in (
+        (attention.heatmap, ("left", "bottom")),
+        (norms.heatmap, ("bottom",)),
+    ):
+        plot_widget.getPlotItem().getViewBox().prepareForPaint()
+        for side in sides:
+            axis = plot_widget.getPlotItem().getAxis(side)
+            picture = QPicture()
+            painter = QPainter(picture)
+            _, _, texts = axis.generateDrawSpecs(painter)  # what the axis draws, not only sets
+            painter.end()
+            assert wanted in [text for *_, text in texts], (plot_widget, side)

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QSize, QTimer, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -240,6 +240,20 @@ class LensBar(QWidget):
             widget.blockSignals(False)
 
 
+class CompactComboBox(QComboBox):
+    """A combo that shows its whole text when there is room and shrinks when there is not.
+
+    A QComboBox cannot be narrower than its longest item ("Mean of heads"), so a row of them
+    set the window's minimum width; this one may be squeezed to a few letters.
+    """
+
+    def minimumSizeHint(self) -> QSize:
+        """Room for about seven characters, or the full hint if that is smaller."""
+        hint = super().minimumSizeHint()
+        compact = self.fontMetrics().averageCharWidth() * 7 + 28  # the text, arrow and frame
+        return QSize(min(hint.width(), compact), hint.height())
+
+
 class HeadControls(QWidget):
     """Layer and head combos plus the pooling choices, bound to the state and LensOptions.
 
@@ -251,22 +265,17 @@ class HeadControls(QWidget):
         super().__init__(parent)
         self._state = state
         self._lens = LensOptions.of(state)
-        self.layer_combo = QComboBox()
+        self.layer_combo = CompactComboBox()
         self.layer_combo.setToolTip("Encoder layer (PageUp/PageDown)")
         self.mean_layers_check = QCheckBox("mean of layers")
         self.mean_layers_check.setToolTip("Average the head choice over every layer")
-        self.head_combo = QComboBox()
+        self.head_combo = CompactComboBox()
         self.head_combo.setToolTip("Attention head, or all heads pooled (Alt+←/→)")
         self.pool_combo = QComboBox()
         self.pool_combo.addItems(list(HEAD_POOLS))
         self.pool_combo.setToolTip("How 'all heads' combines the heads: their mean or maximum")
         # No "Layer"/"Head" captions (the items read "Layer 3", "Head 6") and combos that may
         # shrink to a few letters: this row set the window's minimum width (566 px at 100 %).
-        for combo in (self.layer_combo, self.head_combo):
-            combo.setSizeAdjustPolicy(
-                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-            )
-            combo.setMinimumContentsLength(7)
         self.layer_combo.setAccessibleName("Layer")
         self.head_combo.setAccessibleName("Head")
         layout = QHBoxLayout(self)

@@ -55,6 +55,7 @@ def _text_height(font: QFont) -> float:
     return _LINE_HEIGHTS[key]
 
 
+LABEL_OVERHANG = 64  # pixels a label may reach past either end of its axis
 _DRAWN_DIRECTLY = QPicture()  # stands in for pyqtgraph's picture while the specs are kept
 
 
@@ -67,6 +68,12 @@ class TokenAxisItem(pg.AxisItem):
     """
 
     _specs: tuple | None = None
+
+    def __init__(self, orientation: str, **kwargs: object) -> None:
+        super().__init__(orientation, **kwargs)
+        # Labels may reach this far past the axis's ends: the selected token's label is always
+        # on the axis, also for the first or last token of a map that fills its view.
+        self.setStyle(hideOverlappingLabels=LABEL_OVERHANG)
 
     def paint(self, p: QPainter, opt: object, widget: object) -> None:
         """Draw the axis from specs made once per change."""
