@@ -29,3 +29,27 @@ def window(qtbot, tiny_model_dir) -> MainWindow:
     with qtbot.waitSignal(main.controller.model_loaded, timeout=TIMEOUT_MS):
         main.show()
     return main
+
+
+def axis_draw_specs(axis, generate=None) -> tuple:
+    """What ``axis`` draws (line, ticks, label rects and texts), in its own frame.
+
+    ``generate`` replaces the axis's own generateDrawSpecs (to compare with pyqtgraph's).
+    """
+    from PySide6.QtGui import QPainter, QPicture
+
+    picture = QPicture()
+    painter = QPainter(picture)
+    try:
+        return (generate or axis.generateDrawSpecs)(painter)
+    finally:
+        painter.end()
+
+
+def show_panels(qtbot, *panels, width: int = 500, height: int = 420) -> None:
+    """Show each panel at one size and wait until the last is on screen."""
+    for panel in panels:
+        qtbot.addWidget(panel)
+        panel.resize(width, height)
+        panel.show()
+    qtbot.waitExposed(panels[-1])

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QGraphicsView
 from explorer.core.sources import ModelSource
 from explorer.gui.compare_window import CompareWindow
 from explorer.gui.panels.analysis_common import on_screen
-from tests.gui.conftest import wait_for_result
+from tests.gui.conftest import axis_draw_specs, wait_for_result
 from tests.gui.test_compare_window import wait_for_comparison
 
 
@@ -139,8 +139,6 @@ def test_every_plot_scene_keeps_no_spatial_index(window):
 
 def test_the_sized_token_axis_leaves_room_for_its_title(qtbot, window):
     """Long token labels and the rotated "query (attends from)" title must not overlap."""
-    from PySide6.QtGui import QPainter, QPicture
-
     words = "a counterrevolutionary interdisciplinary conversation"
     window.input_bar.set_inputs(words)
     wait_for_result(qtbot, window, words)
@@ -148,11 +146,6 @@ def test_the_sized_token_axis_leaves_room_for_its_title(qtbot, window):
     axis = window.attention_panel.heatmap.getPlotItem().getAxis("left")
     assert axis.label.isVisible()
     title = axis.label.mapRectToParent(axis.label.boundingRect())
-    picture = QPicture()
-    painter = QPainter(picture)
-    try:
-        _, _, texts = axis.generateDrawSpecs(painter)  # what the axis paints, in its own frame
-    finally:
-        painter.end()
+    _, _, texts = axis_draw_specs(axis)  # what the axis paints, in its own frame
     assert len(texts) > 3
     assert all(not rect.intersects(title) for rect, _, _ in texts), (title, texts)

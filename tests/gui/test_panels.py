@@ -14,6 +14,7 @@ from explorer.gui.panels.norms import NormsPanel
 from explorer.gui.panels.pooled import NO_POOLER_TEXT, PooledPanel
 from explorer.gui.panels.tokens import TokensPanel
 from explorer.gui.state import MEAN_OF_HEADS, ExplorerState
+from tests.gui.conftest import axis_draw_specs, show_panels
 
 
 @pytest.fixture(scope="module")
@@ -191,8 +192,6 @@ def test_remembered_label_widths_follow_the_font(qtbot):
 
 
 def test_a_small_overview_thins_its_numbers_and_keeps_the_selected_ones(qtbot, tmp_path):
-    from PySide6.QtGui import QPainter, QPicture
-
     from explorer.core.loading import load_model
     from explorer.core.sources import ModelSource
     from tests.conftest import save_random_bert
@@ -213,10 +212,7 @@ def test_a_small_overview_thins_its_numbers_and_keeps_the_selected_ones(qtbot, t
 
     for side, selected in (("left", "▸7"), ("bottom", "▸3")):
         axis = panel.overview.getPlotItem().getAxis(side)
-        picture = QPicture()
-        painter = QPainter(picture)
-        _, _, texts = axis.generateDrawSpecs(painter)
-        painter.end()
+        _, _, texts = axis_draw_specs(axis)
         shown = [text for *_, text in texts]
         assert selected in shown
         rects = [rect for rect, *_ in texts]
@@ -231,11 +227,7 @@ def _axis_texts(plot_widget, side: str) -> list[str]:
 
 def test_heatmaps_fill_their_views(qtbot, state, pair_result):
     attention, norms = AttentionPanel(state), NormsPanel(state)
-    for panel in (attention, norms):
-        qtbot.addWidget(panel)
-        panel.resize(600, 500)
-        panel.show()
-    qtbot.waitExposed(norms)
+    show_panels(qtbot, attention, norms, width=600, height=500)
     state.set_token(3)  # the outlines are on show, and must not widen the view
     count, rows = pair_result.num_tokens, pair_result.hidden_norms.shape[0]
     for plot_widget, width, height in (
@@ -252,14 +244,8 @@ def test_heatmaps_fill_their_views(qtbot, state, pair_result):
 
 @pytest.mark.parametrize("token", [0, -1])
 def test_the_selected_tokens_label_is_drawn_at_either_end(qtbot, state, pair_result, token):
-    from PySide6.QtGui import QPainter, QPicture
-
     attention, norms = AttentionPanel(state), NormsPanel(state)
-    for panel in (attention, norms):
-        qtbot.addWidget(panel)
-        panel.resize(500, 420)
-        panel.show()
-    qtbot.waitExposed(norms)
+    show_panels(qtbot, attention, norms)
     index = token % pair_result.num_tokens
     state.set_token(index)
     wanted = f"▸{pair_result.tokens[index]}"
@@ -270,8 +256,5 @@ def test_the_selected_tokens_label_is_drawn_at_either_end(qtbot, state, pair_res
         plot_widget.getPlotItem().getViewBox().prepareForPaint()
         for side in sides:
             axis = plot_widget.getPlotItem().getAxis(side)
-            picture = QPicture()
-            painter = QPainter(picture)
-            _, _, texts = axis.generateDrawSpecs(painter)  # what the axis draws, not only sets
-            painter.end()
+            _, _, texts = axis_draw_specs(axis)  # what the axis draws, not only what it was set
             assert wanted in [text for *_, text in texts], (plot_widget, side)

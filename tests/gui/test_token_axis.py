@@ -5,21 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtGui import QFont, QPainter, QPicture
+from PySide6.QtGui import QFont, QPainter
 
 from explorer.gui.panels.plotting import make_heatmap_plot, plot_widget
 from explorer.gui.panels.token_axis import TokenAxisItem
+from tests.gui.conftest import axis_draw_specs
 
 WORDS = ["[CLS]", "the", "counter", "##revolutionary", "historians", "wept", ".", "[SEP]"]
-
-
-def _specs(axis: pg.AxisItem, generate) -> tuple:
-    picture = QPicture()
-    painter = QPainter(picture)
-    try:
-        return generate(painter)
-    finally:
-        painter.end()
 
 
 def _shown_heatmap(qtbot):
@@ -46,8 +38,8 @@ def test_token_labels_land_where_pyqtgraph_puts_them(qtbot, side):
     axis.setTicks([[(i + 0.5, word) for i, word in enumerate(WORDS)]])
     assert axis._takes_fast_path()
 
-    (pen, start, end), ticks, texts = _specs(axis, axis.generateDrawSpecs)
-    (ref_pen, ref_start, ref_end), ref_ticks, ref_texts = _specs(
+    (pen, start, end), ticks, texts = axis_draw_specs(axis)
+    (ref_pen, ref_start, ref_end), ref_ticks, ref_texts = axis_draw_specs(
         axis, lambda p: pg.AxisItem.generateDrawSpecs(axis, p)
     )
 
@@ -75,7 +67,7 @@ def test_labels_outside_the_view_are_left_off(qtbot):
     _widget, plot = _shown_heatmap(qtbot)
     axis = plot.getAxis("bottom")
     axis.setTicks([[(-40.5, "far left"), (3.5, "inside"), (99.5, "far right")]])
-    _, ticks, texts = _specs(axis, axis.generateDrawSpecs)
+    _, ticks, texts = axis_draw_specs(axis)
     assert [text for *_, text in texts] == ["inside"]
     assert len(ticks) == 1
 
@@ -89,8 +81,8 @@ def test_automatic_ticks_are_pyqtgraphs_own(qtbot):
     widget.getPlotItem().setXRange(0.0, 17.0, padding=0)
     axis = widget.getPlotItem().getAxis("bottom")
     assert not axis._takes_fast_path()
-    _, _, texts = _specs(axis, axis.generateDrawSpecs)
-    _, _, ref_texts = _specs(axis, lambda p: pg.AxisItem.generateDrawSpecs(axis, p))
+    _, _, texts = axis_draw_specs(axis)
+    _, _, ref_texts = axis_draw_specs(axis, lambda p: pg.AxisItem.generateDrawSpecs(axis, p))
     assert [text for *_, text in texts] == [text for *_, text in ref_texts]
     assert [rect for rect, *_ in texts] == [rect for rect, *_ in ref_texts]
 
