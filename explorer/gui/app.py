@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QApplication
 from explorer.core.sources import ModelSource
 from explorer.gui.main_window import MainWindow
 from explorer.gui.settings import APPLICATION, ORGANIZATION
-from explorer.gui.theme import BASE_SHEET_PROPERTY
 from explorer.gui.worker import running_worker_threads
 from explorer.resources import resource_path
 
@@ -23,9 +22,6 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setWindowIcon(QIcon(str(resource_path("icons/app.svg"))))
-    sheet = resource_path("style.qss").read_text(encoding="utf-8")
-    app.setProperty(BASE_SHEET_PROPERTY, sheet)
-    app.setStyleSheet(sheet)
     return app  # type: ignore[return-value]
 
 

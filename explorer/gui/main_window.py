@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QComboBox,
     QDockWidget,
     QLabel,
     QMainWindow,
@@ -402,7 +403,9 @@ class MainWindow(QMainWindow):
         self.font_scale = round(min(max(scale, low), high), 3)
         self.settings.font_scale = self.font_scale
         self._apply_look()
-        QTimer.singleShot(0, self, self._keep_on_screen)  # once the layout has grown
+        # Once the layout has grown or shrunk: the docks settle over a few event rounds.
+        for delay_ms in (0, 150):
+            QTimer.singleShot(delay_ms, self, self._keep_on_screen)
 
     def _keep_on_screen(self) -> None:
         """No larger than the screen after a font change, as far as the panels' minimum allows.
@@ -416,6 +419,11 @@ class MainWindow(QMainWindow):
         # The new fonts reach the widgets through posted events: let them, and the layout
         # requests they cause, land first, so the minimum size below is the new one.
         QApplication.sendPostedEvents()
+        # A combo box drops its cached minimum size on a style change but not on a font
+        # change (QComboBox.changeEvent), so after larger fonts it kept the window wide.
+        for combo in self.findChildren(QComboBox):
+            QApplication.sendEvent(combo, QEvent(QEvent.Type.StyleChange))
+        QApplication.sendPostedEvents()
         available = screen.availableGeometry()
         if self.width() > available.width() or self.height() > available.height():
             self.resize(self.size().boundedTo(available.size()).expandedTo(self.minimumSizeHint()))
@@ -428,6 +436,7 @@ class MainWindow(QMainWindow):
     def _apply_look(self) -> None:
         """Theme and font scale on the widgets, and on the plots once they exist."""
         apply_application_look(self.theme, self.font_scale)
+        self.message_bar.restyle()
         if self.panels_built:
             from explorer.gui.plot_style import style_plots  # imported with the panels
 

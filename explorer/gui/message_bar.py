@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 
 from PySide6.QtCore import QTimer, Signal
@@ -13,6 +14,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.resources import resource_path
+
 
 class Level(StrEnum):
     """How loud a message is; the value is the stylesheet property."""
@@ -22,11 +25,6 @@ class Level(StrEnum):
     ERROR = "error"
 
 
-_COLORS = {
-    Level.INFO: ("#1f3b57", "#dbeafe"),
-    Level.WARNING: ("#5a3c00", "#fff1c2"),
-    Level.ERROR: ("#6b1010", "#ffd9d9"),
-}
 
 
 class MessageBar(QWidget):
@@ -57,15 +55,24 @@ class MessageBar(QWidget):
 
     def show_message(self, text: str, level: Level = Level.INFO) -> None:
         """Replace the current message."""
-        foreground, background = _COLORS[level]
-        self.setStyleSheet(
-            f"MessageBar, QLabel {{ color: {foreground}; background: {background}; }}"
-        )
-        self.setAutoFillBackground(True)
+        self.setProperty("level", level.value)
         self.level = level
+        self.restyle()
+        self.setAutoFillBackground(True)
         self.label.setText(text)
         self.setVisible(True)
         self.shown_changed.emit(True)
+
+    def restyle(self) -> None:
+        """Style the banner for its level in the application's current font and palette.
+
+        Call it after changing them: a widget with a style sheet keeps the font it was
+        polished with.
+        """
+        if self.level is None:
+            return
+        self.setStyleSheet("")  # a new sheet polishes the banner and its label again
+        self.setStyleSheet(banner_style_sheet())
 
     def clear(self) -> None:
         """Hide the banner."""
@@ -77,6 +84,12 @@ class MessageBar(QWidget):
     def text(self) -> str:
         """The message on show ('' when hidden)."""
         return self.label.text() if self.level is not None else ""
+
+
+@functools.cache
+def banner_style_sheet() -> str:
+    """The shipped style sheet: the banner's colours for each level."""
+    return resource_path("style.qss").read_text(encoding="utf-8")
 
 
 BUSY_DELAY_MS = 300
@@ -118,7 +131,9 @@ class BusyIndicator(QLabel):
 def add_model_status(window: QMainWindow, text: str) -> tuple[QLabel, BusyIndicator]:
     """The status bar's model label and a busy indicator (hidden until work takes a while)."""
     label = QLabel(text)
+    label.setContentsMargins(6, 0, 6, 0)
     busy = BusyIndicator()
+    busy.setContentsMargins(6, 0, 6, 0)
     window.statusBar().addPermanentWidget(label)
     window.statusBar().addPermanentWidget(busy)
     return label, busy

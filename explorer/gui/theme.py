@@ -12,7 +12,6 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 BASE_POINT_SIZE = 10.0
-BASE_SHEET_PROPERTY = "explorer_base_style_sheet"  # the shipped sheet, before font scaling
 
 
 @dataclass(frozen=True)
@@ -81,11 +80,7 @@ def palette_for(theme: Theme) -> QPalette:
 
 
 def apply_application_look(theme: Theme, font_scale: float) -> None:
-    """Style, palette, font and style sheet of the application.
-
-    Call it before building a window: set afterwards, a new style sheet makes Qt repolish every
-    widget already made (about 0.13 s for the main window, measured).
-    """
+    """Style, palette and font of the application."""
     app = QApplication.instance()
     if isinstance(app, QApplication):
         app.setStyle("Fusion")
@@ -93,13 +88,6 @@ def apply_application_look(theme: Theme, font_scale: float) -> None:
         font = app.font()
         font.setPointSizeF(BASE_POINT_SIZE * font_scale)
         app.setFont(font)
-        # With an application style sheet, Qt takes fonts from the sheet, not from setFont.
-        base_sheet = app.property(BASE_SHEET_PROPERTY)
-        if isinstance(base_sheet, str):
-            size = f"{BASE_POINT_SIZE * font_scale:.1f}pt"
-            # The theme's name is in the sheet so that a new theme changes the sheet: widgets a
-            # style sheet has polished keep the palette they were polished with, and only a
-            # new sheet polishes them again (else the text kept the old theme's colours).
-            sheet = f"{base_sheet}\n/* {theme.name} theme */\n* {{ font-size: {size}; }}"
-            if app.styleSheet() != sheet:
-                app.setStyleSheet(sheet)
+        # No application style sheet: with one, every widget paints through Qt's slower
+        # style-sheet style, fonts come from the sheet, and a new palette does not reach the
+        # widgets it has polished. The palette and this font are the whole look.

@@ -95,16 +95,13 @@ def test_font_scale_grows_widgets_and_plot_labels_and_is_remembered(qtbot, shown
 
 @pytest.fixture
 def styled_app(shown):
-    """The real application style sheet, which the tests otherwise lack (fonts come from it)."""
+    """The application as the app makes it (make_application); look reset afterwards."""
     from explorer.gui.app import make_application
-    from explorer.gui.theme import BASE_SHEET_PROPERTY
 
     app = make_application()
     yield app
     shown.set_theme("light")
     shown.set_font_scale(1.0)
-    app.setProperty(BASE_SHEET_PROPERTY, None)
-    app.setStyleSheet("")
 
 
 def test_larger_fonts_keep_the_window_on_the_screen(qtbot, shown, styled_app):
@@ -119,6 +116,18 @@ def test_larger_fonts_keep_the_window_on_the_screen(qtbot, shown, styled_app):
     qtbot.waitUntil(
         lambda: shown.width() <= max(available.width(), shown.minimumSizeHint().width())
     )
+
+
+def test_the_application_has_no_style_sheet(qtbot, shown, styled_app):
+    # One would send every widget's painting through Qt's style-sheet style (slower), and
+    # freeze fonts and palettes; the look is the palette and the application font.
+    shown.message_bar.show_message("A notice, shown before the fonts grow")
+    shown.set_theme("dark")
+    shown.set_font_scale(1.5)
+    assert styled_app.styleSheet() == ""
+    size = styled_app.font().pointSizeF()
+    for label in (shown.model_label, shown.tokens_panel.summary, shown.message_bar.label):
+        qtbot.waitUntil(lambda label=label: label.font().pointSizeF() == pytest.approx(size))
 
 
 def test_the_window_fits_a_1280_pixel_projector_at_normal_fonts(qtbot, shown):
@@ -144,7 +153,7 @@ def test_theme_switch_restyles_plot_backgrounds(qtbot, shown):
     shown.set_theme("light")
 
 
-def test_a_new_theme_reaches_widgets_the_style_sheet_polished(qtbot, shown, styled_app):
+def test_a_new_theme_reaches_every_widget(qtbot, shown, styled_app):
     text_role = shown.palette().ColorRole.WindowText
     labels = [shown.tokens_panel.summary, shown.model_label]
     for name in ("dark", "light", "dark"):

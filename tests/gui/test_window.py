@@ -152,6 +152,10 @@ def test_messages_appear_on_screen_and_go_away(qtbot, window):
     qtbot.waitUntil(lambda: not banner_on_screen(qtbot, window))
     window.message_bar.show_message("Something to say", Level.WARNING)
     qtbot.waitUntil(lambda: banner_on_screen(qtbot, window))
+    for level, background in ((Level.WARNING, "#fff1c2"), (Level.ERROR, "#ffd9d9")):
+        window.message_bar.show_message("Something to say", level)  # the shipped style sheet
+        corner = window.message_bar.grab().toImage().pixelColor(2, 2)
+        assert corner.name() == background
     window.message_bar.close_button.click()
     qtbot.waitUntil(lambda: not window.message_bar.isVisible())
     assert window.message_bar.text() == ""
