@@ -416,14 +416,14 @@ class MainWindow(QMainWindow):
         screen = self.screen()
         if screen is None or self.isFullScreen() or self.isMaximized():
             return
-        # The new fonts reach the widgets through posted events: let them, and the layout
-        # requests they cause, land first, so the minimum size below is the new one.
-        QApplication.sendPostedEvents()
+        # Lay out now (only that: no other queued event, such as a worker's result, may run
+        # here), so that the minimum size below is the one for the new fonts.
+        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
         # A combo box drops its cached minimum size on a style change but not on a font
         # change (QComboBox.changeEvent), so after larger fonts it kept the window wide.
         for combo in self.findChildren(QComboBox):
             QApplication.sendEvent(combo, QEvent(QEvent.Type.StyleChange))
-        QApplication.sendPostedEvents()
+        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
         available = screen.availableGeometry()
         if self.width() > available.width() or self.height() > available.height():
             self.resize(self.size().boundedTo(available.size()).expandedTo(self.minimumSizeHint()))
