@@ -258,8 +258,9 @@ class CompareWindow(QMainWindow):
         self.model_label, self.busy_indicator = add_model_status(self, "Loading the model…")
 
     def set_look(self, theme: Theme, font_scale: float) -> None:
-        """Style this window's plots like the main window's (theme and font scale)."""
+        """Style this window's plots and banner like the main window's (theme and font scale)."""
         style_plots(self, theme, font_scale)
+        self.message_bar.restyle()
 
     # --- actions -----------------------------------------------------------------------
     def set_inputs(self, text_a: str, text_b: str) -> None:

@@ -25,8 +25,6 @@ class Level(StrEnum):
     ERROR = "error"
 
 
-
-
 class MessageBar(QWidget):
     """Shows one message at a time; the close button hides it."""
 
