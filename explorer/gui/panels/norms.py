@@ -10,12 +10,12 @@ from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 from explorer.gui.panels.plotting import (
     NORMS_COLORMAP,
     as_image,
-    fitting_token_ticks,
     guide_lines,
-    label_extent,
+    label_axis,
     make_heatmap_plot,
     nice_ceiling,
     outline_item,
+    pixels_per_unit,
     place_guides,
     place_outline,
     plot_widget,
@@ -133,14 +133,12 @@ class NormsPanel(QWidget):
             return
         plot = self.heatmap.getPlotItem()
         x_size, _ = plot.getViewBox().viewPixelSize()
-        per_token = 1.0 / x_size if x_size > 0 else 0.0
+        per_token = pixels_per_unit(x_size)
         shown = (self._serial, self._state.token, round(per_token, 3))
         if shown == self._ticks_shown:
             return  # setTicks redraws the whole axis: only call it when the ticks change
         self._ticks_shown = shown
-        axis = plot.getAxis("bottom")
-        extent = label_extent(axis.style.get("tickFont") or axis.font())
-        set_ticks(axis, [fitting_token_ticks(self._tokens, shown[1], per_token, extent)])
+        label_axis(plot.getAxis("bottom"), self._tokens, shown[1], per_token)
 
     def _on_token_changed(self, *_: object) -> None:
         result = self._state.result
