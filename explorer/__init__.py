@@ -6,7 +6,7 @@ import builtins
 from typing import TYPE_CHECKING
 
 # Python's own import function, kept before PySide6 replaces it: the model worker imports
-# torch and transformers with it (explorer.gui.pyside_imports.feature_hook_paused).
+# torch and transformers with it (explorer.gui.worker.pyside_imports.feature_hook_paused).
 PYTHON_IMPORT = builtins.__import__
 
 if TYPE_CHECKING:

@@ -63,7 +63,7 @@ def _no_leaked_threads():
     """Fail a test that leaves a worker QThread or a non-daemon Python thread running."""
     before = {t.ident for t in threading.enumerate()}
     yield
-    from explorer.gui.worker import abandoned_worker_threads, running_worker_threads
+    from explorer.gui.worker.model_worker import abandoned_worker_threads, running_worker_threads
 
     # A window closed mid-forward-pass stops its worker without waiting (the app then exits);
     # here the process goes on, so let that job finish. Any other running thread is a leak.

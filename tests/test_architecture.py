@@ -39,7 +39,7 @@ def test_core_imports_no_qt():
 
 
 def test_window_module_imports_neither_torch_nor_transformers():
-    loaded = _modules_after("import explorer.gui.app\nimport explorer.gui.main_window")
+    loaded = _modules_after("import explorer.gui.app\nimport explorer.gui.windows.main_window")
     assert "PySide6.QtWidgets" in loaded
     assert "torch" not in loaded
     assert "transformers" not in loaded
@@ -54,8 +54,8 @@ from PySide6.QtCore import QSettings
 QSettings.setDefaultFormat(QSettings.Format.IniFormat)
 QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, {str(tmp_path)!r})
 from explorer.gui.app import make_application
-from explorer.gui.main_window import MainWindow
-from explorer.gui.worker import ModelController
+from explorer.gui.windows.main_window import MainWindow
+from explorer.gui.worker.model_worker import ModelController
 ModelController.request_load = lambda self, source: 0  # this test is about the window alone
 app = make_application()
 window = MainWindow(text="hello", panels_after_load=True)
@@ -67,7 +67,7 @@ window.close()
     loaded = _modules_after(code)
     assert "painted" in loaded
     assert "pyqtgraph" not in loaded
-    assert "explorer.gui.window_panels" not in loaded
+    assert "explorer.gui.windows.panel_factory" not in loaded
 
 
 def test_import_linter_contract_holds():

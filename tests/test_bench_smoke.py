@@ -96,7 +96,7 @@ def test_every_mosaic_pixel_maps_back_to_its_layer_head_query_and_key(count):
 
 def test_512_tokens_on_a_tiny_model_fill_every_panel(qtbot, tiny_model, tiny_model_dir):
     from explorer.core.sources import ModelSource
-    from explorer.gui.main_window import MainWindow
+    from explorer.gui.windows.main_window import MainWindow
 
     text = sentence_of_length(tiny_model.tokenizer, 512)
     window = MainWindow(source=ModelSource.parse(str(tiny_model_dir)), text="")

@@ -18,7 +18,7 @@ from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QHeaderView, QWidget
 
 from explorer.core.sources import ModelSource
-from explorer.gui.main_window import MainWindow
+from explorer.gui.windows.main_window import MainWindow
 
 RESULT_TIMEOUT_S = 300.0
 PAINT_IDLE_S = 0.3  # no armed view painted for this long: the rest did not need to

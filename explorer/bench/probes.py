@@ -39,7 +39,7 @@ def probe_startup(t0: float) -> dict[str, Any]:
 
     from explorer.bench.common import isolate_settings
     from explorer.gui.app import make_application
-    from explorer.gui.main_window import MainWindow
+    from explorer.gui.windows.main_window import MainWindow
 
     imported = time.time()
     settings_folder = isolate_settings()

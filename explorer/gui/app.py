@@ -10,9 +10,9 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from explorer.core.sources import ModelSource
-from explorer.gui.main_window import MainWindow
-from explorer.gui.settings import APPLICATION, ORGANIZATION
-from explorer.gui.worker import running_worker_threads
+from explorer.gui.state.settings import APPLICATION, ORGANIZATION
+from explorer.gui.windows.main_window import MainWindow
+from explorer.gui.worker.model_worker import running_worker_threads
 from explorer.resources import resource_path
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from explorer.core.sources import ModelSource
-from explorer.gui.main_window import MainWindow
+from explorer.gui.windows.main_window import MainWindow
 
 TIMEOUT_MS = 60_000
 

@@ -20,14 +20,14 @@ from explorer.core.analysis.words import merge_word_pieces, word_groups
 from explorer.core.errors import ExplorerError
 from explorer.core.inference import run_inference
 from explorer.core.views import attention_mosaic, build_views
-from explorer.gui.panels.analysis_common import COMPUTING, LensOptions
-from explorer.gui.panels.analysis_flow import FlowPanel
-from explorer.gui.panels.analysis_head_stats import HeadStatsPanel
-from explorer.gui.panels.analysis_norm import NormPanel
-from explorer.gui.panels.analysis_rollout import RolloutPanel
-from explorer.gui.panels.analysis_topk import TopKPanel
-from explorer.gui.panels.attention import AttentionPanel
-from explorer.gui.state import MEAN_OF_HEADS, AnalysisFailure, ExplorerState
+from explorer.gui.panels.analysis.common import COMPUTING, LensOptions
+from explorer.gui.panels.analysis.flow import FlowPanel
+from explorer.gui.panels.analysis.head_stats import HeadStatsPanel
+from explorer.gui.panels.analysis.norm_based import NormPanel
+from explorer.gui.panels.analysis.rollout import RolloutPanel
+from explorer.gui.panels.analysis.topk import TopKPanel
+from explorer.gui.panels.main.attention import AttentionPanel
+from explorer.gui.state.explorer_state import MEAN_OF_HEADS, AnalysisFailure, ExplorerState
 
 
 @pytest.fixture(scope="module")

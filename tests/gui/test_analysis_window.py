@@ -13,9 +13,9 @@ from explorer.core.analysis.head_stats import HeadStats
 from explorer.core.analysis.norm_based import NormAttention
 from explorer.core.analysis.rollout import attention_rollout
 from explorer.core.sources import ModelSource
-from explorer.gui.main_window import MainWindow
-from explorer.gui.panels.analysis_common import LensOptions
-from explorer.gui.panels.analysis_docks import ANALYSIS_DOCKS, add_analysis_docks
+from explorer.gui.panels.analysis.common import LensOptions
+from explorer.gui.windows.analysis_docks import ANALYSIS_DOCKS, add_analysis_docks
+from explorer.gui.windows.main_window import MainWindow
 from tests.gui.conftest import TIMEOUT_MS, wait_for_result
 from tests.gui.test_window import click_cell
 

@@ -10,8 +10,8 @@ from PySide6.QtCore import Qt
 from explorer.core.anatomy import parameter_table
 from explorer.core.loading import load_model
 from explorer.core.sources import ModelSource
-from explorer.gui.panels.anatomy import NO_MODEL_TEXT, SELECTED_BACKGROUND, AnatomyPanel
-from explorer.gui.state import ExplorerState
+from explorer.gui.panels.main.anatomy import NO_MODEL_TEXT, SELECTED_BACKGROUND, AnatomyPanel
+from explorer.gui.state.explorer_state import ExplorerState
 from tests.conftest import save_random_bert
 
 

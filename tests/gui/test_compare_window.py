@@ -11,10 +11,10 @@ import explorer.core.compare as compare_module
 import explorer.core.inference as inference_module
 from explorer.core.errors import InputTextError
 from explorer.core.sources import ModelSource
-from explorer.gui.compare_window import CompareWindow
-from explorer.gui.message_bar import Level
-from explorer.gui.state import MEAN_OF_HEADS
-from explorer.gui.worker import running_worker_threads
+from explorer.gui.state.explorer_state import MEAN_OF_HEADS
+from explorer.gui.widgets.message_bar import Level
+from explorer.gui.windows.compare_window import CompareWindow
+from explorer.gui.worker.model_worker import running_worker_threads
 from tests.gui.conftest import TIMEOUT_MS
 
 PYTHON = "I love my pet python"
@@ -276,9 +276,9 @@ def test_the_difference_panels_are_views_of_the_compare_state(qtbot, tiny_model)
     from explorer.core.compare import compare_results
     from explorer.core.inference import run_inference
     from explorer.core.views import build_views
-    from explorer.gui.panels.compare_attention import CompareAttentionPanel
-    from explorer.gui.panels.compare_common import CompareState
-    from explorer.gui.panels.compare_norms import CompareNormsPanel
+    from explorer.gui.panels.compare.attention import CompareAttentionPanel
+    from explorer.gui.panels.compare.common import CompareState
+    from explorer.gui.panels.compare.norms import CompareNormsPanel
 
     a, b = run_inference(tiny_model, PYTHON), run_inference(tiny_model, SNAKE)
     state = CompareState()

@@ -12,8 +12,8 @@ from PySide6.QtGui import QImage
 from explorer.core.api import inspect_arrays
 from explorer.core.session import Session, save_session
 from explorer.core.sources import ModelSource
-from explorer.gui.main_window import MainWindow
-from explorer.gui.message_bar import Level
+from explorer.gui.widgets.message_bar import Level
+from explorer.gui.windows.main_window import MainWindow
 from tests.gui.conftest import TIMEOUT_MS, wait_for_result
 
 PET, SNAKE = "I love my pet python", "Is it a snake?"
@@ -175,7 +175,7 @@ def test_command_line_opens_a_session(tmp_path, tiny_model_dir):
         "import sys\n"
         "from PySide6.QtCore import QTimer\n"
         "import explorer.gui.app as app_module\n"
-        "from explorer.gui.main_window import MainWindow\n"
+        "from explorer.gui.windows.main_window import MainWindow\n"
         "orig = MainWindow.__init__\n"
         "def init(self, *a, **k):\n"
         "    orig(self, *a, **k)\n"

@@ -8,8 +8,8 @@ from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QGraphicsView
 
 from explorer.core.sources import ModelSource
-from explorer.gui.compare_window import CompareWindow
-from explorer.gui.panels.analysis_common import on_screen
+from explorer.gui.panels.analysis.common import on_screen
+from explorer.gui.windows.compare_window import CompareWindow
 from tests.gui.conftest import axis_draw_specs, wait_for_result
 from tests.gui.test_compare_window import wait_for_comparison
 

@@ -9,11 +9,11 @@ import pytest
 
 from explorer.core.inference import run_inference
 from explorer.core.views import build_views
-from explorer.gui.panels.attention import AttentionPanel
-from explorer.gui.panels.norms import NormsPanel
-from explorer.gui.panels.pooled import NO_POOLER_TEXT, PooledPanel
-from explorer.gui.panels.tokens import TokensPanel
-from explorer.gui.state import MEAN_OF_HEADS, ExplorerState
+from explorer.gui.panels.main.attention import AttentionPanel
+from explorer.gui.panels.main.norms import NormsPanel
+from explorer.gui.panels.main.pooled import NO_POOLER_TEXT, PooledPanel
+from explorer.gui.panels.main.tokens import TokensPanel
+from explorer.gui.state.explorer_state import MEAN_OF_HEADS, ExplorerState
 from tests.gui.conftest import axis_draw_specs, show_panels
 
 
@@ -157,7 +157,7 @@ def test_panels_settle_their_views_before_the_paint(qtbot, state, pair_result, t
 
 @pytest.mark.parametrize("value", [0.3, 1.0, 1.01, 7.3, 12.9, 13.7, 260.0, 0.0012])
 def test_colour_levels_round_up_to_a_nearby_round_number(value):
-    from explorer.gui.panels.plotting import nice_ceiling
+    from explorer.gui.panels.plotting.plots import nice_ceiling
 
     top = nice_ceiling(value)
     assert value <= top <= value * 4 / 3 + 1e-12
@@ -165,7 +165,7 @@ def test_colour_levels_round_up_to_a_nearby_round_number(value):
 
 
 def test_norms_colour_scale_is_the_rounded_up_maximum(qtbot, state, tiny_model):
-    from explorer.gui.panels.plotting import nice_ceiling
+    from explorer.gui.panels.plotting.plots import nice_ceiling
 
     panel = NormsPanel(state)
     qtbot.addWidget(panel)
@@ -179,7 +179,7 @@ def test_norms_colour_scale_is_the_rounded_up_maximum(qtbot, state, tiny_model):
 def test_remembered_label_widths_follow_the_font(qtbot):
     from PySide6.QtGui import QFont, QFontMetricsF
 
-    from explorer.gui.panels.plotting import label_extent
+    from explorer.gui.panels.plotting.plots import label_extent
 
     small, large = QFont(), QFont()
     small.setPointSizeF(9)

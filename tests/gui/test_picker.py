@@ -5,8 +5,8 @@ from __future__ import annotations
 from huggingface_hub import constants
 
 from explorer.core.sources import ModelSource
-from explorer.gui.main_window import MainWindow
-from explorer.gui.settings import Settings
+from explorer.gui.state.settings import Settings
+from explorer.gui.windows.main_window import MainWindow
 from tests.core.test_cache_scan import add_folder_to_hf_cache
 from tests.gui.conftest import TIMEOUT_MS, wait_for_result
 

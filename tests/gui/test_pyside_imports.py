@@ -6,7 +6,7 @@ import builtins
 import linecache
 import sys
 
-from explorer.gui.pyside_imports import lighten_feature_check
+from explorer.gui.worker.pyside_imports import lighten_feature_check
 
 
 def test_the_lightened_check_gives_the_original_answers(tmp_path, monkeypatch):
@@ -35,7 +35,7 @@ PAUSED_IMPORTS = """
 import builtins, sys
 import explorer
 import PySide6.QtCore
-from explorer.gui.pyside_imports import feature_hook_paused
+from explorer.gui.worker.pyside_imports import feature_hook_paused
 feature = sys.modules["shibokensupport.feature"]
 hook = builtins.__import__
 assert hook is not explorer.PYTHON_IMPORT, "PySide6 installs its hook"
@@ -66,7 +66,7 @@ def test_the_worker_imports_without_pysides_hook(tmp_path):
 def test_pausing_is_harmless_when_pyside6_came_first(monkeypatch):
     """Had PySide6 been imported before explorer, the original import would be unknown."""
     import explorer
-    from explorer.gui.pyside_imports import feature_hook_paused
+    from explorer.gui.worker.pyside_imports import feature_hook_paused
 
     hook = builtins.__import__
     monkeypatch.setattr(explorer, "PYTHON_IMPORT", hook)

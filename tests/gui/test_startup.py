@@ -5,11 +5,11 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel
 
 from explorer.core.sources import ModelSource
-from explorer.gui import main_window as main_window_module
-from explorer.gui.main_window import MainWindow
-from explorer.gui.message_bar import Level
-from explorer.gui.panels.analysis_common import on_screen
-from explorer.gui.worker import ModelController
+from explorer.gui.panels.analysis.common import on_screen
+from explorer.gui.widgets.message_bar import Level
+from explorer.gui.windows import main_window as main_window_module
+from explorer.gui.windows.main_window import MainWindow
+from explorer.gui.worker.model_worker import ModelController
 from tests.gui.conftest import TIMEOUT_MS
 
 SINAN = "Sinan loves a beautiful day"

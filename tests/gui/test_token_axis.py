@@ -7,8 +7,8 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtGui import QFont, QPainter
 
-from explorer.gui.panels.plotting import make_heatmap_plot, plot_widget
-from explorer.gui.panels.token_axis import TokenAxisItem
+from explorer.gui.panels.plotting.plots import make_heatmap_plot, plot_widget
+from explorer.gui.panels.plotting.token_axis import TokenAxisItem
 from tests.gui.conftest import axis_draw_specs
 
 WORDS = ["[CLS]", "the", "counter", "##revolutionary", "historians", "wept", ".", "[SEP]"]
@@ -88,7 +88,11 @@ def test_automatic_ticks_are_pyqtgraphs_own(qtbot):
 
 
 def test_a_token_axis_grows_at_once_and_narrows_only_with_room_to_spare(qtbot):
-    from explorer.gui.panels.plotting import AXIS_SHRINK_SLACK, AXIS_WIDTH_STEP, fit_axis_width
+    from explorer.gui.panels.plotting.plots import (
+        AXIS_SHRINK_SLACK,
+        AXIS_WIDTH_STEP,
+        fit_axis_width,
+    )
 
     _widget, plot = _shown_heatmap(qtbot)
     axis = plot.getAxis("left")

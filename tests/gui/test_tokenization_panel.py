@@ -12,7 +12,7 @@ from explorer.core.loading import load_model
 from explorer.core.sources import ModelSource
 from explorer.core.tokenization import NORMALIZED_ANALYSIS, VOCABULARY_ANALYSIS, token_spans
 from explorer.core.views import build_views
-from explorer.gui.panels.tokenization import (
+from explorer.gui.panels.main.tokenization import (
     AFTER_BACKGROUND,
     BEFORE_BACKGROUND,
     LOOKUP_NEEDS_MODEL,
@@ -23,7 +23,7 @@ from explorer.gui.panels.tokenization import (
     WORD_COLORS,
     TokenizationPanel,
 )
-from explorer.gui.state import AnalysisFailure, ExplorerState
+from explorer.gui.state.explorer_state import AnalysisFailure, ExplorerState
 from tests.conftest import save_random_bert
 from tests.gui.conftest import TIMEOUT_MS, wait_for_result
 

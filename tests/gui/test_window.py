@@ -7,9 +7,9 @@ import json
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
 
-from explorer.gui.main_window import EMPTY_HINT, MainWindow
-from explorer.gui.message_bar import Level
-from explorer.gui.worker import running_worker_threads
+from explorer.gui.widgets.message_bar import Level
+from explorer.gui.windows.main_window import EMPTY_HINT, MainWindow
+from explorer.gui.worker.model_worker import running_worker_threads
 from tests.gui.conftest import TIMEOUT_MS, wait_for_result
 
 SINAN = "Sinan loves a beautiful day"
@@ -251,7 +251,7 @@ def test_closing_during_a_run_stops_the_worker(qtbot, tiny_model_dir):
 def test_busy_indicator_shows_only_for_work_that_takes_a_while(qtbot):
     from PySide6.QtWidgets import QMainWindow
 
-    from explorer.gui.message_bar import BUSY_DELAY_MS, add_model_status
+    from explorer.gui.widgets.message_bar import BUSY_DELAY_MS, add_model_status
 
     main = QMainWindow()
     qtbot.addWidget(main)

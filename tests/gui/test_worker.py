@@ -7,7 +7,7 @@ import pytest
 
 from explorer.core.analysis import registry
 from explorer.core.sources import ModelSource
-from explorer.gui.state import AnalysisFailure
+from explorer.gui.state.explorer_state import AnalysisFailure
 from tests.gui.conftest import TIMEOUT_MS, wait_for_result
 
 

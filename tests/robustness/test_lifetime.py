@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from explorer.core.sources import ModelSource
-from explorer.gui.worker import ModelController
+from explorer.gui.worker.model_worker import ModelController
 from tests.conftest import save_random_bert
 from tests.gui.conftest import TIMEOUT_MS, wait_for_result
 
@@ -98,7 +98,7 @@ CLOSE_SCRIPT = textwrap.dedent(
     from PySide6.QtCore import QTimer
     from explorer.core.sources import ModelSource
     from explorer.gui.app import exit_code_after, make_application
-    from explorer.gui.main_window import MainWindow
+    from explorer.gui.windows.main_window import MainWindow
 
     moment, source, text = sys.argv[1], sys.argv[2], sys.argv[3]
     app = make_application()

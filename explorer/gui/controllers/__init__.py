@@ -1,0 +1,1 @@
+"""Controllers: sessions, exporting, model status and the look; each gets narrow collaborators."""

@@ -1,0 +1,1 @@
+"""Lens panels beyond raw attention: rollout, flow, norm-based, head statistics, top-k."""

@@ -1,0 +1,1 @@
+"""The compare window's panels: both sides and their differences."""

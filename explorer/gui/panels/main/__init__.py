@@ -1,0 +1,1 @@
+"""The main window's linked panels: tokens, attention, norms, pooled vector and more."""

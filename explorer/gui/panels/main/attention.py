@@ -1,0 +1,408 @@
+"""Attention panel: one labelled query × key heatmap and the layers × heads overview mosaic.
+
+The heatmap shows the selected layer and head (or the heads pooled, or the mean over layers)
+through the shared lens (pair block, words, hidden special tokens); a small table totals the
+four sentence-pair blocks of what is on show.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.core.analysis.blocks import ALL, block_mask, parse_block, token_segments
+from explorer.core.analysis.lens import LensedMatrix
+from explorer.core.analysis.words import word_groups
+from explorer.core.results import InferenceResult
+from explorer.core.views import attention_mosaic, mosaic_cell
+from explorer.gui.panels.analysis.common import (
+    HeadControls,
+    LensBar,
+    LensOptions,
+    displayed_attention,
+    head_choice_label,
+    lens_notice,
+    titled,
+    where_label,
+)
+from explorer.gui.panels.plotting.plots import (
+    ATTENTION_COLORMAP,
+    as_image,
+    label_axis,
+    make_heatmap_plot,
+    outline_item,
+    pixels_per_unit,
+    place_outline,
+    set_ticks,
+    set_title,
+    set_token_ticks,
+    settle,
+)
+from explorer.gui.state.explorer_state import MEAN_OF_HEADS, ExplorerState
+
+HOVER_HINT = "Hover over the heatmap to read a weight."
+BLOCK_TABLE_TIP = (
+    "Total attention weight in each sentence-pair block of the map on show (the sum of its "
+    "cells) and its share of all the weight. [CLS] and the first [SEP] count as A, the last "
+    "[SEP] as B, so the four blocks add up to the whole."
+)
+
+
+def head_label(head: int) -> str:
+    """How a head is named in read-outs ("head 7", 1-based, or "mean of heads")."""
+    return head_choice_label(head)
+
+
+def attention_readout(where: str, labels: tuple[str, ...], query: int, key: int, value: float):
+    """The hover text: ``layer 3 · head 7 · "loves" → "day" = 0.123`` (1-based names)."""
+    return f'{where} · "{labels[query]}" → "{labels[key]}" = {value:.3f}'
+
+
+def token_rows(result: InferenceResult, words: bool) -> tuple[tuple[str, ...], np.ndarray]:
+    """(labels, row of each token) of the heatmap's rows, without recomputing the matrix."""
+    if words:
+        groups = word_groups(result)
+        return groups.labels, groups.group_of_token
+    return tuple(str(t) for t in result.tokens), np.arange(result.num_tokens)
+
+
+class AttentionPanel(QWidget):
+    """Shows the selected layer/head; the overview selects layer and head by click."""
+
+    def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._lens = LensOptions.of(state)
+        self.controls = HeadControls(state)
+        self.layer_combo = self.controls.layer_combo
+        self.head_combo = self.controls.head_combo
+        self.lens_bar = LensBar(state)
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+        self.notice.setObjectName("panel-notice")
+        self.notice.setVisible(False)
+        self.readout = QLabel(HOVER_HINT)
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.readout.setWordWrap(True)
+
+        self.heatmap, self.image, self.colorbar = make_heatmap_plot(
+            ATTENTION_COLORMAP, (0.0, 1.0), "attention", square=True
+        )
+        plot = self.heatmap.getPlotItem()
+        plot.setLabel("left", "query (attends from)")
+        plot.setLabel("bottom", "key (attends to)")
+        plot.getAxis("bottom").setStyle(autoExpandTextSpace=True)
+        self.heatmap.setToolTip("Click: select the row's token · Shift+click: the column's token")
+        self._row_outline = outline_item(plot)
+        self._col_outline = outline_item(plot)
+
+        self.block_table = QTableWidget(2, 2)
+        self.block_table.setHorizontalHeaderLabels(["to A", "to B"])
+        self.block_table.setVerticalHeaderLabels(["from A", "from B"])
+        self.block_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.block_table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.block_table.setToolTip(BLOCK_TABLE_TIP)
+        self.block_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.block_table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.block_table.setMaximumHeight(84)
+        self.block_table.setMaximumWidth(300)  # "511.9 (97%)" at 512 tokens, not clipped
+        for row in range(2):
+            for col in range(2):
+                item = QTableWidgetItem("—")
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                self.block_table.setItem(row, col, item)
+
+        self.overview, self.overview_image, _ = make_heatmap_plot(
+            ATTENTION_COLORMAP, (0.0, 1.0), "max"
+        )
+        overview_plot = self.overview.getPlotItem()
+        overview_plot.setLabel("left", "layer")
+        overview_plot.setLabel("bottom", "head")
+        overview_plot.setTitle("All layers × heads (click to select)")
+        self.overview.setToolTip("Every head of every layer; click a tile to show it")
+        self._tile_outline = outline_item(overview_plot)
+        self._grid = pg.PlotDataItem(pen=pg.mkPen((255, 255, 255, 90), width=1), connect="pairs")
+        overview_plot.addItem(self._grid)
+        self._overview_shape: tuple[int, int] | None = None  # (layers, heads) the grid shows
+        self._overview_axes_shown: tuple[int | float, ...] | None = None
+        self._hovered: tuple[int, int] | None = None  # the heatmap cell under the pointer
+
+        below = QHBoxLayout()
+        below.addWidget(self.readout, 1)
+        below.addWidget(self.block_table)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.controls)
+        left_layout.addWidget(self.lens_bar)
+        left_layout.addWidget(self.notice)
+        left_layout.addWidget(self.heatmap, 1)
+        left_layout.addLayout(below)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(left)
+        splitter.addWidget(self.overview)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+        plot.getViewBox().sigResized.connect(self._draw_token_marks)
+        overview_plot.getViewBox().sigResized.connect(self._draw_overview_axes)
+        plot.getViewBox().sigRangeChanged.connect(self._draw_token_marks)  # after auto-range
+        self.image.cell_hovered.connect(self._on_cell_hovered)
+        self.image.cell_clicked.connect(self._on_cell_clicked)
+        self.overview_image.cell_hovered.connect(self._on_tile_hovered)
+        self.overview_image.cell_clicked.connect(self._on_tile_clicked)
+        state.result_changed.connect(self._on_result_changed)
+        state.layer_changed.connect(self._on_layer_changed)
+        state.head_changed.connect(self._on_head_changed)
+        state.token_changed.connect(self._on_token_changed)
+        self._lens.changed.connect(self._on_lens_changed)
+        self._on_result_changed()
+
+    # --- what is on show -----------------------------------------------------------------
+    def current_view(self) -> LensedMatrix | None:
+        """The matrix on show with its row labels (the lens applied)."""
+        return displayed_attention(self._state, self._lens)
+
+    def view_options(self) -> dict[str, str | int | float | bool]:
+        """The shared lens and head pooling, for a saved session."""
+        return self._lens.options()
+
+    def apply_view_options(self, options: dict[str, str | int | float | bool]) -> None:
+        """Restore what ``view_options`` returned (unknown keys are ignored)."""
+        self._lens.apply_options(options)
+
+    def _where(self) -> str:
+        return where_label(
+            self._state.layer, self._state.head, self._lens.head_pool, self._lens.mean_layers
+        )
+
+    # --- state → view --------------------------------------------------------------------
+    def _on_result_changed(self) -> None:
+        result, views = self._state.result, self._state.views
+        if result is None or views is None:
+            self._clear()
+            return
+        self._draw_overview()
+        self._draw_overview_axes()
+        self._draw_matrix()
+        self._draw_tile_mark()
+
+    def _clear(self) -> None:
+        """Nothing to show: no image, and no labels, numbers or titles left from the last one."""
+        self.image.clear()
+        self.overview_image.clear()
+        self._grid.setData([], [])
+        for outline in (self._row_outline, self._col_outline, self._tile_outline):
+            outline.setVisible(False)
+        for plot in (self.heatmap.getPlotItem(), self.overview.getPlotItem()):
+            for side in ("left", "bottom"):
+                set_ticks(plot.getAxis(side), [[]])
+        self._overview_shape = self._overview_axes_shown = None
+        set_title(self.heatmap.getPlotItem(), "")
+        for row in range(2):
+            for col in range(2):
+                self.block_table.item(row, col).setText("—")
+        self._hovered = None
+        self.readout.setText("No result yet.")
+        self._show_notice("")
+
+    def _on_layer_changed(self, _layer: int) -> None:
+        self._draw_matrix()
+        self._draw_tile_mark()
+        self._draw_overview_axes()
+
+    def _on_head_changed(self, _head: int) -> None:
+        self._draw_matrix()
+        self._draw_tile_mark()
+        self._draw_overview_axes()
+
+    def _on_token_changed(self, _token: int) -> None:
+        self._draw_token_marks()
+
+    def _on_lens_changed(self) -> None:
+        if self._state.result is None:
+            return
+        self._draw_overview()
+        self._draw_matrix()
+        self._draw_tile_mark()
+        self._draw_overview_axes()
+
+    def _show_notice(self, text: str) -> None:
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
+
+    def _draw_matrix(self) -> None:
+        view = self.current_view()
+        if view is None:
+            return
+        self.image.setImage(as_image(view.matrix), levels=(0.0, 1.0), autoLevels=False)
+        lens = self._lens
+        title = self._where()
+        set_title(self.heatmap.getPlotItem(), titled(title[0].upper() + title[1:], lens.settings))
+        self._show_notice(lens_notice(self._state.result, lens.settings))
+        self._draw_block_table(view)
+        self._show_readout(view)
+        settle(self.heatmap.getPlotItem())
+        self._draw_token_marks()
+
+    def _draw_block_table(self, view: LensedMatrix) -> None:
+        totals = view.totals
+        whole = float(totals.sum())
+        has_pair = bool((view.segments == 1).any())
+        chosen = parse_block(self._lens.settings.block)
+        for row in range(2):
+            for col in range(2):
+                item = self.block_table.item(row, col)
+                if not has_pair and (row or col):
+                    item.setText("—")
+                else:
+                    share = float(totals[row, col]) / whole if whole > 0 else 0.0
+                    item.setText(f"{totals[row, col]:.1f} ({share:.0%})")
+                font = QFont(item.font())
+                font.setBold(chosen == (row, col))
+                item.setFont(font)
+
+    def block_table_texts(self) -> list[list[str]]:
+        """The table's cells, row by row (tests and screen readers)."""
+        return [[self.block_table.item(r, c).text() for c in range(2)] for r in range(2)]
+
+    def _draw_token_marks(self, *_: object) -> None:
+        result = self._state.result
+        if result is None:
+            return
+        labels, row_of_token = token_rows(result, self._lens.settings.words)
+        count, token = len(labels), self._state.token
+        row = int(row_of_token[token]) if token >= 0 else -1
+        if row >= 0:
+            place_outline(self._row_outline, 0, row, count, 1)
+            place_outline(self._col_outline, row, 0, 1, count)
+        set_token_ticks(self.heatmap.getPlotItem(), labels, row)
+
+    def _draw_overview(self) -> None:
+        """The mosaic of every head, with the pair block applied (the raw weights otherwise)."""
+        result, views = self._state.result, self._state.views
+        if result is None or views is None:
+            return
+        block = self._lens.settings.block
+        if block == ALL:
+            mosaic = views.mosaic
+        else:
+            segments = token_segments(result.sequence_ids)
+            mask = block_mask(segments, segments, block)
+            mosaic = attention_mosaic(np.where(mask, result.attentions, np.float32(0)))
+        self.overview_image.setImage(mosaic, levels=(0.0, 1.0), autoLevels=False)
+        # One unit per tile whatever the sentence length, so the view range, axes and grid of
+        # the overview only change with the model (no axis redraw per sentence).
+        self.overview_image.setRect(QRectF(0, 0, result.num_heads, result.num_layers))
+        suffix = f" · {block} only" if block != ALL else ""
+        set_title(self.overview.getPlotItem(), f"All layers × heads (click to select){suffix}")
+        settle(self.overview.getPlotItem())
+
+    def _draw_overview_axes(self, *_: object) -> None:
+        """Layer and head numbers, as many as fit; the selected layer's and head's always show.
+
+        A small overview of a deep model has no room for every layer number (at 6 layers in
+        45 px they overlapped): the thinned axes follow the view's size and the selection.
+        """
+        result = self._state.result
+        if result is None:
+            return
+        plot = self.overview.getPlotItem()
+        x_size, y_size = plot.getViewBox().viewPixelSize()
+        layers, heads = result.num_layers, result.num_heads
+        layer = -1 if self._lens.mean_layers else self._state.layer
+        shown = (layers, heads, layer, self._state.head, round(x_size, 9), round(y_size, 9))
+        if shown == self._overview_axes_shown:
+            return  # setTicks redraws the whole axis: only when the labels change
+        self._overview_axes_shown = shown
+        layer_numbers = [str(i + 1) for i in range(layers)]
+        head_numbers = [str(i + 1) for i in range(heads)]
+        label_axis(plot.getAxis("left"), layer_numbers, layer, pixels_per_unit(y_size))
+        label_axis(plot.getAxis("bottom"), head_numbers, self._state.head, pixels_per_unit(x_size))
+        if self._overview_shape == (layers, heads):
+            return
+        self._overview_shape = (layers, heads)
+        xs, ys = [], []
+        for i in range(1, layers):
+            xs += [0, heads]
+            ys += [i, i]
+        for j in range(1, heads):
+            xs += [j, j]
+            ys += [0, layers]
+        self._grid.setData(xs, ys)
+
+    def _draw_tile_mark(self) -> None:
+        views, result = self._state.views, self._state.result
+        if views is None or result is None:
+            return
+        layer, head = self._state.layer, self._state.head
+        top, rows = (0, result.num_layers) if self._lens.mean_layers else (layer, 1)
+        if head == MEAN_OF_HEADS:
+            place_outline(self._tile_outline, 0, top, result.num_heads, rows)
+        else:
+            place_outline(self._tile_outline, head, top, 1, rows)
+
+    # --- view → state --------------------------------------------------------------------
+    def _on_cell_hovered(self, row: int, col: int) -> None:
+        self._hovered = (row, col) if row >= 0 else None
+        self._show_readout()
+
+    def _show_readout(self, view: LensedMatrix | None = None) -> None:
+        """The hovered cell's weight in the matrix on show now (or the hint, off the map).
+
+        Also called when the layer, head or lens changes under a still pointer: the read-out
+        then follows the new matrix instead of naming the old one.
+        """
+        view = view or self.current_view()
+        if view is None:
+            return
+        cell = self._hovered
+        if cell is None or cell[0] >= view.matrix.shape[0] or cell[1] >= view.matrix.shape[1]:
+            self.readout.setText(HOVER_HINT)
+            return
+        row, col = cell
+        value = float(view.matrix[row, col])
+        self.readout.setText(attention_readout(self._where(), view.labels, row, col, value))
+
+    def _on_cell_clicked(self, row: int, col: int, modifiers: object) -> None:
+        shift = bool(modifiers & Qt.KeyboardModifier.ShiftModifier)  # type: ignore[operator]
+        result = self._state.result
+        if result is None:
+            return
+        _, row_of_token = token_rows(result, self._lens.settings.words)
+        picked = col if shift else row
+        tokens = np.flatnonzero(row_of_token == picked)
+        if tokens.size:
+            self._state.set_token(int(tokens[0]))
+
+    def _on_tile_hovered(self, row: int, col: int) -> None:
+        result = self._state.result
+        if result is None or row < 0:
+            return
+        cell = mosaic_cell(row, col, result.num_tokens)
+        self.overview.setToolTip(f"layer {cell.layer + 1} · head {cell.head + 1} (click to show)")
+
+    def _on_tile_clicked(self, row: int, col: int, _modifiers: object) -> None:
+        result = self._state.result
+        if result is None:
+            return
+        cell = mosaic_cell(row, col, result.num_tokens)
+        self._lens.set_mean_layers(False)
+        self._state.set_layer(cell.layer)
+        self._state.set_head(cell.head)

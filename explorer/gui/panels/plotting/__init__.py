@@ -1,0 +1,1 @@
+"""pyqtgraph building blocks shared by every panel: heatmaps, token axes, ticks."""

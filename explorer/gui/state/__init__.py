@@ -1,0 +1,1 @@
+"""Shared, Qt-evented state that every panel views: selection, lens options, settings."""

@@ -1,0 +1,1 @@
+"""Themes and the plots' side of a theme."""

@@ -1,0 +1,1 @@
+"""Small reusable widgets: the input bar, the message bar, shortcuts, the paint batch."""

@@ -1,0 +1,1 @@
+"""Top-level windows: layout and wiring of panels, controllers and the worker."""

@@ -1,0 +1,41 @@
+"""Where the analysis views go in the window: tabs beside the panels they extend.
+
+Rollout, flow and norm-based attention are tabs behind the attention panel, the head
+statistics behind the hidden-state norms, top-k behind the pooled vector. Tabs that are not
+raised stay hidden and so ask the worker for nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+
+from explorer.gui.panels.analysis.flow import FlowPanel
+from explorer.gui.panels.analysis.head_stats import HeadStatsPanel
+from explorer.gui.panels.analysis.norm_based import NormPanel
+from explorer.gui.panels.analysis.rollout import RolloutPanel
+from explorer.gui.panels.analysis.topk import TopKPanel
+
+if TYPE_CHECKING:
+    from explorer.gui.windows.main_window import MainWindow
+
+# key, dock title, panel class, the panel it is tabbed with
+ANALYSIS_DOCKS = (
+    ("rollout", "Rollout", RolloutPanel, "attention"),
+    ("flow", "Flow", FlowPanel, "rollout"),
+    ("norm_attention", "Norm-based", NormPanel, "flow"),
+    ("head_stats", "Head statistics", HeadStatsPanel, "norms"),
+    ("topk", "Top-k", TopKPanel, "pooled"),
+)
+
+
+def add_analysis_docks(window: MainWindow) -> dict[str, QWidget]:
+    """Create every analysis panel on the window's state and dock it; returns key → panel."""
+    panels: dict[str, QWidget] = {}
+    for key, title, panel_class, beside in ANALYSIS_DOCKS:
+        panel = panel_class(window.state)
+        window.add_panel(key, title, panel, Qt.DockWidgetArea.RightDockWidgetArea, beside)
+        panels[key] = panel
+    return panels

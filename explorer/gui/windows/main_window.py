@@ -1,0 +1,629 @@
+"""The main window: input bar on top, four linked panels below, the model in a worker thread."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QToolBar,
+    QWidget,
+)
+
+from explorer.core.cache_scan import CachedModel
+from explorer.core.errors import ModelLoadError
+from explorer.core.notices import input_notices
+from explorer.core.results import ModelInfo
+from explorer.core.sources import ModelSource
+from explorer.gui.controllers.exporting import ExportController
+from explorer.gui.controllers.sessions import SessionController
+from explorer.gui.state.explorer_state import AnalysisFailure, ExplorerState
+from explorer.gui.state.settings import FONT_SCALE_RANGE, Settings
+from explorer.gui.style.theme import THEMES, apply_application_look
+from explorer.gui.widgets.input_bar import InputBar
+from explorer.gui.widgets.message_bar import Level, MessageBar, add_model_status
+from explorer.gui.widgets.paint_batch import PaintBatch
+from explorer.gui.widgets.shortcuts import (
+    FONT_STEP,
+    PanelFocus,
+    ShortcutsDialog,
+    ShortcutSpec,
+    make_action,
+    stepping_shortcuts,
+)
+from explorer.gui.worker.model_worker import (
+    CLOSE_WAIT_MS,
+    AnalysisOutcome,
+    InferenceOutcome,
+    ModelController,
+)
+from explorer.resources import resource_path
+
+DEBOUNCE_MS = 150
+EMPTY_HINT = "Type a sentence in A (and optionally B) to see what the model does with it."
+DEFAULT_TEXT = "I love my pet python"
+DEFAULT_PAIR = "Is it a snake?"
+PANELS_AT_LATEST_MS = 10_000  # a load that takes longer (a download) gets the panels anyway
+
+
+def load_examples() -> list[dict[str, str | None]]:
+    """The Examples menu entries shipped in resources/examples.json."""
+    try:
+        raw = json.loads(resource_path("examples.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [
+        {"name": str(e["name"]), "text": str(e["text"]), "pair": e.get("pair")}
+        for e in raw
+        if isinstance(e, dict) and "name" in e and "text" in e
+    ]
+
+
+class MainWindow(QMainWindow):
+    """Wires input → controller → worker → state → panels; owns the worker thread.
+
+    With ``panels_after_load`` the window first shows its input bar, menus and status bar,
+    and builds the panels once the first load ends (or after ``PANELS_AT_LATEST_MS``). The
+    load holds the GIL for most of its imports: the 0.5 s of Python that pyqtgraph and the
+    panels take on the GUI thread would otherwise delay the model by as much (measured).
+    """
+
+    def __init__(
+        self,
+        source: ModelSource | None = None,
+        text: str | None = None,
+        pair: str | None = None,
+        parent: QWidget | None = None,
+        *,
+        panels_after_load: bool = False,
+    ) -> None:
+        """``source``/``text`` None means: restore what the last session used."""
+        super().__init__(parent)
+        self.setWindowTitle("BERT Attention Explorer")
+        self.resize(1500, 950)
+        self.settings = Settings()
+        self.font_scale = self.settings.font_scale
+        self.theme = THEMES[self.settings.theme]
+        apply_application_look(self.theme, self.font_scale)  # before any widget exists
+        self.state = ExplorerState(self)
+        self.controller = ModelController(self)
+        # Asked for first: the worker's imports start while this window is still being built
+        # (measured: model ready 0.19 s sooner, median of 6 interleaved start-ups).
+        self.controller.request_load(source or self._remembered_source())
+        self.input_bar = InputBar(self.state)
+        self.message_bar = MessageBar()
+        self.docks: dict[str, QDockWidget] = {}
+        self.exporter = ExportController(self)
+        self._build_top_bars()
+        self.panel_focus = PanelFocus(self, self.docks, fallback="attention")
+        self.shortcut_actions: list[QAction] = []
+        self.sessions = SessionController(self)
+        self._build_menus()
+        self._build_status_bar()
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.run_now)
+        self.input_bar.inputs_edited.connect(self._debounce.start)
+        self.input_bar.inputs_submitted.connect(self.run_now)
+        self.input_bar.load_requested.connect(self.load_model)
+        self.input_bar.source_rejected.connect(self._on_source_rejected)
+        self.input_bar.cancel_requested.connect(self.controller.cancel_load)
+        state = self.state
+        self.paint_batch = PaintBatch(  # before the panels: it must hold them before they change
+            self,
+            [state.result_changed, state.token_changed, state.layer_changed, state.head_changed],
+        )
+        if panels_after_load:
+            # Connected first, so the panels exist before the state hears of the model.
+            for signal in (
+                self.controller.model_loaded,
+                self.controller.load_failed,
+                self.controller.load_cancelled,
+            ):
+                signal.connect(self.build_panels)
+            QTimer.singleShot(PANELS_AT_LATEST_MS, self, self.build_panels)
+            self.setCentralWidget(self._loading_placeholder())
+        else:
+            self.build_panels()
+        self.controller.busy_changed.connect(self._on_busy_changed)
+        self.controller.load_started.connect(self._on_load_started)
+        self.controller.load_progress.connect(self._on_load_progress)
+        self.controller.load_cancelled.connect(self._on_load_cancelled)
+        self.controller.cached_models_found.connect(self._on_cached_models_found)
+        self.controller.model_loaded.connect(self._on_model_loaded)
+        self.controller.load_failed.connect(self._on_load_failed)
+        self.controller.result_ready.connect(self._on_result_ready)
+        self.controller.inference_failed.connect(self._on_inference_failed)
+        self.controller.analysis_ready.connect(self._on_analysis_ready)
+        self.controller.analysis_failed.connect(self._on_analysis_failed)
+        self.state.analysis_requested.connect(self.controller.request_analysis)
+
+        if text is None:
+            text, pair = (
+                self.settings.inputs
+                if self.settings.has_inputs
+                else (
+                    DEFAULT_TEXT,
+                    DEFAULT_PAIR,
+                )
+            )
+        self.input_bar.blockSignals(True)
+        self.input_bar.set_inputs(text, pair)
+        self.input_bar.blockSignals(False)
+        self._cached_models: list[CachedModel] = []
+        self.input_bar.set_model_choices([], self.settings.recent_models)
+        self.input_bar.set_loading(True)  # the load asked for above
+        self._on_busy_changed(self.controller.busy)  # it turned busy before this was connected
+        self.run_now()
+        self.controller.scan_cache()  # after the load: the picker can wait, the model cannot
+
+    @property
+    def panels_built(self) -> bool:
+        """Whether the panels and their docks exist yet (see ``panels_after_load``)."""
+        return bool(self.docks)
+
+    def build_panels(self, *_signal_args: object) -> None:
+        """Create the panels and their docks, once; later calls do nothing."""
+        if self.panels_built:
+            return
+        # Imported here, not at the top, so that a window shown before its panels has not
+        # paid for pyqtgraph and the panel modules yet (see the class docstring).
+        from explorer.gui.windows import panel_factory as panels
+
+        placeholder = self.takeCentralWidget()
+        if placeholder is not None:
+            placeholder.deleteLater()
+        panels.set_plot_defaults(self.theme)
+        self.tokens_panel = panels.TokensPanel(self.state)
+        self.attention_panel = panels.AttentionPanel(self.state)
+        self.norms_panel = panels.NormsPanel(self.state)
+        self.pooled_panel = panels.PooledPanel(self.state)
+        self._build_layout()
+        self.tokenization_panel = panels.TokenizationPanel(self.state)
+        self.anatomy_panel = panels.AnatomyPanel(self.state)
+        left = Qt.DockWidgetArea.LeftDockWidgetArea
+        self.add_panel("tokenization", "Tokenization", self.tokenization_panel, left, "tokens")
+        self.add_panel("anatomy", "Model anatomy", self.anatomy_panel, left, "tokenization")
+        # Rollout, flow, norm-based attention, head statistics and top-k, as tabs.
+        self.analysis_panels = panels.add_analysis_docks(self)
+        self._view_menu.addSeparator()
+        for dock in self.docks.values():
+            self._view_menu.addAction(dock.toggleViewAction())
+            if self.isVisible():  # a widget added to a window already shown stays hidden
+                dock.show()
+        for key in ("tokens", "attention", "norms", "pooled"):
+            self.docks[key].raise_()  # the original panels are the tabs on top
+        panels.style_plots(self, self.theme, self.font_scale)
+        self.paint_batch.find_views()
+
+    def _loading_placeholder(self) -> QLabel:
+        label = QLabel("The panels open as soon as the model has loaded.")
+        label.setObjectName("loading-placeholder")
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setEnabled(False)  # drawn in the palette's muted text colour
+        return label
+
+    def _remembered_source(self) -> ModelSource:
+        try:
+            return ModelSource.parse(self.settings.model_source)
+        except ModelLoadError:
+            return ModelSource.embedded()
+
+    # --- construction ------------------------------------------------------------------
+    def _build_top_bars(self) -> None:
+        """The input bar and the message bar, each a fixed toolbar spanning the window."""
+        for row, widget in enumerate((self.input_bar, self.message_bar)):
+            bar = QToolBar()
+            bar.setObjectName(f"top-bar-{row}")
+            bar.setMovable(False)
+            bar.setFloatable(False)
+            action = bar.addWidget(widget)
+            if widget is self.message_bar:
+                action.setVisible(False)
+                self.message_bar.shown_changed.connect(action.setVisible)
+            if row:
+                self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+            self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+
+    def _build_layout(self) -> None:
+        """Every panel a dock, so that any of them can fill the window."""
+        self.setDockNestingEnabled(True)
+        self.add_panel("tokens", "Tokens", self.tokens_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.add_panel(
+            "attention", "Attention", self.attention_panel, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.add_panel(
+            "norms", "Hidden-state norms", self.norms_panel, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.add_panel(
+            "pooled", "Pooled vector", self.pooled_panel, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.splitDockWidget(
+            self.docks["attention"], self.docks["norms"], Qt.Orientation.Horizontal
+        )
+        self.splitDockWidget(self.docks["norms"], self.docks["pooled"], Qt.Orientation.Vertical)
+        self._size_docks()
+        # Once more when the new docks have been laid out in the window: sizes given before
+        # that are shares of a layout that does not exist yet, and Qt hands the space out by
+        # its own rules (the token table took a third of the window).
+        QTimer.singleShot(0, self, self._size_docks)
+
+    def _size_docks(self) -> None:
+        """The default shares: a narrow token table, then the square attention map, then norms."""
+        width = max(self.width(), 1000)
+        self.resizeDocks(
+            [self.docks["tokens"], self.docks["attention"], self.docks["norms"]],
+            [round(width * share) for share in (0.19, 0.39, 0.42)],
+            Qt.Orientation.Horizontal,
+        )
+        self.resizeDocks(
+            [self.docks["norms"], self.docks["pooled"]], [2, 1], Qt.Orientation.Vertical
+        )
+
+    def add_panel(
+        self,
+        key: str,
+        title: str,
+        widget: QWidget,
+        area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea,
+        tabify_with: str | None = None,
+    ) -> QDockWidget:
+        """Put a panel in a dock; ``tabify_with`` stacks it as a tab over an existing panel."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{key}")
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(area, dock)
+        self.exporter.add_context_menu(key, widget)
+        if tabify_with is not None:
+            self.tabifyDockWidget(self.docks[tabify_with], dock)
+        self.docks[key] = dock
+        return dock
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.sessions.build_menu(file_menu)
+        file_menu.addSeparator()
+        self.exporter.build_menu(file_menu.addMenu("&Export"))
+        file_menu.addSeparator()
+        open_folder = QAction("Open model &folder…", self)
+        open_folder.triggered.connect(self.input_bar.browse_button.click)
+        file_menu.addAction(open_folder)
+        self._add_compare_action(file_menu)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        examples_menu = self.menuBar().addMenu("&Examples")
+        for example in load_examples():
+            action = QAction(str(example["name"]), self)
+            action.triggered.connect(
+                lambda _=False, e=example: self.show_example(str(e["text"]), e["pair"])
+            )
+            examples_menu.addAction(action)
+
+        state = self.state
+        specs = [
+            *stepping_shortcuts(state),
+            ShortcutSpec("&View", "Full screen", ("F11",), self.toggle_full_screen),
+            ShortcutSpec(
+                "&View", "Fill the window with the focused panel", ("F10",), self.toggle_panel_focus
+            ),
+            ShortcutSpec("&View", "Larger fonts", ("Ctrl+=", "Ctrl++"), self.zoom_in),
+            ShortcutSpec("&View", "Smaller fonts", ("Ctrl+-",), self.zoom_out),
+            ShortcutSpec("&View", "Reset font size", ("Ctrl+0",), lambda: self.set_font_scale(1.0)),
+            ShortcutSpec("&View", "Dark theme", ("Ctrl+Shift+D",), self.toggle_theme),
+            ShortcutSpec("&Run", "Run now", ("Ctrl+Return",), self.run_now),
+            ShortcutSpec(
+                "&Run", "Focus sentence A", ("Ctrl+L",), self.input_bar.sentence_a.setFocus
+            ),
+        ]
+        menus: dict[str, QMenu] = {}
+        for spec in specs:
+            if spec.menu not in menus:
+                menus[spec.menu] = self.menuBar().addMenu(spec.menu)
+            action = make_action(self, spec)
+            menus[spec.menu].addAction(action)
+            self.shortcut_actions.append(action)
+        self.dark_action = next(a for a in self.shortcut_actions if a.text() == "Dark theme")
+        self.dark_action.setCheckable(True)
+        self.dark_action.setChecked(self.theme.name == "dark")
+
+        self._view_menu: QMenu = menus["&View"]  # type: ignore[assignment]  # docks join later
+        self.shortcut_actions += self.sessions.actions + self.exporter.actions
+        help_menu = self.menuBar().addMenu("&Help")
+        shortcuts = QAction("&Shortcuts", self)
+        shortcuts.setShortcut(QKeySequence("F1"))
+        shortcuts.triggered.connect(self.show_shortcuts)
+        help_menu.addAction(shortcuts)
+        self.shortcut_actions.append(shortcuts)
+        about = QAction("&About", self)
+        about.triggered.connect(self._show_about)
+        help_menu.addAction(about)
+
+    def _build_status_bar(self) -> None:
+        self.model_label, self.busy_indicator = add_model_status(self, "No model yet")
+
+    # --- actions -----------------------------------------------------------------------
+    def run_now(self) -> None:
+        """Run the current inputs (Enter, or the debounce expiring)."""
+        self._debounce.stop()
+        text, pair = self.input_bar.inputs()
+        if not text.strip():
+            self.controller.cancel_inference()
+            self.state.set_result(None, None)
+            if pair is not None:
+                self.message_bar.show_message(
+                    "Sentence A is empty but sentence B is not: type the first sentence in A; "
+                    "B is only the second segment of a pair.",
+                    Level.WARNING,
+                )
+            else:
+                self.message_bar.show_message(EMPTY_HINT, Level.INFO)
+            return
+        self.settings.remember_inputs(text, pair)
+        self.controller.request_inference(text, pair)
+
+    def load_model(self, source: ModelSource) -> None:
+        """Ask the worker for a model; the current one stays until the new one is ready."""
+        self.controller.request_load(source)
+        self.input_bar.set_loading(True)
+
+    def show_example(self, text: str, pair: str | None) -> None:
+        """Put an example into the fields and run it at once."""
+        self.input_bar.blockSignals(True)
+        self.input_bar.set_inputs(text, pair)
+        self.input_bar.blockSignals(False)
+        self.run_now()
+
+    # --- lecture mode ------------------------------------------------------------------
+    def toggle_full_screen(self) -> None:
+        """F11: full screen and back."""
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    def set_font_scale(self, scale: float) -> None:
+        """Scale every font, token label and heatmap label together; remembered."""
+        low, high = FONT_SCALE_RANGE
+        self.font_scale = round(min(max(scale, low), high), 3)
+        self.settings.font_scale = self.font_scale
+        self._apply_look()
+        # Once the layout has grown or shrunk: the docks settle over a few event rounds.
+        for delay_ms in (0, 150):
+            QTimer.singleShot(delay_ms, self, self._keep_on_screen)
+
+    def _keep_on_screen(self) -> None:
+        """No larger than the screen after a font change, as far as the panels' minimum allows.
+
+        Larger fonts raise the panels' minimum sizes and Qt grows the window to match, past
+        the screen's edge; it never shrinks it again when the fonts get smaller.
+        """
+        screen = self.screen()
+        if screen is None or self.isFullScreen() or self.isMaximized():
+            return
+        # Lay out now (only that: no other queued event, such as a worker's result, may run
+        # here), so that the minimum size below is the one for the new fonts.
+        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        # A combo box drops its cached minimum size on a style change but not on a font
+        # change (QComboBox.changeEvent), so after larger fonts it kept the window wide.
+        for combo in self.findChildren(QComboBox):
+            QApplication.sendEvent(combo, QEvent(QEvent.Type.StyleChange))
+        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        available = screen.availableGeometry()
+        if self.width() > available.width() or self.height() > available.height():
+            self.resize(self.size().boundedTo(available.size()).expandedTo(self.minimumSizeHint()))
+        if not available.contains(self.frameGeometry()):
+            self.move(
+                max(available.left(), min(self.x(), available.right() - self.width())),
+                max(available.top(), min(self.y(), available.bottom() - self.height())),
+            )
+
+    def _apply_look(self) -> None:
+        """Theme and font scale on the widgets, and on the plots once they exist."""
+        apply_application_look(self.theme, self.font_scale)
+        self.message_bar.restyle()
+        if self.panels_built:
+            from explorer.gui.style.plot_style import style_plots  # imported with the panels
+
+            style_plots(self, self.theme, self.font_scale)
+
+    def toggle_panel_focus(self) -> None:
+        """F10: fill the window with the focused panel, and back."""
+        self.build_panels()
+        self.panel_focus.toggle()
+
+    def zoom_in(self) -> None:
+        """Ctrl+=: larger fonts."""
+        self.set_font_scale(self.font_scale * FONT_STEP)
+
+    def zoom_out(self) -> None:
+        """Ctrl+-: smaller fonts."""
+        self.set_font_scale(self.font_scale / FONT_STEP)
+
+    def set_theme(self, name: str) -> None:
+        """Switch between the light and dark themes (widgets and plots); remembered."""
+        self.theme = THEMES[name]
+        self.settings.theme = name
+        self.dark_action.setChecked(name == "dark")
+        self._apply_look()
+
+    def toggle_theme(self) -> None:
+        """Ctrl+Shift+D: dark ↔ light."""
+        self.set_theme("light" if self.theme.name == "dark" else "dark")
+
+    def view_options(self) -> dict[str, str | int | float | bool]:
+        """Theme, font scale and every panel's own options (for sessions)."""
+        self.build_panels()
+        options: dict[str, str | int | float | bool] = {
+            "theme": self.theme.name,
+            "font_scale": self.font_scale,
+        }
+        for key, dock in self.docks.items():
+            panel_options = getattr(dock.widget(), "view_options", None)
+            if callable(panel_options):
+                options.update({f"{key}.{k}": v for k, v in panel_options().items()})
+        return options
+
+    def apply_view_options(self, options: dict[str, str | int | float | bool]) -> None:
+        """Restore what ``view_options`` captured; unknown keys are ignored."""
+        self.build_panels()
+        theme = options.get("theme")
+        if isinstance(theme, str) and theme in THEMES:
+            self.set_theme(theme)
+        scale = options.get("font_scale")
+        if isinstance(scale, int | float) and not isinstance(scale, bool):
+            self.set_font_scale(float(scale))
+        for key, dock in self.docks.items():
+            apply = getattr(dock.widget(), "apply_view_options", None)
+            prefix = f"{key}."
+            mine = {k[len(prefix) :]: v for k, v in options.items() if k.startswith(prefix)}
+            if callable(apply) and mine:
+                apply(mine)
+
+    def offer_model_picker(self) -> None:
+        """Point the user at the model picker (a session's model could not be found)."""
+        self.input_bar.model_combo.setFocus()
+        self.input_bar.model_combo.showPopup()
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Help → Shortcuts (non-modal, so the demo keeps running behind it)."""
+        dialog = ShortcutsDialog(self.shortcut_actions, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    # --- controller → window -----------------------------------------------------------
+    def _on_busy_changed(self, busy: bool) -> None:
+        self.busy_indicator.set_busy(busy)
+
+    def _on_load_started(self, label: str) -> None:
+        self.statusBar().showMessage(f"Loading {label}…")
+        if self.state.model_info is None:
+            self.model_label.setText(f"Loading {label}…")
+
+    def _on_load_progress(self, stage: str, percent: int) -> None:
+        self.statusBar().showMessage(f"{stage}… ({percent}%)")
+
+    def _on_load_cancelled(self) -> None:
+        self.input_bar.set_loading(False)
+        info = self.state.model_info
+        keeping = f" Still using {info.source}." if info is not None else ""
+        self.statusBar().showMessage("Loading cancelled.", 5000)
+        self.message_bar.show_message(f"Model loading was cancelled.{keeping}", Level.INFO)
+        if info is not None:
+            self.input_bar.show_model(info.source)
+
+    def _on_cached_models_found(self, models: list[CachedModel]) -> None:
+        self._cached_models = list(models)
+        self.input_bar.set_model_choices(self._cached_models, self.settings.recent_models)
+
+    def _on_model_loaded(self, info: ModelInfo) -> None:
+        self.state.set_model_info(info)
+        self.input_bar.set_loading(self.controller.loading)
+        self.settings.remember_model(info.source)
+        self.input_bar.set_model_choices(self._cached_models, self.settings.recent_models)
+        self.input_bar.show_model(info.source)
+        self.statusBar().showMessage(f"Loaded {info.name_or_path}", 5000)
+        self.model_label.setText(
+            f"{info.source} · {info.model_type} · {info.num_layers} layers · "
+            f"{info.num_heads} heads · d={info.hidden_size}"
+        )
+        if self.message_bar.level is Level.ERROR:
+            self.message_bar.clear()
+
+    def _on_load_failed(self, message: str) -> None:
+        self.input_bar.set_loading(False)
+        info = self.state.model_info
+        if info is not None:
+            self.input_bar.show_model(info.source)
+        keeping = f" Still using {info.source}." if info is not None else ""
+        self.statusBar().clearMessage()
+        if info is None:
+            self.model_label.setText("No model loaded")
+        self.message_bar.show_message(f"Model not loaded: {message}{keeping}", Level.ERROR)
+        if self.sessions.waiting_for_model():
+            self.offer_model_picker()
+
+    def _on_source_rejected(self, message: str) -> None:
+        self.message_bar.show_message(message, Level.ERROR)
+
+    def _on_result_ready(self, outcome: InferenceOutcome) -> None:
+        result = outcome.result
+        self.state.set_result(result, outcome.views)
+        self.sessions.restore_pending_selection()
+        notices = input_notices(result)
+        if notices:
+            level = Level.WARNING if any(n.warning for n in notices) else Level.INFO
+            self.message_bar.show_message("\n".join(n.text for n in notices), level)
+        elif self.message_bar.level is not Level.ERROR:
+            self.message_bar.clear()
+
+    def _on_inference_failed(self, message: str) -> None:
+        self.message_bar.show_message(message, Level.ERROR)
+
+    def _on_analysis_ready(self, outcome: AnalysisOutcome) -> None:
+        self.state.set_analysis(outcome.name, outcome.params, outcome.payload)
+
+    def _on_analysis_failed(self, name: str, message: str) -> None:
+        self.state.set_analysis(name, {}, AnalysisFailure(message))
+
+    def _show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            "About BERT Attention Explorer",
+            "Tokens, attention, hidden-state norms and the pooled vector of a BERT model, "
+            "linked: select a token, layer or head anywhere and every panel follows.",
+        )
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Stop the worker thread before the window goes (no thread outlives it)."""
+        self._debounce.stop()
+        self.settings.remember_inputs(*self.input_bar.inputs())
+        self.settings.sync()
+        self.controller.shutdown(wait_ms=CLOSE_WAIT_MS)
+        super().closeEvent(event)
+
+    def _add_compare_action(self, menu: QWidget) -> QAction:
+        """Add "Compare two sentences…" to ``menu``: a window with its own worker and model.
+
+        It starts on this window's model and sentences (A and B, or A twice to edit one word),
+        and closes with this window, so its thread never outlives it.
+        """
+        action = QAction("&Compare two sentences…", self)
+        action.setStatusTip("Two sentences side by side on this model, with their differences")
+
+        def open_compare(_checked: bool = False) -> None:
+            # Imported on first use: it brings pyqtgraph and its panels (see build_panels).
+            from explorer.gui.windows.compare_window import DEFAULT_A, DEFAULT_B, CompareWindow
+
+            info = self.state.model_info
+            try:
+                source = ModelSource.parse(info.source) if info is not None else None
+            except ModelLoadError:
+                source = None
+            text, pair = self.input_bar.inputs()
+            text_a = text if text.strip() else DEFAULT_A
+            text_b = pair if pair else DEFAULT_B if text_a == DEFAULT_A else text_a
+            window = CompareWindow(source or self._remembered_source(), text_a, text_b, self)
+            window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            window.set_look(self.theme, self.font_scale)
+            window.show()
+
+        action.triggered.connect(open_compare)
+        menu.addAction(action)
+        return action

@@ -1,0 +1,1 @@
+"""The worker thread that owns the model, and the controller that talks to it."""
