@@ -5,6 +5,8 @@ A stub answers analysis requests synchronously with the real registry, as the wo
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -20,7 +22,7 @@ from explorer.core.analysis.words import merge_word_pieces, word_groups
 from explorer.core.errors import ExplorerError
 from explorer.core.inference import run_inference
 from explorer.core.views import attention_mosaic, build_views
-from explorer.gui.panels.analysis.common import COMPUTING, LensOptions
+from explorer.gui.panels.analysis.common import COMPUTING
 from explorer.gui.panels.analysis.flow import FlowPanel
 from explorer.gui.panels.analysis.head_stats import HeadStatsPanel
 from explorer.gui.panels.analysis.norm_based import NormPanel
@@ -88,6 +90,7 @@ def hold(qtbot):
 
 # --- attention panel: blocks, pooling, words, hidden special tokens -----------------------
 def test_block_filter_and_block_totals(qtbot, hold, state, pet):
+    asked = answer_requests(state, None)  # the overview's block mosaic, as the worker makes it
     panel = hold(AttentionPanel(state))
     state.set_layer(2)
     state.set_head(1)
@@ -102,6 +105,7 @@ def test_block_filter_and_block_totals(qtbot, hold, state, pet):
     np.testing.assert_array_equal(panel.image.image, np.where(mask, matrix, 0))
     masked = attention_mosaic(np.where(mask, pet.attentions, np.float32(0)))
     np.testing.assert_array_equal(panel.overview_image.image, masked)  # the overview too
+    assert asked == [("block_mosaic", {"block": "A→B"})]
     assert panel.heatmap.getPlotItem().titleLabel.text.endswith("A→B only")
     assert panel.block_table.item(0, 1).font().bold()
     assert panel.block_table_texts() == texts  # the table totals every block regardless
@@ -117,7 +121,7 @@ def test_block_on_a_single_sentence_says_why_it_is_empty(qtbot, hold, tiny_model
     state = make_state(single)
     panel = hold(AttentionPanel(state))
     assert panel.block_table_texts()[1] == ["—", "—"]
-    LensOptions.of(state).set_block("B→B")
+    state.lens.set_block("B→B")
     assert panel.notice.isVisibleTo(panel)
     assert "no sentence B" in panel.notice.text()
     assert not panel.image.image.any()
@@ -207,13 +211,13 @@ def test_top_k_lists_follow_the_selection(qtbot, hold, state, pet):
     panel.attends_table.cellClicked.emit(1, 1)
     assert state.token == int(np.argsort(-pet.attentions[2, 3, 5], kind="stable")[1])
 
-    LensOptions.of(state).set_block("A→B")
+    state.lens.set_block("A→B")
     token = pet.tokens[state.token]  # a token of sentence A: no query in A looks at A here
     assert panel.entries("attended") == []
     assert len(panel.entries("attends")) == 2
     assert f'nothing is left in the column of "{token}"' in panel.message.text()
-    LensOptions.of(state).set_block("All")
-    LensOptions.of(state).set_hide_special(True)
+    state.lens.set_block("All")
+    state.lens.set_hide_special(True)
     state.set_token(0)
     assert panel.entries("attends") == []
     assert "special token" in panel.message.text()
@@ -301,7 +305,7 @@ def test_norm_panel_summed_and_per_head(qtbot, hold, state, pet, tiny_model):
     assert panel.controls.head_combo.isEnabled() and not panel.controls.pool_combo.isEnabled()
     assert panel.heatmap.colorbar.levels()[1] == pytest.approx(norms.per_head[1, 2].max())
     state.set_head(MEAN_OF_HEADS)
-    LensOptions.of(state).set_head_pool("max")
+    state.lens.set_head_pool("max")
     np.testing.assert_allclose(panel.heatmap.image.image, norms.per_head[1].max(0), rtol=1e-5)
     assert "max of heads" in panel.heatmap.plot_widget.getPlotItem().titleLabel.text
 
@@ -349,20 +353,63 @@ def test_lens_and_panel_options_round_trip_for_sessions(qtbot, hold, state):
     stats = hold(HeadStatsPanel(state))
     topk = hold(TopKPanel(state))
     norm = hold(NormPanel(state))
-    attention.apply_view_options(
-        {"block": "B→A", "words": True, "head_pool": "median", "mean_layers": 1, "other": "x"}
+    state.apply_view_options(
+        {
+            "attention.block": "B→A",
+            "attention.words": True,
+            "attention.head_pool": "median",
+            "attention.mean_layers": 1,
+            "attention.other": "x",
+            "head_stats.statistic": "distance",
+            "topk.k": 9,
+            "norm_attention.summed": False,
+        }
     )
-    assert attention.view_options() == {
+    assert state.lens.options() == {
         "block": "B→A",
         "words": True,
         "hide_special": False,
         "head_pool": "mean",  # "median" is not a pooling: ignored
         "mean_layers": False,  # 1 is not a bool: ignored
     }
+    # The widgets follow the state, and the state is what a session saves.
     assert attention.lens_bar.block_combo.currentText() == "B→A"
-    stats.apply_view_options({"statistic": "distance"})
-    topk.apply_view_options({"k": 9})
-    norm.apply_view_options({"summed": False})
-    assert stats.view_options() == {"statistic": "distance"}
-    assert topk.view_options() == {"k": 9}
-    assert norm.view_options() == {"summed": False}
+    assert stats.statistic == "distance"
+    assert topk.k_spin.value() == 9
+    assert not norm.summed_check.isChecked()
+    topk.k_spin.setValue(4)
+    saved = state.view_options()
+    assert saved["topk.k"] == 4 and saved["head_stats.statistic"] == "distance"
+    assert saved["attention.block"] == "B→A" and saved["norm_attention.summed"] is False
+
+
+def test_panel_options_restored_before_the_panel_exists_are_shown(qtbot, hold, state):
+    state.apply_view_options({"topk.k": 7, "head_stats.statistic": "no such statistic"})
+    topk = hold(TopKPanel(state))
+    stats = hold(HeadStatsPanel(state))
+    assert topk.k_spin.value() == 7
+    assert stats.statistic != "no such statistic"  # a value the panel cannot show is ignored
+
+
+def test_token_bars_label_what_fits_and_always_the_red_bar(qtbot, hold):
+    from explorer.core.analysis.lens import LensedRow
+    from explorer.gui.panels.analysis.widgets import TokenBars
+    from explorer.gui.panels.plotting.token_axis import label_extent
+    from tests.gui.conftest import axis_draw_specs
+
+    labels = tuple(f"token{i:02d}" for i in range(60))
+    row = LensedRow(np.linspace(0, 1, 60, dtype=np.float32), labels, np.arange(60))
+    bars = hold(TokenBars("share"), show=True)
+    bars.resize(400, 300)
+    bars.show_row(row, 37, "title", 1.0)
+    bars.plot_widget.grab()
+    axis = bars.plot_widget.getPlotItem().getAxis("bottom")
+    ticks = axis._tickLevels[0]
+    assert (37.0, "▸token37") in ticks  # bars stand at whole x
+    assert 2 < len(ticks) < 60
+    width = label_extent(axis.style.get("tickFont") or axis.font())
+    per_bar = bars.plot_widget.getPlotItem().getViewBox().width() / 60.2
+    spans = [(x * per_bar - width(t) / 2, x * per_bar + width(t) / 2) for x, t in ticks]
+    assert all(high <= low for (_, high), (low, _) in itertools.pairwise(spans))  # no overlap
+    _, _, texts = axis_draw_specs(axis)
+    assert "▸token37" in [text for *_, text in texts]

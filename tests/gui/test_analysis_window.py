@@ -13,7 +13,6 @@ from explorer.core.analysis.head_stats import HeadStats
 from explorer.core.analysis.norm_based import NormAttention
 from explorer.core.analysis.rollout import attention_rollout
 from explorer.core.sources import ModelSource
-from explorer.gui.panels.analysis.common import LensOptions
 from explorer.gui.windows.analysis_docks import ANALYSIS_DOCKS, add_analysis_docks
 from explorer.gui.windows.main_window import MainWindow
 from tests.gui.conftest import TIMEOUT_MS, wait_for_result
@@ -88,7 +87,7 @@ def test_rollout_follows_layer_and_lens_without_asking_again(qtbot, window):
     view = panel(window, "rollout")
     window.state.set_layer(3)
     np.testing.assert_allclose(view.heatmap.image.image, rollout[3], atol=1e-6)
-    LensOptions.of(window.state).set_hide_special(True)
+    window.state.lens.set_hide_special(True)
     special = result.special_tokens_mask
     assert not view.heatmap.image.image[special].any()
     assert "special tokens hidden" in view.heatmap.plot_widget.getPlotItem().titleLabel.text
@@ -195,7 +194,7 @@ def test_every_analysis_on_the_embedded_model(qtbot, embedded_window, count):
     main.docks["topk"].raise_()
     topk = panel(main, "topk")
     qtbot.waitUntil(lambda: len(topk.entries("attends")) == 5, timeout=TIMEOUT_MS)  # on raise
-    lens = LensOptions.of(main.state)
+    lens = main.state.lens
     lens.set_words(True)
     lens.set_block("A→B" if pair else "A→A")
     words_shown = main.attention_panel.image.image.shape[0]

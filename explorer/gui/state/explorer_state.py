@@ -14,8 +14,11 @@ from PySide6.QtCore import QObject, Signal
 
 from explorer.core.results import InferenceResult, ModelInfo
 from explorer.core.views import DisplayViews
+from explorer.gui.state.lens_options import LensOptions
+from explorer.gui.state.panel_options import OptionValue, PanelOptions
 
 MEAN_OF_HEADS = -1
+LENS_PREFIX = "attention."  # the session keys of the lens: attention.block, …
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,10 @@ class ExplorerState(QObject):
         self._layer = 0
         self._head = MEAN_OF_HEADS
         self._analyses: dict[str, tuple[dict[str, Any], Any]] = {}
+        self.lens = LensOptions(self)
+        """The lens and head pooling every attention view shows."""
+        self.panel_options = PanelOptions(self)
+        """Single panels' own choices (top-k length, …), saved with a session."""
 
     # --- read side ---------------------------------------------------------------------
     @property
@@ -102,6 +109,22 @@ class ExplorerState(QObject):
         The payload is an ``AnalysisFailure`` when it failed.
         """
         return self._analyses.get(name)
+
+    def view_options(self) -> dict[str, OptionValue]:
+        """The lens and every panel's options as plain values, for a saved session.
+
+        The lens keeps the keys the attention panel gave it when it stored them itself.
+        """
+        lens = {f"{LENS_PREFIX}{key}": value for key, value in self.lens.options().items()}
+        return {**lens, **self.panel_options.values()}
+
+    def apply_view_options(self, options: dict[str, OptionValue]) -> None:
+        """Restore ``view_options()``; unknown keys and values of the wrong kind are ignored."""
+        lens = {k[len(LENS_PREFIX) :]: v for k, v in options.items() if k.startswith(LENS_PREFIX)}
+        self.lens.apply_options(lens)
+        self.panel_options.apply(
+            {k: v for k, v in options.items() if not k.startswith(LENS_PREFIX) and "." in k}
+        )
 
     # --- write side --------------------------------------------------------------------
     def set_model_info(self, info: ModelInfo | None) -> None:

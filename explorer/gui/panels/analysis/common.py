@@ -1,19 +1,16 @@
-"""What the analysis views share: the lens options, their controls, and on-demand requests.
+"""What the analysis views share: the lens controls, names of what is on show, on-demand requests.
 
-The lens (pair block, words, hidden special tokens) and the head pooling (mean or max over
-heads, mean over layers) are one ``LensOptions`` object per window, a child of the shared
-state, so every attention view shows the same lens and any of them can change it.
+The lens itself (pair block, words, hidden special tokens, head pooling) is ``state.lens``,
+part of the shared state, so every attention view shows the same lens and any can change it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from contextlib import suppress
-from dataclasses import replace
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QSize, QTimer, Signal
+from PySide6.QtCore import QObject, QSize, QTimer, SignalInstance
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -26,104 +23,39 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.analysis.aggregate import HEAD_POOLS, MEAN, aggregate_heads
-from explorer.core.analysis.blocks import ALL, BLOCKS, parse_block
+from explorer.core.analysis.blocks import ALL, BLOCKS
 from explorer.core.analysis.lens import LensedMatrix, LensSettings, apply_lens
 from explorer.core.results import InferenceResult
 from explorer.gui.state.explorer_state import MEAN_OF_HEADS, AnalysisFailure, ExplorerState
+from explorer.gui.state.lens_options import LensOptions
+from explorer.gui.state.panel_options import OptionValue, PanelOptions
 
 COMPUTING = "Computing…"
 
 
-class LensOptions(QObject):
-    """The lens and head pooling every attention view of one window shares."""
+def bind_option(
+    options: PanelOptions,
+    key: str,
+    read: Callable[[], OptionValue],
+    write: Callable[[OptionValue], None],
+    edited: SignalInstance,
+    accepts: Callable[[object], bool],
+) -> None:
+    """Keep one widget and the state's option ``key`` in step, both ways.
 
-    changed = Signal()
-    """The block, words, special-token or pooling choice changed."""
+    The state holds the value (a session saves it); the widget shows it. A value restored
+    before the panel existed is shown at once; values the widget cannot take are ignored.
+    """
 
-    def __init__(self, state: ExplorerState) -> None:
-        super().__init__(state)
-        self.setObjectName("lens-options")
-        self._settings = LensSettings()
-        self._head_pool = MEAN
-        self._mean_layers = False
+    def on_changed(changed: str) -> None:
+        value = options.get(changed, read())
+        if changed == key and accepts(value) and value != read():
+            write(value)
 
-    @classmethod
-    def of(cls, state: ExplorerState) -> LensOptions:
-        """The window's one LensOptions (created on first use, owned by the state)."""
-        found = state.findChild(LensOptions, "lens-options")
-        return found if found is not None else cls(state)
-
-    @property
-    def settings(self) -> LensSettings:
-        """Block, words and hidden special tokens."""
-        return self._settings
-
-    @property
-    def head_pool(self) -> str:
-        """How "all heads" combines them: ``mean`` or ``max``."""
-        return self._head_pool
-
-    @property
-    def mean_layers(self) -> bool:
-        """Average the head choice over all layers instead of showing the selected layer."""
-        return self._mean_layers
-
-    def _update(self, **changes: Any) -> None:
-        settings = replace(self._settings, **changes)
-        if settings != self._settings:
-            self._settings = settings
-            self.changed.emit()
-
-    def set_block(self, block: str) -> None:
-        """Keep only one sentence-pair block (``All`` keeps everything)."""
-        parse_block(block)  # refuses unknown names
-        self._update(block=block)
-
-    def set_words(self, words: bool) -> None:
-        """Merge word pieces into words."""
-        self._update(words=bool(words))
-
-    def set_hide_special(self, hide: bool) -> None:
-        """Hide special tokens and renormalize the rows."""
-        self._update(hide_special=bool(hide))
-
-    def set_head_pool(self, pool: str) -> None:
-        """Pool "all heads" by their mean or their maximum."""
-        if pool not in HEAD_POOLS:
-            raise ValueError(f"Unknown head pooling '{pool}'.")
-        if pool != self._head_pool:
-            self._head_pool = pool
-            self.changed.emit()
-
-    def set_mean_layers(self, mean_layers: bool) -> None:
-        """Average over layers (on) or show the selected layer (off)."""
-        if bool(mean_layers) != self._mean_layers:
-            self._mean_layers = bool(mean_layers)
-            self.changed.emit()
-
-    def options(self) -> dict[str, str | int | float | bool]:
-        """Everything chosen, as plain values (a saved session keeps them)."""
-        return {
-            "block": self._settings.block,
-            "words": self._settings.words,
-            "hide_special": self._settings.hide_special,
-            "head_pool": self._head_pool,
-            "mean_layers": self._mean_layers,
-        }
-
-    def apply_options(self, options: Mapping[str, str | int | float | bool]) -> None:
-        """Restore ``options()``; unknown keys and values of the wrong kind are ignored."""
-        setters: dict[str, tuple[type, Callable[[Any], None]]] = {
-            "block": (str, self.set_block),
-            "words": (bool, self.set_words),
-            "hide_special": (bool, self.set_hide_special),
-            "head_pool": (str, self.set_head_pool),
-            "mean_layers": (bool, self.set_mean_layers),
-        }
-        for key, value in options.items():
-            if key in setters and isinstance(value, setters[key][0]):
-                with suppress(ValueError):
-                    setters[key][1](value)
+    options.changed.connect(on_changed)
+    edited.connect(lambda *_: options.set(key, read()))
+    on_changed(key)
+    options.set(key, read())
 
 
 # --- names of what is on show ------------------------------------------------------------
@@ -199,7 +131,7 @@ class LensBar(QWidget):
 
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._lens = LensOptions.of(state)
+        self._lens = state.lens
         self.block_combo = QComboBox()
         self.block_combo.addItems(list(BLOCKS))
         self.block_combo.setToolTip(
@@ -264,7 +196,7 @@ class HeadControls(QWidget):
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._state = state
-        self._lens = LensOptions.of(state)
+        self._lens = state.lens
         self.layer_combo = CompactComboBox()
         self.layer_combo.setToolTip("Encoder layer (PageUp/PageDown)")
         self.mean_layers_check = QCheckBox("mean of layers")
@@ -479,7 +411,7 @@ class LensedAnalysisPanel(ShowAware):
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._state = state
-        self._lens = LensOptions.of(state)
+        self._lens = state.lens
         self.lens_bar = LensBar(state)
         self.message = wrapped_label()
 

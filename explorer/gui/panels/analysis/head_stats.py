@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.analysis.head_stats import PATTERNS, STATISTICS, HeadStats
-from explorer.gui.panels.analysis.common import LensOptions, OnDemand, ShowAware
+from explorer.gui.panels.analysis.common import OnDemand, ShowAware, bind_option
 from explorer.gui.panels.plotting.plots import (
     ATTENTION_COLORMAP,
     as_image,
@@ -78,7 +78,7 @@ class HeadStatsPanel(ShowAware):
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._state = state
-        self._lens = LensOptions.of(state)
+        self._lens = state.lens
         self._stats: HeadStats | None = None
         self._letters: list[pg.TextItem] = []
         self.stat_combo = QComboBox()
@@ -142,6 +142,14 @@ class HeadStatsPanel(ShowAware):
 
         self._request = OnDemand(state, "head_stats", self, self._on_stats, self._on_status)
         self.stat_combo.currentIndexChanged.connect(self._draw_grid)
+        bind_option(
+            state.panel_options,
+            "head_stats.statistic",
+            lambda: self.statistic,
+            lambda key: self.set_statistic(str(key)),
+            self.stat_combo.currentIndexChanged,
+            lambda key: isinstance(key, str) and self.stat_combo.findData(key) >= 0,
+        )
         self.image.cell_hovered.connect(self._on_cell_hovered)
         self.image.cell_clicked.connect(self._on_cell_clicked)
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection)
@@ -158,16 +166,6 @@ class HeadStatsPanel(ShowAware):
     def set_statistic(self, key: str) -> None:
         """Colour the grid by ``key`` (a STATISTICS key or ``pattern``)."""
         self.stat_combo.setCurrentIndex(self.stat_combo.findData(key))
-
-    def view_options(self) -> dict[str, str | int | float | bool]:
-        """The colouring statistic, for a saved session."""
-        return {"statistic": self.statistic}
-
-    def apply_view_options(self, options: dict[str, str | int | float | bool]) -> None:
-        """Restore the colouring statistic (an unknown one is ignored)."""
-        key = options.get("statistic")
-        if isinstance(key, str) and self.stat_combo.findData(key) >= 0:
-            self.set_statistic(key)
 
     def refresh(self) -> None:
         """Ask for the statistics of the result on show (drawn at once when already here)."""

@@ -15,6 +15,7 @@ from explorer.core.analysis.norm_based import NormAttention
 from explorer.gui.panels.analysis.common import (
     HeadControls,
     LensedAnalysisPanel,
+    bind_option,
     lens_notice,
     titled,
     where_label,
@@ -46,16 +47,14 @@ class NormPanel(LensedAnalysisPanel):
         controls: list[QWidget] = [self.controls, self.summed_check]
         also_on = (self.summed_check.toggled, state.head_changed)
         self._set_up("norm_attention", controls, self.heatmap, EXPLANATION, also_on)
-
-    def view_options(self) -> dict[str, str | int | float | bool]:
-        """Summed or per head, for a saved session."""
-        return {"summed": self.summed_check.isChecked()}
-
-    def apply_view_options(self, options: dict[str, str | int | float | bool]) -> None:
-        """Restore summed or per head."""
-        summed = options.get("summed")
-        if isinstance(summed, bool):
-            self.summed_check.setChecked(summed)
+        bind_option(
+            state.panel_options,
+            "norm_attention.summed",
+            self.summed_check.isChecked,
+            lambda summed: self.summed_check.setChecked(bool(summed)),
+            self.summed_check.toggled,
+            lambda summed: isinstance(summed, bool),
+        )
 
     def refresh(self, *_: object) -> None:
         """Ask for the norms of the result on show (drawn at once when already here)."""

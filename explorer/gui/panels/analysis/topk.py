@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 from explorer.core.analysis.blocks import ALL
 from explorer.core.analysis.topk import attended_by, attends_to
 from explorer.gui.panels.analysis.common import (
-    LensOptions,
     ShowAware,
+    bind_option,
     displayed_attention,
     hidden_query_notice,
     lens_notice,
@@ -59,7 +59,7 @@ class TopKPanel(ShowAware):
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._state = state
-        self._lens = LensOptions.of(state)
+        self._lens = state.lens
         self.title = QLabel()
         self.title.setWordWrap(True)
         self.k_spin = QSpinBox()
@@ -84,6 +84,14 @@ class TopKPanel(ShowAware):
         layout.addLayout(grid, 1)
 
         self.k_spin.valueChanged.connect(self.refresh)
+        bind_option(
+            state.panel_options,
+            "topk.k",
+            self.k_spin.value,
+            lambda k: self.k_spin.setValue(int(k)),
+            self.k_spin.valueChanged,
+            lambda k: isinstance(k, int) and not isinstance(k, bool),
+        )
         for table in (self.attends_table, self.attended_table):
             table.cellClicked.connect(lambda row, _col, t=table: self._on_entry_clicked(t, row))
         for signal in (state.result_changed, state.layer_changed, state.head_changed):
@@ -91,16 +99,6 @@ class TopKPanel(ShowAware):
         state.token_changed.connect(self.refresh)
         self._lens.changed.connect(self.refresh)
         self.refresh()
-
-    def view_options(self) -> dict[str, str | int | float | bool]:
-        """The list length, for a saved session."""
-        return {"k": self.k_spin.value()}
-
-    def apply_view_options(self, options: dict[str, str | int | float | bool]) -> None:
-        """Restore the list length (clamped to the spin box's range)."""
-        k = options.get("k")
-        if isinstance(k, int) and not isinstance(k, bool):
-            self.k_spin.setValue(k)
 
     def entries(self, which: str) -> list[tuple[str, float]]:
         """(label, weight) rows of ``attends`` or ``attended`` (tests and screen readers)."""
