@@ -124,12 +124,12 @@ def test_session_saved_then_opened_in_a_new_window_gives_the_same_view(
     state.set_layer(2)
     state.set_head(3)
     state.set_token(5)
-    pet_window.set_font_scale(1.3)
+    pet_window.look.set_font_scale(1.3)
     assert pet_window.isWindowModified()
     path = pet_window.sessions.save_to(tmp_path / "pet.json")
     assert path is not None and not pet_window.isWindowModified()
     assert pet_window.windowTitle().startswith("pet.json")
-    pet_window.set_font_scale(1.0)
+    pet_window.look.set_font_scale(1.0)
 
     other = MainWindow(source=ModelSource.embedded(), text="something else")
     qtbot.addWidget(other)
@@ -140,11 +140,11 @@ def test_session_saved_then_opened_in_a_new_window_gives_the_same_view(
     assert other.state.result.text == PET and other.state.result.pair == SNAKE
     assert other.state.model_info.source == str(tiny_model_dir)
     assert (other.state.layer, other.state.head, other.state.token) == (2, 3, 5)
-    assert other.font_scale == pytest.approx(1.3)
+    assert other.look.font_scale == pytest.approx(1.3)
     assert not other.isWindowModified()
     recent = [a.text() for a in other.sessions.recent_menu.actions()]
     assert str(path.resolve()) in recent
-    other.set_font_scale(1.0)
+    other.look.set_font_scale(1.0)
 
 
 def test_bad_session_loads_nothing(qtbot, pet_window, tmp_path):

@@ -82,15 +82,15 @@ def test_font_scale_grows_widgets_and_plot_labels_and_is_remembered(qtbot, shown
     before_app = shown.font().pointSizeF()
     qtbot.keyClick(shown.tokens_panel.table, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClick(shown.tokens_panel.table, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
-    assert shown.font_scale == pytest.approx(1.15**2, rel=1e-3)
+    assert shown.look.font_scale == pytest.approx(1.15**2, rel=1e-3)
     assert axis.style["tickFont"].pointSizeF() > before_tick
     # Qt propagates the application font to existing widgets through queued events.
     qtbot.waitUntil(lambda: shown.tokens_panel.table.font().pointSizeF() > before_app)
     assert shown.input_bar.sentence_a.font().pointSizeF() > before_app
-    assert Settings().font_scale == pytest.approx(shown.font_scale)
+    assert Settings().font_scale == pytest.approx(shown.look.font_scale)
     qtbot.keyClick(shown.tokens_panel.table, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
-    assert shown.font_scale == pytest.approx(1.15, rel=1e-3)
-    shown.set_font_scale(1.0)
+    assert shown.look.font_scale == pytest.approx(1.15, rel=1e-3)
+    shown.look.set_font_scale(1.0)
 
 
 @pytest.fixture
@@ -100,16 +100,16 @@ def styled_app(shown):
 
     app = make_application()
     yield app
-    shown.set_theme("light")
-    shown.set_font_scale(1.0)
+    shown.look.set_theme("light")
+    shown.look.set_font_scale(1.0)
 
 
 def test_larger_fonts_keep_the_window_on_the_screen(qtbot, shown, styled_app):
     available = shown.screen().availableGeometry()
     normal = shown.minimumSizeHint().width()
-    shown.set_font_scale(3.0)
+    shown.look.set_font_scale(3.0)
     qtbot.waitUntil(lambda: shown.minimumSizeHint().width() > 1.5 * normal)
-    shown.set_font_scale(1.0)
+    shown.look.set_font_scale(1.0)
     qtbot.waitUntil(lambda: shown.minimumSizeHint().width() < 1.2 * normal)
     # Qt grew the window for the large fonts; back at 100 % it fits the screen again (or
     # is as small as the panels allow, on a screen smaller than that).
@@ -122,8 +122,8 @@ def test_the_application_has_no_style_sheet(qtbot, shown, styled_app):
     # One would send every widget's painting through Qt's style-sheet style (slower), and
     # freeze fonts and palettes; the look is the palette and the application font.
     shown.message_bar.show_message("A notice, shown before the fonts grow")
-    shown.set_theme("dark")
-    shown.set_font_scale(1.5)
+    shown.look.set_theme("dark")
+    shown.look.set_font_scale(1.5)
     assert styled_app.styleSheet() == ""
     size = styled_app.font().pointSizeF()
     for label in (shown.model_label, shown.tokens_panel.summary, shown.message_bar.label):
@@ -131,33 +131,33 @@ def test_the_application_has_no_style_sheet(qtbot, shown, styled_app):
 
 
 def test_the_window_fits_a_1280_pixel_projector_at_normal_fonts(qtbot, shown):
-    shown.set_font_scale(1.0)
+    shown.look.set_font_scale(1.0)
     shown.build_panels()
     assert shown.minimumSizeHint().width() <= 1280
 
 
 def test_theme_switch_restyles_plot_backgrounds(qtbot, shown):
     plots = [shown.attention_panel.heatmap, shown.norms_panel.heatmap, shown.pooled_panel.plot]
-    shown.set_theme("light")
+    shown.look.set_theme("light")
     assert all(p.backgroundBrush().color() == QColor("#ffffff") for p in plots)
     qtbot.keyClick(
         shown.tokens_panel.table,
         Qt.Key.Key_D,
         Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
     )
-    assert shown.theme.name == "dark"
+    assert shown.look.theme.name == "dark"
     assert all(p.backgroundBrush().color() == QColor("#16171a") for p in plots)
     window_role = shown.palette().ColorRole.Window
     qtbot.waitUntil(lambda: shown.palette().color(window_role) == QColor("#1e1f22"))
     assert Settings().theme == "dark"
-    shown.set_theme("light")
+    shown.look.set_theme("light")
 
 
 def test_a_new_theme_reaches_every_widget(qtbot, shown, styled_app):
     text_role = shown.palette().ColorRole.WindowText
     labels = [shown.tokens_panel.summary, shown.model_label]
     for name in ("dark", "light", "dark"):
-        shown.set_theme(name)
+        shown.look.set_theme(name)
         wanted = styled_app.palette().color(text_role)
         for label in labels:
             qtbot.waitUntil(lambda w=wanted, lab=label: lab.palette().color(text_role) == w)
@@ -200,7 +200,7 @@ def test_examples_menu_runs_the_example(qtbot, shown):
 
 def test_plots_keep_a_perceptual_colormap_in_both_themes(qtbot, shown):
     for name in ("dark", "light"):
-        shown.set_theme(name)
+        shown.look.set_theme(name)
         lut = shown.attention_panel.image.lut
         viridis = pg.colormap.get("viridis").getLookupTable(nPts=len(lut))
         assert (abs(lut.astype(int)[:, :3] - viridis.astype(int)[:, :3]) <= 1).all()

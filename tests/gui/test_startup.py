@@ -103,8 +103,8 @@ def test_theme_and_font_changes_before_the_panels_reach_them(qtbot, monkeypatch)
     monkeypatch.setattr(ModelController, "request_load", lambda self, source: 0)
     window = MainWindow(text=SINAN, panels_after_load=True)
     qtbot.addWidget(window)
-    window.set_theme("dark")
-    window.set_font_scale(1.5)
+    window.look.set_theme("dark")
+    window.look.set_font_scale(1.5)
     window.build_panels()
     heatmap = window.attention_panel.heatmap
     assert heatmap.backgroundBrush().color().name() == "#16171a"  # the dark plot background

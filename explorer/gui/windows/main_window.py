@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication,
-    QComboBox,
     QDockWidget,
     QLabel,
     QMainWindow,
@@ -24,15 +22,15 @@ from explorer.core.notices import input_notices
 from explorer.core.results import ModelInfo
 from explorer.core.sources import ModelSource
 from explorer.gui.controllers.exporting import ExportController
+from explorer.gui.controllers.look import LookController
 from explorer.gui.controllers.sessions import SessionController
 from explorer.gui.state.explorer_state import AnalysisFailure, ExplorerState
-from explorer.gui.state.settings import FONT_SCALE_RANGE, Settings
-from explorer.gui.style.theme import THEMES, apply_application_look
+from explorer.gui.state.panel_options import OptionValue
+from explorer.gui.state.settings import Settings
 from explorer.gui.widgets.input_bar import InputBar
 from explorer.gui.widgets.message_bar import Level, MessageBar, add_model_status
 from explorer.gui.widgets.paint_batch import PaintBatch
 from explorer.gui.widgets.shortcuts import (
-    FONT_STEP,
     PanelFocus,
     ShortcutsDialog,
     ShortcutSpec,
@@ -90,9 +88,10 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("BERT Attention Explorer")
         self.resize(1500, 950)
         self.settings = Settings()
-        self.font_scale = self.settings.font_scale
-        self.theme = THEMES[self.settings.theme]
-        apply_application_look(self.theme, self.font_scale)  # before any widget exists
+        # Before any widget exists: the look applies to the application as a whole.
+        self.look = LookController(
+            self, self.settings, lambda: self.panels_built, lambda: self.message_bar.restyle()
+        )
         self.state = ExplorerState(self)
         self.controller = ModelController(self)
         # Asked for first: the worker's imports start while this window is still being built
@@ -183,7 +182,7 @@ class MainWindow(QMainWindow):
         placeholder = self.takeCentralWidget()
         if placeholder is not None:
             placeholder.deleteLater()
-        panels.set_plot_defaults(self.theme)
+        panels.set_plot_defaults(self.look.theme)
         self.tokens_panel = panels.TokensPanel(self.state)
         self.attention_panel = panels.AttentionPanel(self.state)
         self.norms_panel = panels.NormsPanel(self.state)
@@ -203,7 +202,7 @@ class MainWindow(QMainWindow):
                 dock.show()
         for key in ("tokens", "attention", "norms", "pooled"):
             self.docks[key].raise_()  # the original panels are the tabs on top
-        panels.style_plots(self, self.theme, self.font_scale)
+        panels.style_plots(self, self.look.theme, self.look.font_scale)
         self.paint_batch.find_views()
 
     def _loading_placeholder(self) -> QLabel:
@@ -325,10 +324,10 @@ class MainWindow(QMainWindow):
             ShortcutSpec(
                 "&View", "Fill the window with the focused panel", ("F10",), self.toggle_panel_focus
             ),
-            ShortcutSpec("&View", "Larger fonts", ("Ctrl+=", "Ctrl++"), self.zoom_in),
-            ShortcutSpec("&View", "Smaller fonts", ("Ctrl+-",), self.zoom_out),
-            ShortcutSpec("&View", "Reset font size", ("Ctrl+0",), lambda: self.set_font_scale(1.0)),
-            ShortcutSpec("&View", "Dark theme", ("Ctrl+Shift+D",), self.toggle_theme),
+            ShortcutSpec("&View", "Larger fonts", ("Ctrl+=", "Ctrl++"), self.look.zoom_in),
+            ShortcutSpec("&View", "Smaller fonts", ("Ctrl+-",), self.look.zoom_out),
+            ShortcutSpec("&View", "Reset font size", ("Ctrl+0",), self.look.reset_font_scale),
+            ShortcutSpec("&View", "Dark theme", ("Ctrl+Shift+D",), self.look.toggle_theme),
             ShortcutSpec("&Run", "Run now", ("Ctrl+Return",), self.run_now),
             ShortcutSpec(
                 "&Run", "Focus sentence A", ("Ctrl+L",), self.input_bar.sentence_a.setFocus
@@ -343,7 +342,8 @@ class MainWindow(QMainWindow):
             self.shortcut_actions.append(action)
         self.dark_action = next(a for a in self.shortcut_actions if a.text() == "Dark theme")
         self.dark_action.setCheckable(True)
-        self.dark_action.setChecked(self.theme.name == "dark")
+        self.dark_action.setChecked(self.look.theme.name == "dark")
+        self.look.changed.connect(self._on_look_changed)
 
         self._view_menu: QMenu = menus["&View"]  # type: ignore[assignment]  # docks join later
         self.shortcut_actions += self.sessions.actions + self.exporter.actions
@@ -397,103 +397,22 @@ class MainWindow(QMainWindow):
         """F11: full screen and back."""
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
 
-    def set_font_scale(self, scale: float) -> None:
-        """Scale every font, token label and heatmap label together; remembered."""
-        low, high = FONT_SCALE_RANGE
-        self.font_scale = round(min(max(scale, low), high), 3)
-        self.settings.font_scale = self.font_scale
-        self._apply_look()
-        # Once the layout has grown or shrunk: the docks settle over a few event rounds.
-        for delay_ms in (0, 150):
-            QTimer.singleShot(delay_ms, self, self._keep_on_screen)
-
-    def _keep_on_screen(self) -> None:
-        """No larger than the screen after a font change, as far as the panels' minimum allows.
-
-        Larger fonts raise the panels' minimum sizes and Qt grows the window to match, past
-        the screen's edge; it never shrinks it again when the fonts get smaller.
-        """
-        screen = self.screen()
-        if screen is None or self.isFullScreen() or self.isMaximized():
-            return
-        # Lay out now (only that: no other queued event, such as a worker's result, may run
-        # here), so that the minimum size below is the one for the new fonts.
-        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
-        # A combo box drops its cached minimum size on a style change but not on a font
-        # change (QComboBox.changeEvent), so after larger fonts it kept the window wide.
-        for combo in self.findChildren(QComboBox):
-            QApplication.sendEvent(combo, QEvent(QEvent.Type.StyleChange))
-        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
-        available = screen.availableGeometry()
-        if self.width() > available.width() or self.height() > available.height():
-            self.resize(self.size().boundedTo(available.size()).expandedTo(self.minimumSizeHint()))
-        if not available.contains(self.frameGeometry()):
-            self.move(
-                max(available.left(), min(self.x(), available.right() - self.width())),
-                max(available.top(), min(self.y(), available.bottom() - self.height())),
-            )
-
-    def _apply_look(self) -> None:
-        """Theme and font scale on the widgets, and on the plots once they exist."""
-        apply_application_look(self.theme, self.font_scale)
-        self.message_bar.restyle()
-        if self.panels_built:
-            from explorer.gui.style.plot_style import style_plots  # imported with the panels
-
-            style_plots(self, self.theme, self.font_scale)
-
     def toggle_panel_focus(self) -> None:
         """F10: fill the window with the focused panel, and back."""
         self.build_panels()
         self.panel_focus.toggle()
 
-    def zoom_in(self) -> None:
-        """Ctrl+=: larger fonts."""
-        self.set_font_scale(self.font_scale * FONT_STEP)
+    def _on_look_changed(self) -> None:
+        self.dark_action.setChecked(self.look.theme.name == "dark")
 
-    def zoom_out(self) -> None:
-        """Ctrl+-: smaller fonts."""
-        self.set_font_scale(self.font_scale / FONT_STEP)
+    def view_options(self) -> dict[str, OptionValue]:
+        """The look, the lens and every panel's options (for sessions)."""
+        return {**self.look.options(), **self.state.view_options()}
 
-    def set_theme(self, name: str) -> None:
-        """Switch between the light and dark themes (widgets and plots); remembered."""
-        self.theme = THEMES[name]
-        self.settings.theme = name
-        self.dark_action.setChecked(name == "dark")
-        self._apply_look()
-
-    def toggle_theme(self) -> None:
-        """Ctrl+Shift+D: dark ↔ light."""
-        self.set_theme("light" if self.theme.name == "dark" else "dark")
-
-    def view_options(self) -> dict[str, str | int | float | bool]:
-        """Theme, font scale and every panel's own options (for sessions)."""
-        self.build_panels()
-        options: dict[str, str | int | float | bool] = {
-            "theme": self.theme.name,
-            "font_scale": self.font_scale,
-        }
-        for key, dock in self.docks.items():
-            panel_options = getattr(dock.widget(), "view_options", None)
-            if callable(panel_options):
-                options.update({f"{key}.{k}": v for k, v in panel_options().items()})
-        return options
-
-    def apply_view_options(self, options: dict[str, str | int | float | bool]) -> None:
+    def apply_view_options(self, options: dict[str, OptionValue]) -> None:
         """Restore what ``view_options`` captured; unknown keys are ignored."""
-        self.build_panels()
-        theme = options.get("theme")
-        if isinstance(theme, str) and theme in THEMES:
-            self.set_theme(theme)
-        scale = options.get("font_scale")
-        if isinstance(scale, int | float) and not isinstance(scale, bool):
-            self.set_font_scale(float(scale))
-        for key, dock in self.docks.items():
-            apply = getattr(dock.widget(), "apply_view_options", None)
-            prefix = f"{key}."
-            mine = {k[len(prefix) :]: v for k, v in options.items() if k.startswith(prefix)}
-            if callable(apply) and mine:
-                apply(mine)
+        self.look.apply_options(options)
+        self.state.apply_view_options(options)
 
     def offer_model_picker(self) -> None:
         """Point the user at the model picker (a session's model could not be found)."""
@@ -621,7 +540,7 @@ class MainWindow(QMainWindow):
             text_b = pair if pair else DEFAULT_B if text_a == DEFAULT_A else text_a
             window = CompareWindow(source or self._remembered_source(), text_a, text_b, self)
             window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            window.set_look(self.theme, self.font_scale)
+            window.set_look(self.look.theme, self.look.font_scale)
             window.show()
 
         action.triggered.connect(open_compare)
