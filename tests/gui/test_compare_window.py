@@ -308,3 +308,24 @@ def test_the_difference_panels_are_views_of_the_compare_state(qtbot, tiny_model)
     stale = compare_results(a, run_inference(tiny_model, "I love my pet dog"))
     state.set_comparison(stale)  # not of the results on show: ignored
     assert state.comparison.b is b
+
+
+def test_difference_axes_keep_the_selected_pair_and_never_overlap(qtbot, compare_window):
+    from tests.gui.conftest import axis_draw_specs
+
+    window = compare_window
+    window.resize(700, 600)
+    window.compare.a.set_token(5)  # "python|snake": wider than its cell
+    axes = [
+        (window.attention_diff_panel.heatmap, "left"),
+        (window.attention_diff_panel.heatmap, "bottom"),
+        (window.norms_diff_panel.heatmap, "bottom"),
+    ]
+    for plot_widget, side in axes:
+        plot_widget.grab()  # lay out and paint, so the cells have their size on screen
+        axis = plot_widget.getPlotItem().getAxis(side)
+        qtbot.waitUntil(lambda axis=axis: (5.5, "▸python|snake") in (axis._tickLevels or [[]])[0])
+        _, _, texts = axis_draw_specs(axis)
+        assert "▸python|snake" in [text for *_, text in texts]
+        rects = [rect for rect, *_ in texts]
+        assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1 :])

@@ -179,7 +179,7 @@ def test_norms_colour_scale_is_the_rounded_up_maximum(qtbot, state, tiny_model):
 def test_remembered_label_widths_follow_the_font(qtbot):
     from PySide6.QtGui import QFont, QFontMetricsF
 
-    from explorer.gui.panels.plotting.plots import label_extent
+    from explorer.gui.panels.plotting.token_axis import label_extent, line_height
 
     small, large = QFont(), QFont()
     small.setPointSizeF(9)
@@ -188,7 +188,7 @@ def test_remembered_label_widths_follow_the_font(qtbot):
         measure = label_extent(font)
         assert measure("▸python") == QFontMetricsF(font).horizontalAdvance("▸python")
     assert label_extent(large)("python") > label_extent(small)("python")
-    assert label_extent(large, vertical=True)("x") == QFontMetricsF(large).height()
+    assert line_height(large) == QFontMetricsF(large).height()
 
 
 def test_a_small_overview_thins_its_numbers_and_keeps_the_selected_ones(qtbot, tmp_path):

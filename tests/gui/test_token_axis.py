@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PySide6.QtGui import QFont, QPainter
 
-from explorer.gui.panels.plotting.plots import make_heatmap_plot, plot_widget
+from explorer.gui.panels.plotting.plots import fitting_token_ticks, make_heatmap_plot, plot_widget
 from explorer.gui.panels.plotting.token_axis import TokenAxisItem
 from tests.gui.conftest import axis_draw_specs
 
@@ -144,3 +148,66 @@ def test_painting_from_kept_specs_draws_what_pyqtgraphs_picture_draws(qtbot):
     assert direct != render(lambda p: None)  # something was drawn
     axis.setTicks([[(0.5, "changed")]])  # pyqtgraph's redraw signal: new specs, new pixels
     assert render(lambda p: axis.paint(p, None, None)) != direct
+
+
+# --- the one tick-thinning rule ---------------------------------------------------------
+
+_LABEL = st.text(alphabet="abcdefghij#|.", min_size=0, max_size=14)
+
+
+def _spans(ticks, pixels_per_token, extent, gap):
+    return [
+        (
+            (x * pixels_per_token) - (extent(t) + gap) / 2,
+            (x * pixels_per_token) + (extent(t) + gap) / 2,
+        )
+        for x, t in ticks
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    labels=st.lists(_LABEL, min_size=0, max_size=60),
+    selected=st.integers(min_value=-2, max_value=62),
+    pixels_per_token=st.floats(min_value=0.5, max_value=80.0),
+    char=st.floats(min_value=1.0, max_value=12.0),
+    fixed=st.one_of(st.none(), st.floats(min_value=1.0, max_value=40.0)),
+    gap=st.floats(min_value=0.0, max_value=10.0),
+)
+def test_fitting_token_ticks_never_overlap_and_keep_the_selected_label(
+    labels, selected, pixels_per_token, char, fixed, gap
+):
+    def measure(text: str) -> float:
+        return fixed if fixed is not None else char * len(text)
+
+    extent = fixed if fixed is not None else measure
+    ticks = fitting_token_ticks(labels, selected, pixels_per_token, extent, gap)
+
+    positions = [x for x, _ in ticks]
+    assert positions == sorted(positions)
+    assert len(set(positions)) == len(positions)
+    for x, text in ticks:
+        i = int(x - 0.5)
+        assert x == i + 0.5 and 0 <= i < len(labels)
+        assert text == (f"▸{labels[i]}" if i == selected else labels[i])
+    if 0 <= selected < len(labels):
+        assert (selected + 0.5, f"▸{labels[selected]}") in ticks
+    spans = _spans(ticks, pixels_per_token, measure, gap)
+    for (_, high), (low, _) in itertools.pairwise(spans):
+        assert high <= low + 1e-9  # neighbours in order do not overlap, so none do
+    # Nothing left off would have fitted: each missing label overlaps one that is shown.
+    shown = {int(x - 0.5) for x, _ in ticks}
+    for i in set(range(len(labels))) - shown:
+        text = f"▸{labels[i]}" if i == selected else labels[i]
+        ((low, high),) = _spans([(i + 0.5, text)], pixels_per_token, measure, gap)
+        assert any(high > a and low < b for a, b in spans)
+
+
+def test_fitting_token_ticks_without_room_or_labels_is_empty():
+    assert fitting_token_ticks([], 0, 10.0, 5.0) == []
+    assert fitting_token_ticks(["a", "b"], 0, 0.0, 5.0) == []
+    assert fitting_token_ticks(["a", "b", "c"], 1, 100.0, 5.0) == [
+        (0.5, "a"),
+        (1.5, "▸b"),
+        (2.5, "c"),
+    ]

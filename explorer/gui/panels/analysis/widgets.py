@@ -15,15 +15,16 @@ from explorer.core.analysis.lens import LensedMatrix, LensedRow
 from explorer.gui.panels.plotting.plots import (
     ATTENTION_COLORMAP,
     as_image,
-    labels_that_fit,
+    fitting_token_ticks,
     make_heatmap_plot,
     outline_item,
     place_outline,
     plot_widget,
+    set_ticks,
     set_title,
     set_token_ticks,
-    token_ticks,
 )
+from explorer.gui.panels.plotting.token_axis import label_extent
 from explorer.gui.state.explorer_state import ExplorerState
 
 BAR_BRUSH = pg.mkBrush("#1f5fa8")
@@ -132,6 +133,7 @@ class TokenBars(QWidget):
     def __init__(self, y_label: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._row: LensedRow | None = None
+        self._selected = -1  # the column of the red bar
         self.plot_widget = plot_widget()
         plot = self.plot_widget.getPlotItem()
         plot.setLabel("left", y_label)
@@ -165,6 +167,7 @@ class TokenBars(QWidget):
         if selected_token >= 0:
             matches = np.flatnonzero(row.token_of_col <= selected_token)
             selected = int(matches[-1]) if matches.size else -1
+        self._selected = selected
         brushes = [SELECTED_BRUSH if i == selected else BAR_BRUSH for i in range(count)]
         self.bars.setOpts(x=np.arange(count), height=row.values, width=0.8, brushes=brushes)
         plot = self.plot_widget.getPlotItem()
@@ -189,8 +192,10 @@ class TokenBars(QWidget):
         row = self._row
         if row is None:
             return
-        width = max(self.plot_widget.getPlotItem().getViewBox().width(), 300.0)
-        ticks = token_ticks(row.labels, -1, labels_that_fit(width, 45))
-        self.plot_widget.getPlotItem().getAxis("bottom").setTicks(
-            [[(x - 0.5, label) for x, label in ticks]]
-        )
+        plot = self.plot_widget.getPlotItem()
+        axis = plot.getAxis("bottom")
+        # The x range is set in show_row: one bar a unit, plus 0.2 of margin.
+        per_bar = max(plot.getViewBox().width(), 300.0) / (len(row.labels) + 0.2)
+        extent = label_extent(axis.style.get("tickFont") or axis.font())
+        ticks = fitting_token_ticks(row.labels, self._selected, per_bar, extent)
+        set_ticks(axis, [[(x - 0.5, label) for x, label in ticks]])  # bars stand at whole x

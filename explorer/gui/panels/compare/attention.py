@@ -13,16 +13,15 @@ from PySide6.QtWidgets import QWidget
 
 from explorer.gui.panels.analysis.common import where_label
 from explorer.gui.panels.compare.common import (
-    CHAR_PIXELS,
     AttentionDifference,
     CompareState,
     cell_pixels,
-    fitting_ticks,
     symmetric_levels,
 )
 from explorer.gui.panels.compare.heatmap import DifferenceHeatmapPanel
 from explorer.gui.panels.plotting.plots import (
     as_image,
+    label_axis,
     place_outline,
     set_title,
 )
@@ -123,8 +122,8 @@ class CompareAttentionPanel(DifferenceHeatmapPanel):
         )
         plot = self.heatmap.getPlotItem()
         across, down = cell_pixels(plot, len(labels), 0), cell_pixels(plot, len(labels), 1)
-        plot.getAxis("left").setTicks([fitting_ticks(labels, row, down, None)])
-        plot.getAxis("bottom").setTicks([fitting_ticks(labels, row, across, CHAR_PIXELS)])
+        label_axis(plot.getAxis("left"), labels, row, down)
+        label_axis(plot.getAxis("bottom"), labels, row, across)
 
     def _on_cell_hovered(self, row: int, col: int) -> None:
         difference = self.current_difference()

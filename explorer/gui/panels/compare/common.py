@@ -8,7 +8,7 @@ re-entry guard, and holds the worker's ``Comparison``; the difference panels tak
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -23,7 +23,6 @@ from explorer.gui.state.explorer_state import ExplorerState
 
 DIFF_COLORMAP = "CET-D1"  # diverging blue-white-red: 0 is white, the sign is the hue
 SIDES = ("a", "b")
-CHAR_PIXELS = 7.0  # rough width of one tick-label character at the base font size
 WAITING_FOR_INPUT = "Type a sentence in A and one in B to compare them."
 
 Side = tuple[InferenceResult, DisplayViews] | None  # a side's result and views, or nothing
@@ -39,31 +38,6 @@ def symmetric_levels(values: np.ndarray) -> tuple[float, float]:
 def pair_label(label_a: str, label_b: str) -> str:
     """``love`` when both sides agree, ``python|snake`` when they differ."""
     return label_a if label_a == label_b else f"{label_a}|{label_b}"
-
-
-def fitting_ticks(
-    labels: Sequence[str], selected: int, cell_pixels: float, char_pixels: float | None
-) -> list[tuple[float, str]]:
-    """Tick labels that do not overlap: the selected one first, then left to right.
-
-    Pair labels such as ``python|snake`` are wider than a cell, so thinning by a fixed step
-    still lets neighbours collide. ``char_pixels`` None means a vertical axis, where every
-    label is one line high.
-    """
-    texts = [f"▸{t}" if i == selected else str(t) for i, t in enumerate(labels)]
-
-    def half(i: int) -> float:
-        size = 16.0 if char_pixels is None else char_pixels * len(texts[i]) + 10.0
-        return size / 2
-
-    order = ([selected] if 0 <= selected < len(texts) else []) + list(range(len(texts)))
-    placed: list[int] = []
-    for i in order:
-        if i in placed:
-            continue
-        if all(abs(i - j) * cell_pixels >= half(i) + half(j) for j in placed):
-            placed.append(i)
-    return [(i + 0.5, texts[i]) for i in sorted(placed)]
 
 
 def cell_pixels(plot_item: object, count: int, axis: int) -> float:

@@ -9,16 +9,15 @@ from __future__ import annotations
 from PySide6.QtWidgets import QWidget
 
 from explorer.gui.panels.compare.common import (
-    CHAR_PIXELS,
     CompareState,
     cell_pixels,
-    fitting_ticks,
     symmetric_levels,
 )
 from explorer.gui.panels.compare.heatmap import DifferenceHeatmapPanel
 from explorer.gui.panels.main.norms import norm_row_to_layer
 from explorer.gui.panels.plotting.plots import (
     as_image,
+    label_axis,
     place_outline,
 )
 
@@ -78,9 +77,7 @@ class CompareNormsPanel(DifferenceHeatmapPanel):
         plot = self.heatmap.getPlotItem()
         across = cell_pixels(plot, alignment.size, 0)
         column = alignment.column_of(self._compare.a.token)
-        plot.getAxis("bottom").setTicks(
-            [fitting_ticks(alignment.labels(), column, across, CHAR_PIXELS)]
-        )
+        label_axis(plot.getAxis("bottom"), alignment.labels(), column, across)
 
     def _on_cell_hovered(self, row: int, col: int) -> None:
         comparison = self._compare.comparison

@@ -12,7 +12,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsScene
 
-from explorer.gui.panels.plotting.token_axis import TokenAxisItem, label_extent
+from explorer.gui.panels.plotting.token_axis import TokenAxisItem, label_extent, line_height
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False, background="w", foreground="k")
 
@@ -143,25 +143,6 @@ def place_outline(rect: QGraphicsRectItem, x: float, y: float, w: float, h: floa
     rect.setVisible(True)
 
 
-def token_ticks(tokens: Sequence[str], selected: int, max_labels: int) -> list[tuple[float, str]]:
-    """Tick labels at pixel centres, thinned to at most ``max_labels`` plus the selected one.
-
-    The selected token's label is always present, so the axis never hides what is selected.
-    """
-    count = len(tokens)
-    step = max(1, math.ceil(count / max(1, max_labels)))
-    shown = set(range(0, count, step))
-    if 0 <= selected < count:
-        shown = {i for i in shown if abs(i - selected) >= step / 2 or i == selected}
-        shown.add(selected)
-    return [(i + 0.5, f"▸{tokens[i]}" if i == selected else str(tokens[i])) for i in sorted(shown)]
-
-
-def labels_that_fit(pixels: float, pixels_per_label: float) -> int:
-    """How many labels fit along an axis of ``pixels`` length."""
-    return max(2, int(pixels / max(1.0, pixels_per_label)))
-
-
 def as_image(array: np.ndarray) -> np.ndarray:
     """C-contiguous float32: the fast path for ImageItem.setImage (no copy when already so)."""
     return np.ascontiguousarray(array, dtype=np.float32)
@@ -171,17 +152,23 @@ def fitting_token_ticks(
     labels: Sequence[str],
     selected: int,
     pixels_per_token: float,
-    extent: Callable[[str], float],
+    extent: Callable[[str], float] | float,
     gap: float = 6.0,
 ) -> list[tuple[float, str]]:
     """Tick labels that do not overlap on screen; the selected token's label always wins.
 
-    Labels are placed greedily (selected first, then left to right) wherever their measured
-    extent still fits, so an axis at 512 tokens shows as many labels as it has room for.
+    This is the one tick-thinning rule of every token (and layer, head) axis. Labels are
+    placed greedily (selected first, then left to right) wherever their extent plus ``gap``
+    still fits, so an axis at 512 tokens shows as many labels as it has room for, and every
+    label left off would overlap one that is shown. ``extent`` measures a label's length
+    along the axis; a number gives every label that length (a vertical axis, where each
+    label is one line high). Ticks sit at pixel centres, ``i + 0.5``, in order.
     """
     count = len(labels)
     if count == 0 or pixels_per_token <= 0:
         return []
+    measure = extent if callable(extent) else None
+    fixed = 0.0 if callable(extent) else float(extent)
     order = ([selected] if 0 <= selected < count else []) + [
         i for i in range(count) if i != selected
     ]
@@ -190,7 +177,8 @@ def fitting_token_ticks(
     for i in order:
         text = f"▸{labels[i]}" if i == selected else str(labels[i])
         centre = (i + 0.5) * pixels_per_token
-        half = (extent(text) + gap) / 2
+        size = measure(text) if measure is not None else fixed
+        half = (size + gap) / 2
         low, high = centre - half, centre + half
         position = bisect.bisect(taken, (low, high))
         if position > 0 and taken[position - 1][1] > low:
@@ -246,7 +234,8 @@ def label_axis(
 ) -> None:
     """Put as many of ``labels`` (one per unit) on ``axis`` as fit; the selected one always."""
     vertical = axis.orientation in ("left", "right")
-    extent = label_extent(axis.style.get("tickFont") or axis.font(), vertical)
+    font = axis.style.get("tickFont") or axis.font()
+    extent = line_height(font) if vertical else label_extent(font)
     gap = 1.0 if vertical else 6.0  # rows only need to not touch; words need a space
     ticks = fitting_token_ticks(labels, selected, pixels_per_label, extent, gap)
     set_ticks(axis, [ticks])

@@ -24,17 +24,19 @@ def _advance(font_key: str, text: str) -> float:
     return _METRICS[font_key].horizontalAdvance(text)
 
 
-def label_extent(font: QFont, vertical: bool = False) -> Callable[[str], float]:
-    """How much axis length a label takes: its width across, one line height down.
+def label_extent(font: QFont) -> Callable[[str], float]:
+    """How much length a label takes along a horizontal axis: its width.
 
     Widths are remembered per font and text: token axes measure every label on each result
     and each token switch (3 µs a label, 1.5 ms per axis at 512 tokens, otherwise).
     """
-    metrics = _METRICS.setdefault(font.key(), QFontMetricsF(font))
-    if vertical:
-        height = metrics.height()
-        return lambda _text: height
+    _METRICS.setdefault(font.key(), QFontMetricsF(font))
     return functools.partial(_advance, font.key())
+
+
+def line_height(font: QFont) -> float:
+    """How much length every label takes along a vertical axis: one line."""
+    return _METRICS.setdefault(font.key(), QFontMetricsF(font)).height()
 
 
 _ALIGN = {
