@@ -9,14 +9,17 @@ from hypothesis import strategies as st
 
 from explorer.core.analysis.aggregate import aggregate_heads, aggregate_layers
 from explorer.core.analysis.blocks import (
+    BLOCK_MOSAIC,
     BLOCKS,
     block_mask,
+    block_mosaic,
     block_totals,
     filter_block,
     filter_block_row,
     token_segments,
 )
 from explorer.core.analysis.lens import LensSettings, apply_lens, apply_lens_row
+from explorer.core.analysis.registry import run_analysis
 from explorer.core.analysis.special import hide_special, hide_special_row
 from explorer.core.analysis.topk import attended_by, attends_to, top_k
 from explorer.core.analysis.words import (
@@ -26,6 +29,7 @@ from explorer.core.analysis.words import (
     word_groups,
 )
 from explorer.core.inference import run_inference
+from explorer.core.views import attention_mosaic, build_views
 
 M = np.array(
     [
@@ -84,6 +88,39 @@ def test_pair_blocks_partition_the_matrix(sequence_ids, seed):
     parts = sum(filter_block(matrix, segments, b) for b in BLOCKS[1:])
     np.testing.assert_allclose(parts, matrix, atol=1e-7)
     np.testing.assert_allclose(block_totals(matrix, segments).sum(), matrix.sum(), rtol=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from([-1, 0, 1]), min_size=1, max_size=23),
+    st.sampled_from(BLOCKS),
+    st.integers(min_value=1, max_value=9),
+    st.integers(min_value=0, max_value=2**31 - 1),
+)
+def test_a_block_mosaic_is_the_mosaic_of_the_masked_weights(sequence_ids, block, max_tile, seed):
+    # Signed values and tiles from 1 to 9 pixels: pooled blocks that straddle the block edge,
+    # short last blocks, and no help from the weights being non-negative.
+    rng = np.random.default_rng(seed)
+    count = len(sequence_ids)
+    attentions = rng.standard_normal((2, 3, count, count)).astype(np.float32)
+    segments = token_segments(np.array(sequence_ids))
+    mask = block_mask(segments, segments, block)
+    old = attention_mosaic(np.where(mask, attentions, np.float32(0)), max_tile)
+    new = block_mosaic(attentions, segments, block, max_tile)
+    np.testing.assert_array_equal(new, old)
+    assert new.dtype == np.float32 and new.flags.c_contiguous
+
+
+def test_the_block_mosaic_analysis_filters_the_overview_of_a_result(tiny_model):
+    pair = run_inference(tiny_model, "I love my pet python", "Is it a snake?")
+    segments = token_segments(pair.sequence_ids)
+    for block in BLOCKS:
+        mask = block_mask(segments, segments, block)
+        expected = attention_mosaic(np.where(mask, pair.attentions, np.float32(0)))
+        mosaic = run_analysis(BLOCK_MOSAIC, None, pair, {"block": block})
+        np.testing.assert_array_equal(mosaic, expected)
+    all_mosaic = run_analysis(BLOCK_MOSAIC, None, pair, {"block": "All"})
+    np.testing.assert_array_equal(all_mosaic, build_views(pair).mosaic)
 
 
 # --- word pieces ---------------------------------------------------------------------------

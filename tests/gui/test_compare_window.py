@@ -329,3 +329,21 @@ def test_difference_axes_keep_the_selected_pair_and_never_overlap(qtbot, compare
         assert "▸python|snake" in [text for *_, text in texts]
         rects = [rect for rect, *_ in texts]
         assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1 :])
+
+
+def test_each_sides_overview_shows_the_chosen_block(compare_window):
+    from explorer.core.analysis.blocks import block_mask, token_segments
+    from explorer.core.views import attention_mosaic
+
+    window = compare_window
+    window.compare.lens_a.set_block("B→B")  # one sentence a side: nothing is left
+    for side, panels in (("a", window.side_a), ("b", window.side_b)):
+        result = window.compare.side(side).result
+        segments = token_segments(result.sequence_ids)
+        mask = block_mask(segments, segments, "B→B")
+        expected = attention_mosaic(np.where(mask, result.attentions, np.float32(0)))
+        overview = panels.attention_panel.overview_image
+        np.testing.assert_array_equal(overview.image, expected)
+        assert overview.opacity() == 1.0
+        title = panels.attention_panel.overview.getPlotItem().titleLabel.text
+        assert title.endswith("B→B only")

@@ -296,3 +296,58 @@ def test_a_token_picked_elsewhere_is_scrolled_into_sight_in_the_text(qtbot, wind
     cursor.setPosition(start)
     assert field.viewport().rect().contains(field.cursorRect(cursor).center())
     assert field.textCursor().position() == caret  # scrolled, not moved
+
+
+def test_a_pair_block_overview_comes_from_the_worker(qtbot, window, monkeypatch):
+    import threading
+
+    import explorer.core.analysis.blocks as blocks_module
+    from explorer.core.analysis.blocks import BLOCK_MOSAIC, block_mask, token_segments
+    from explorer.core.views import attention_mosaic
+    from explorer.gui.panels.main.attention import PENDING_OPACITY
+
+    window.input_bar.set_inputs(SINAN, "Is it a snake?")
+    window.run_now()
+    result = wait_for_result(qtbot, window, SINAN)
+    segments = token_segments(result.sequence_ids)
+    mask = block_mask(segments, segments, "A→B")
+    expected = attention_mosaic(np.where(mask, result.attentions, np.float32(0)))  # the old way
+    full_size = result.attentions.size
+
+    # Record every big np.where and every block mosaic, with the thread that made it.
+    big_wheres: list[str] = []
+    mosaics: list[str] = []
+    real_where, real_mosaic = np.where, blocks_module.attention_mosaic
+
+    def where(*args):
+        if any(np.size(arg) >= full_size for arg in args):
+            big_wheres.append(threading.current_thread().name)
+        return real_where(*args)
+
+    def mosaic(*args, **kwargs):
+        mosaics.append(threading.current_thread().name)
+        return real_mosaic(*args, **kwargs)
+
+    monkeypatch.setattr(np, "where", where)
+    monkeypatch.setattr(blocks_module, "attention_mosaic", mosaic)
+
+    panel, state = window.attention_panel, window.state
+    title = panel.overview.getPlotItem().titleLabel
+    with qtbot.waitSignal(
+        state.analysis_changed, timeout=TIMEOUT_MS, check_params_cb=lambda n: n == BLOCK_MOSAIC
+    ):
+        panel.lens_bar.block_combo.setCurrentText("A→B")
+        # Until the worker answers: this sentence's raw mosaic, faded and titled unfiltered.
+        np.testing.assert_array_equal(panel.overview_image.image, state.views.mosaic)
+        assert panel.overview_image.opacity() == PENDING_OPACITY
+        assert "unfiltered until A→B is ready" in title.text
+    np.testing.assert_array_equal(panel.overview_image.image, expected)
+    assert panel.overview_image.opacity() == 1.0
+    assert title.text.endswith("A→B only")
+    main = threading.main_thread().name
+    assert mosaics and main not in mosaics  # built in the worker thread
+    assert big_wheres == []  # nowhere a masked copy of the whole (L, H, T, T) array
+
+    panel.lens_bar.block_combo.setCurrentText("All")  # the raw mosaic at once
+    np.testing.assert_array_equal(panel.overview_image.image, state.views.mosaic)
+    assert not title.text.endswith("only")

@@ -7,9 +7,17 @@ four blocks partition the matrix, so their totals add up to the matrix total.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
+from explorer.core.analysis.registry import register
+from explorer.core.results import InferenceResult
+from explorer.core.views import OVERVIEW_MAX_TILE, attention_mosaic
+
 ALL = "All"
+BLOCK_MOSAIC = "block_mosaic"  # the analysis name: the overview mosaic of one block
 BLOCKS = (ALL, "A→A", "A→B", "B→A", "B→B")
 SEGMENT_NAMES = ("A", "B")
 
@@ -78,3 +86,23 @@ def block_totals(matrix: np.ndarray, segments: np.ndarray) -> np.ndarray:
     onehot = np.stack([seg == 0, seg == 1], axis=1).astype(np.float32)
     by_key = np.asarray(matrix, dtype=np.float32) @ onehot  # (T, 2): no float64 copy of T×T
     return onehot.T.astype(np.float64) @ by_key.astype(np.float64)
+
+
+def block_mosaic(
+    attentions: np.ndarray, segments: np.ndarray, block: str, max_tile: int = OVERVIEW_MAX_TILE
+) -> np.ndarray:
+    """The layers × heads overview mosaic with every weight outside ``block`` zeroed.
+
+    Equal to ``attention_mosaic(np.where(mask, attentions, 0))``, built a layer at a time (see
+    ``attention_mosaic``), so the (L, H, T, T) masked copy is never made.
+    """
+    if parse_block(block) is None:
+        return attention_mosaic(attentions, max_tile)
+    return attention_mosaic(attentions, max_tile, mask=block_mask(segments, segments, block))
+
+
+@register(BLOCK_MOSAIC)
+def _block_mosaic(_loaded: Any, result: InferenceResult, params: Mapping[str, Any]) -> np.ndarray:
+    """The overview of one pair block, made in the worker instead of on every lens change."""
+    segments = token_segments(result.sequence_ids)
+    return block_mosaic(result.attentions, segments, str(params["block"]))

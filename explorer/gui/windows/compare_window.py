@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.analysis.blocks import BLOCK_MOSAIC, block_mosaic, token_segments
 from explorer.core.compare import COMPARE_ANALYSIS
 from explorer.core.results import InferenceResult, ModelInfo
 from explorer.core.sources import ModelSource
@@ -104,6 +105,7 @@ class SidePanels(QWidget):
         layout.addWidget(self.header)
         layout.addWidget(self.tabs, 1)
         state.result_changed.connect(self._on_result_changed)
+        state.analysis_requested.connect(self._on_analysis_requested)
         self._on_result_changed()
 
     def _on_result_changed(self) -> None:
@@ -112,6 +114,19 @@ class SidePanels(QWidget):
             self.header.setText(f"{self._name}: nothing to show")
             return
         self.header.setText(f'{self._name}: "{result.text}" · {result.num_tokens} tokens')
+
+    def _on_analysis_requested(self, name: str, params: dict) -> None:
+        """Answer the attention overview's block mosaic here, from this side's own result.
+
+        The worker analyses only the newest result (B's), so side A's could not be asked of
+        it. ``block_mosaic`` filters a layer at a time: no (L, H, T, T) copy even here.
+        """
+        result = self._state.result
+        if name != BLOCK_MOSAIC or result is None:
+            return
+        segments = token_segments(result.sequence_ids)
+        mosaic = block_mosaic(result.attentions, segments, str(params["block"]))
+        self._state.set_analysis(name, dict(params), mosaic)
 
 
 class CompareWindow(QMainWindow):

@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.core.analysis.blocks import ALL, block_mask, parse_block, token_segments
+from explorer.core.analysis.blocks import ALL, BLOCK_MOSAIC, parse_block
 from explorer.core.analysis.lens import LensedMatrix
 from explorer.core.analysis.words import word_groups
 from explorer.core.results import InferenceResult
-from explorer.core.views import attention_mosaic, mosaic_cell
+from explorer.core.views import mosaic_cell
 from explorer.gui.panels.analysis.common import (
     HeadControls,
     LensBar,
@@ -51,9 +51,11 @@ from explorer.gui.panels.plotting.plots import (
     set_token_ticks,
     settle,
 )
-from explorer.gui.state.explorer_state import MEAN_OF_HEADS, ExplorerState
+from explorer.gui.state.explorer_state import MEAN_OF_HEADS, AnalysisFailure, ExplorerState
 
 HOVER_HINT = "Hover over the heatmap to read a weight."
+OVERVIEW_TITLE = "All layers × heads (click to select)"
+PENDING_OPACITY = 0.35  # the unfiltered overview, faded while a block's mosaic is made
 BLOCK_TABLE_TIP = (
     "Total attention weight in each sentence-pair block of the map on show (the sum of its "
     "cells) and its share of all the weight. [CLS] and the first [SEP] count as A, the last "
@@ -131,7 +133,7 @@ class AttentionPanel(QWidget):
         overview_plot = self.overview.getPlotItem()
         overview_plot.setLabel("left", "layer")
         overview_plot.setLabel("bottom", "head")
-        overview_plot.setTitle("All layers × heads (click to select)")
+        overview_plot.setTitle(OVERVIEW_TITLE)
         self.overview.setToolTip("Every head of every layer; click a tile to show it")
         self._tile_outline = outline_item(overview_plot)
         self._grid = pg.PlotDataItem(pen=pg.mkPen((255, 255, 255, 90), width=1), connect="pairs")
@@ -139,6 +141,8 @@ class AttentionPanel(QWidget):
         self._overview_shape: tuple[int, int] | None = None  # (layers, heads) the grid shows
         self._overview_axes_shown: tuple[int | float, ...] | None = None
         self._hovered: tuple[int, int] | None = None  # the heatmap cell under the pointer
+        self._asked_block: str | None = None  # the block mosaic asked of the worker
+        self._failed_block: str | None = None  # the block whose mosaic could not be made
 
         below = QHBoxLayout()
         below.addWidget(self.readout, 1)
@@ -172,6 +176,7 @@ class AttentionPanel(QWidget):
         state.head_changed.connect(self._on_head_changed)
         state.token_changed.connect(self._on_token_changed)
         self._lens.changed.connect(self._on_lens_changed)
+        state.analysis_changed.connect(self._on_analysis_changed)
         self._on_result_changed()
 
     # --- what is on show -----------------------------------------------------------------
@@ -194,6 +199,7 @@ class AttentionPanel(QWidget):
 
     # --- state → view --------------------------------------------------------------------
     def _on_result_changed(self) -> None:
+        self._asked_block = self._failed_block = None
         result, views = self._state.result, self._state.views
         if result is None or views is None:
             self._clear()
@@ -295,24 +301,59 @@ class AttentionPanel(QWidget):
         set_token_ticks(self.heatmap.getPlotItem(), labels, row)
 
     def _draw_overview(self) -> None:
-        """The mosaic of every head, with the pair block applied (the raw weights otherwise)."""
+        """The mosaic of every head, with the pair block applied (the raw weights otherwise).
+
+        The raw mosaic comes with the result; a block's mosaic is asked of the worker (made on
+        the GUI thread it cost a (L, H, T, T) temporary, 151 MB at base size and 512 tokens,
+        on every lens change). Until it is here the overview shows this sentence's unfiltered
+        mosaic, faded, and its title says so. That is the least surprising wait: the previous
+        image may be of another sentence, or look filtered by the wrong block, and an empty
+        overview would flash at every keystroke while a block is chosen.
+        """
         result, views = self._state.result, self._state.views
         if result is None or views is None:
             return
         block = self._lens.settings.block
-        if block == ALL:
-            mosaic = views.mosaic
-        else:
-            segments = token_segments(result.sequence_ids)
-            mask = block_mask(segments, segments, block)
-            mosaic = attention_mosaic(np.where(mask, result.attentions, np.float32(0)))
+        mosaic, pending = views.mosaic, ""
+        if block != ALL:
+            unasked = self._asked_block != block and self._failed_block != block
+            if unasked and self._block_mosaic(block) is None:
+                self._asked_block = block
+                self._state.request_analysis(BLOCK_MOSAIC, block=block)  # may answer at once
+            filtered = self._block_mosaic(block)
+            if filtered is not None:
+                mosaic = filtered
+            elif self._failed_block == block:
+                pending = f"unfiltered: {block} could not be applied"
+            else:
+                pending = f"unfiltered until {block} is ready"
         self.overview_image.setImage(mosaic, levels=(0.0, 1.0), autoLevels=False)
+        self.overview_image.setOpacity(PENDING_OPACITY if pending else 1.0)
         # One unit per tile whatever the sentence length, so the view range, axes and grid of
         # the overview only change with the model (no axis redraw per sentence).
         self.overview_image.setRect(QRectF(0, 0, result.num_heads, result.num_layers))
-        suffix = f" · {block} only" if block != ALL else ""
-        set_title(self.overview.getPlotItem(), f"All layers × heads (click to select){suffix}")
+        suffix = f" · {pending}" if pending else (f" · {block} only" if block != ALL else "")
+        set_title(self.overview.getPlotItem(), f"{OVERVIEW_TITLE}{suffix}")
         settle(self.overview.getPlotItem())
+
+    def _block_mosaic(self, block: str) -> np.ndarray | None:
+        """The worker's mosaic of ``block`` for the result on show, if it is here."""
+        stored = self._state.analysis(BLOCK_MOSAIC)
+        if stored is None or stored[0] != {"block": block}:
+            return None
+        payload, views = stored[1], self._state.views
+        fits = isinstance(payload, np.ndarray) and views is not None
+        return payload if fits and payload.shape == views.mosaic.shape else None
+
+    def _on_analysis_changed(self, name: str) -> None:
+        if name != BLOCK_MOSAIC or self._state.result is None:
+            return
+        stored = self._state.analysis(name)
+        if stored is not None and isinstance(stored[1], AnalysisFailure):
+            # The same block of the same result would fail again: a new result asks anew.
+            self._failed_block, self._asked_block = self._asked_block, None
+        if self._lens.settings.block != ALL:
+            self._draw_overview()
 
     def _draw_overview_axes(self, *_: object) -> None:
         """Layer and head numbers, as many as fit; the selected layer's and head's always show.
