@@ -19,7 +19,6 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QWidget
 from explorer.core.errors import ExplorerError
 from explorer.core.export import ExportError, write_tokens_csv
 from explorer.core.results import InferenceResult
-from explorer.gui.panels.analysis.common import LensOptions
 from explorer.gui.widgets.message_bar import Level
 
 if TYPE_CHECKING:
@@ -212,7 +211,7 @@ class ExportController:
         if self._result_or_say() is None:
             return
         state = self._window.state
-        lens = LensOptions.of(state)  # the head pooling the attention panel shows
+        lens = state.lens  # the head pooling the attention panel shows
         if path is None:
             name = f"attention-layer{state.layer + 1}.csv"
             path = self._ask_path("Export selected head as CSV", name, "CSV files (*.csv)")

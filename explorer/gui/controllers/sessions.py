@@ -2,29 +2,52 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMenu
+from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
 from explorer.core.session import Session, SessionError, load_session, save_session
 from explorer.core.sources import ModelSource
+from explorer.gui.controllers.look import LookController
+from explorer.gui.state.explorer_state import ExplorerState
 from explorer.gui.state.settings import APPLICATION, MAX_RECENT, ORGANIZATION
-from explorer.gui.widgets.message_bar import Level
-
-if TYPE_CHECKING:
-    from explorer.gui.windows.main_window import MainWindow
+from explorer.gui.widgets.input_bar import InputBar
+from explorer.gui.widgets.message_bar import Level, MessageBar
 
 TITLE = "BERT Attention Explorer"
 
 
 class SessionController:
-    """Captures the window's view into a Session and restores one exactly."""
+    """Captures the window's view into a Session and restores one exactly.
 
-    def __init__(self, window: MainWindow) -> None:
-        self._window = window
+    It knows the few things a session is made of, not the window: the document window
+    (title, unsaved-changes mark, dialogs), the state, the look, the inputs and the message
+    bar, and how to load a model, run inputs and point the user at the model picker.
+    """
+
+    def __init__(
+        self,
+        document: QWidget,
+        state: ExplorerState,
+        look: LookController,
+        inputs: InputBar,
+        message_bar: MessageBar,
+        *,
+        load_model: Callable[[ModelSource], None],
+        run_inputs: Callable[[str, str | None], None],
+        offer_model_picker: Callable[[], None],
+    ) -> None:
+        self._document = document
+        self._state = state
+        self._look = look
+        self._inputs = inputs
+        self._message_bar = message_bar
+        self._load_model = load_model
+        self._run_inputs = run_inputs
+        self._offer_model_picker = offer_model_picker
         self.path: Path | None = None
         self._pending: Session | None = None
         self._store = QSettings(
@@ -32,10 +55,12 @@ class SessionController:
         )
         self.recent_menu = QMenu("Recent &sessions")
         self.actions: list[QAction] = []
-        state = window.state
         for signal in (state.token_changed, state.layer_changed, state.head_changed):
             signal.connect(self.mark_modified)
-        window.input_bar.inputs_edited.connect(self.mark_modified)
+        inputs.inputs_edited.connect(self.mark_modified)
+        look.changed.connect(self.mark_modified)
+        state.lens.changed.connect(self.mark_modified)
+        state.panel_options.changed.connect(self.mark_modified)
         state.model_changed.connect(self.mark_modified)
         self._update_title()
 
@@ -47,7 +72,7 @@ class SessionController:
             ("&Save session", QKeySequence.StandardKey.Save, self.save),
             ("Save session &as…", QKeySequence.StandardKey.SaveAs, self.save_as),
         ):
-            action = QAction(label, self._window)
+            action = QAction(label, self._document)
             action.setShortcut(QKeySequence(keys))
             action.triggered.connect(lambda _=False, h=handler: h())
             menu.addAction(action)
@@ -59,17 +84,17 @@ class SessionController:
     def mark_modified(self, *_: object) -> None:
         """Something worth saving changed."""
         if self._pending is None:
-            self._window.setWindowModified(True)
+            self._document.setWindowModified(True)
 
     def _update_title(self) -> None:
         name = self.path.name if self.path is not None else "untitled"
-        self._window.setWindowTitle(f"{name}[*] — {TITLE}")
+        self._document.setWindowTitle(f"{name}[*] — {TITLE}")
 
     # --- capture and save ------------------------------------------------------------------
     def capture(self) -> Session:
         """The window's view as a Session."""
-        window, state = self._window, self._window.state
-        text, pair = window.input_bar.inputs()
+        state = self._state
+        text, pair = self._inputs.inputs()
         info = state.model_info
         return Session(
             text=text,
@@ -78,7 +103,7 @@ class SessionController:
             layer=state.layer,
             head=state.head,
             token=max(state.token, 0),
-            view=window.view_options(),
+            view={**self._look.options(), **state.view_options()},
         )
 
     def save(self) -> Path | None:
@@ -90,7 +115,7 @@ class SessionController:
     def save_as(self) -> Path | None:
         """Ask for a file name (the dialog asks before replacing a file)."""
         path, _ = QFileDialog.getSaveFileName(
-            self._window, "Save session", "session.json", "Sessions (*.json)"
+            self._document, "Save session", "session.json", "Sessions (*.json)"
         )
         return self.save_to(Path(path), overwrite=True) if path else None
 
@@ -99,20 +124,20 @@ class SessionController:
         try:
             save_session(self.capture(), path, overwrite=overwrite)
         except SessionError as err:
-            self._window.message_bar.show_message(str(err), Level.ERROR)
+            self._message_bar.show_message(str(err), Level.ERROR)
             return None
         self.path = path
-        self._window.setWindowModified(False)
+        self._document.setWindowModified(False)
         self._update_title()
         self._remember(path)
-        self._window.message_bar.show_message(f"Session saved to {path}", Level.INFO)
+        self._message_bar.show_message(f"Session saved to {path}", Level.INFO)
         return path
 
     # --- open ------------------------------------------------------------------------------
     def open_dialog(self) -> None:
         """Ctrl+O."""
         path, _ = QFileDialog.getOpenFileName(
-            self._window, "Open session", "", "Sessions (*.json);;All files (*)"
+            self._document, "Open session", "", "Sessions (*.json);;All files (*)"
         )
         if path:
             self.open(Path(path))
@@ -122,11 +147,11 @@ class SessionController:
         try:
             session = load_session(path)
         except SessionError as err:
-            self._window.message_bar.show_message(
+            self._message_bar.show_message(
                 f"Session not opened: {err} {self._model_hint(err)}", Level.ERROR
             )
             if "model" in str(err):
-                self._window.offer_model_picker()
+                self._offer_model_picker()
             return False
         self.apply(session)
         self.path = path
@@ -144,14 +169,15 @@ class SessionController:
 
     def apply(self, session: Session) -> None:
         """Restore inputs, model and view now, the selection once its result arrives."""
-        window = self._window
         self._pending = session
-        window.apply_view_options(session.view)
-        info = window.state.model_info
+        self._look.apply_options(session.view)
+        self._state.apply_view_options(session.view)
+        info = self._state.model_info
         if info is None or info.source != session.model:
-            window.load_model(ModelSource.parse(session.model))
-        window.show_example(session.text, session.pair)
-        if window.state.result is not None and window.state.result.text == session.text:
+            self._load_model(ModelSource.parse(session.model))
+        self._run_inputs(session.text, session.pair)
+        result = self._state.result
+        if result is not None and result.text == session.text:
             self.restore_pending_selection()
 
     def restore_pending_selection(self) -> None:
@@ -160,19 +186,19 @@ class SessionController:
         The window calls this after every panel has shown the result; changing the selection
         from inside ``result_changed`` would reach some panels before the result does.
         """
-        session, result = self._pending, self._window.state.result
+        session, result = self._pending, self._state.result
         if session is None or result is None:
             return
         if result.text != session.text or result.pair != session.pair:
             return
         if result.model.source != session.model:
             return
-        state = self._window.state
+        state = self._state
         state.set_layer(session.layer)
         state.set_head(session.head)
         state.set_token(session.token)
         self._pending = None
-        self._window.setWindowModified(False)
+        self._document.setWindowModified(False)
 
     def waiting_for_model(self) -> bool:
         """True while an opened session still waits for its model."""

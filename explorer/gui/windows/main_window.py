@@ -25,7 +25,6 @@ from explorer.gui.controllers.exporting import ExportController
 from explorer.gui.controllers.look import LookController
 from explorer.gui.controllers.sessions import SessionController
 from explorer.gui.state.explorer_state import AnalysisFailure, ExplorerState
-from explorer.gui.state.panel_options import OptionValue
 from explorer.gui.state.settings import Settings
 from explorer.gui.widgets.input_bar import InputBar
 from explorer.gui.widgets.message_bar import Level, MessageBar, add_model_status
@@ -104,7 +103,16 @@ class MainWindow(QMainWindow):
         self._build_top_bars()
         self.panel_focus = PanelFocus(self, self.docks, fallback="attention")
         self.shortcut_actions: list[QAction] = []
-        self.sessions = SessionController(self)
+        self.sessions = SessionController(
+            self,
+            self.state,
+            self.look,
+            self.input_bar,
+            self.message_bar,
+            load_model=self.load_model,
+            run_inputs=self.show_example,
+            offer_model_picker=self.offer_model_picker,
+        )
         self._build_menus()
         self._build_status_bar()
 
@@ -404,15 +412,6 @@ class MainWindow(QMainWindow):
 
     def _on_look_changed(self) -> None:
         self.dark_action.setChecked(self.look.theme.name == "dark")
-
-    def view_options(self) -> dict[str, OptionValue]:
-        """The look, the lens and every panel's options (for sessions)."""
-        return {**self.look.options(), **self.state.view_options()}
-
-    def apply_view_options(self, options: dict[str, OptionValue]) -> None:
-        """Restore what ``view_options`` captured; unknown keys are ignored."""
-        self.look.apply_options(options)
-        self.state.apply_view_options(options)
 
     def offer_model_picker(self) -> None:
         """Point the user at the model picker (a session's model could not be found)."""

@@ -18,8 +18,9 @@ from PySide6.QtCore import QObject, Signal
 from explorer.core.compare import Comparison, TokenAlignment, align_results, attention_mismatch_note
 from explorer.core.results import InferenceResult, ModelInfo
 from explorer.core.views import DisplayViews
-from explorer.gui.panels.analysis.common import LensOptions, displayed_attention
+from explorer.gui.panels.analysis.common import displayed_attention
 from explorer.gui.state.explorer_state import ExplorerState
+from explorer.gui.state.lens_options import LensOptions
 
 DIFF_COLORMAP = "CET-D1"  # diverging blue-white-red: 0 is white, the sign is the hue
 SIDES = ("a", "b")
@@ -79,8 +80,8 @@ class CompareState(QObject):
         super().__init__(parent)
         self.a = ExplorerState(self)
         self.b = ExplorerState(self)
-        self.lens_a = LensOptions.of(self.a)
-        self.lens_b = LensOptions.of(self.b)
+        self.lens_a = self.a.lens
+        self.lens_b = self.b.lens
         self._alignment: TokenAlignment | None = None
         self._comparison: Comparison | None = None
         self._message = WAITING_FOR_INPUT

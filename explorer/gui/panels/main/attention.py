@@ -31,7 +31,6 @@ from explorer.core.views import mosaic_cell
 from explorer.gui.panels.analysis.common import (
     HeadControls,
     LensBar,
-    LensOptions,
     displayed_attention,
     head_choice_label,
     lens_notice,
@@ -87,7 +86,7 @@ class AttentionPanel(QWidget):
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._state = state
-        self._lens = LensOptions.of(state)
+        self._lens = state.lens
         self.controls = HeadControls(state)
         self.layer_combo = self.controls.layer_combo
         self.head_combo = self.controls.head_combo
@@ -183,14 +182,6 @@ class AttentionPanel(QWidget):
     def current_view(self) -> LensedMatrix | None:
         """The matrix on show with its row labels (the lens applied)."""
         return displayed_attention(self._state, self._lens)
-
-    def view_options(self) -> dict[str, str | int | float | bool]:
-        """The shared lens and head pooling, for a saved session."""
-        return self._lens.options()
-
-    def apply_view_options(self, options: dict[str, str | int | float | bool]) -> None:
-        """Restore what ``view_options`` returned (unknown keys are ignored)."""
-        self._lens.apply_options(options)
 
     def _where(self) -> str:
         return where_label(
