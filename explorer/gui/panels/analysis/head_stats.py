@@ -29,6 +29,7 @@ from explorer.gui.panels.analysis.common import OnDemand, ShowAware, bind_option
 from explorer.gui.panels.plotting.plots import (
     ATTENTION_COLORMAP,
     as_image,
+    finite_top,
     make_heatmap_plot,
     outline_item,
     place_outline,
@@ -60,8 +61,7 @@ def stat_levels(name: str, values: np.ndarray, num_tokens: int) -> tuple[float, 
         return 0.0, max(math.log(max(num_tokens, 2)), 1e-6)
     if name == PATTERN:
         return 0.0, float(len(PATTERNS) - 1)
-    top = float(values.max()) if values.size else 1.0
-    return 0.0, top if top > 0 else 1.0
+    return 0.0, finite_top(values)
 
 
 def pattern_codes(pattern: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from explorer.core.analysis.lens import LensedMatrix, LensedRow
 from explorer.gui.panels.plotting.plots import (
     ATTENTION_COLORMAP,
     as_image,
+    finite_top,
     fitting_token_ticks,
     make_heatmap_plot,
     outline_item,
@@ -33,8 +34,7 @@ SELECTED_BRUSH = pg.mkBrush("#e0504f")
 
 def upper_bound(values: np.ndarray) -> float:
     """A colour/axis maximum that is never zero (an all-zero map still gets valid levels)."""
-    top = float(values.max()) if values.size else 0.0
-    return top if np.isfinite(top) and top > 0 else 1.0
+    return finite_top(values)
 
 
 class LensedHeatmap(QWidget):

@@ -19,6 +19,7 @@ from explorer.core.compare import Comparison, TokenAlignment, align_results, att
 from explorer.core.results import InferenceResult, ModelInfo
 from explorer.core.views import DisplayViews
 from explorer.gui.panels.analysis.common import displayed_attention
+from explorer.gui.panels.plotting.plots import finite_top
 from explorer.gui.state.explorer_state import ExplorerState
 from explorer.gui.state.lens_options import LensOptions
 
@@ -31,8 +32,7 @@ Side = tuple[InferenceResult, DisplayViews] | None  # a side's result and views,
 
 def symmetric_levels(values: np.ndarray) -> tuple[float, float]:
     """(-m, m) with m the largest |value|, so white is exactly 0 (1 when all are 0)."""
-    top = float(np.abs(values).max()) if values.size else 0.0
-    top = top if np.isfinite(top) and top > 0 else 1.0
+    top = finite_top(np.abs(values))
     return -top, top
 
 

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 from explorer.gui.panels.plotting.plots import (
     NORMS_COLORMAP,
     as_image,
+    finite_top,
     guide_lines,
     label_axis,
     make_heatmap_plot,
@@ -116,7 +117,7 @@ class NormsPanel(QWidget):
             self.caption.setText("")
             return
         norms = result.hidden_norms
-        levels = (0.0, nice_ceiling(float(norms.max()) if norms.size else 0.0))
+        levels = (0.0, nice_ceiling(finite_top(norms, 0.0)))
         self.image.setImage(as_image(norms), levels=levels, autoLevels=False)
         if tuple(self.colorbar.levels()) != levels:  # an unchanged scale is not redrawn
             self.colorbar.setLevels(levels)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsScene
 
 from explorer.gui.panels.plotting.token_axis import TokenAxisItem, label_extent, line_height
@@ -23,6 +23,17 @@ SELECTION_PEN.setCosmetic(True)
 SELECTION_PEN.setWidthF(2.0)
 GUIDE_PEN = QPen(QColor(128, 128, 128, 80), 0)  # cosmetic, readable on light and dark plots
 GUIDE_PEN.setCosmetic(True)
+NON_FINITE_BRUSH = QBrush(QColor(255, 0, 200), Qt.BrushStyle.BDiagPattern)  # not in any colormap
+
+
+def finite_top(values: np.ndarray, default: float = 1.0) -> float:
+    """The largest finite value, or ``default`` when there is none above 0.
+
+    Colour levels come from it, so one NaN or infinite cell does not wipe out the scale.
+    """
+    finite = values[np.isfinite(values)] if values.size else values
+    top = float(finite.max()) if finite.size else 0.0
+    return top if top > 0 else default
 
 
 class CellImageItem(pg.ImageItem):
@@ -30,12 +41,34 @@ class CellImageItem(pg.ImageItem):
 
     pyqtgraph's docs warn against hover work in the scene; overriding hoverEvent on the item
     keeps it to one integer division per move.
+
+    Non-finite cells (a model with NaN or infinite numbers) are drawn as such: they become
+    transparent pixels over a hatched ground, never the colour of a real value (pyqtgraph
+    would paint +inf in the top colour of the map).
     """
 
     cell_hovered = Signal(int, int)
     """The pointer is over (row, col); (-1, -1) when it leaves."""
     cell_clicked = Signal(int, int, object)
     """A left click on (row, col), with the keyboard modifiers."""
+
+    has_non_finite = False
+    """Whether the image on show has NaN or infinite cells (drawn hatched)."""
+
+    def setImage(self, image: np.ndarray | None = None, autoLevels: bool | None = None, **kwargs):
+        """Show ``image``; NaN and ±inf cells are shown hatched instead of coloured."""
+        if image is not None:
+            finite = np.isfinite(image)
+            self.has_non_finite = not bool(finite.all())
+            if self.has_non_finite:
+                image = np.where(finite, image, np.float32(np.nan)).astype(np.float32)
+        return super().setImage(image, autoLevels, **kwargs)
+
+    def paint(self, painter, *args) -> None:
+        """The hatched ground first, so transparent (non-finite) cells show it."""
+        if self.has_non_finite and self.image is not None:
+            painter.fillRect(self.boundingRect(), NON_FINITE_BRUSH)
+        super().paint(painter, *args)
 
     def _cell_at(self, pos: QPointF) -> tuple[int, int] | None:
         image = self.image
