@@ -7,6 +7,10 @@ import tempfile
 import threading
 from pathlib import Path
 
+# First of all: a temporary HOME for this process and every subprocess, and a guard that
+# fails the run if the user's real settings changed anyway.
+from tests.settings_guard import pytest_sessionfinish  # noqa: F401 - a pytest hook, by name
+
 # Before Qt or huggingface_hub are imported anywhere: headless, offline, and an empty HF cache
 # so a test never depends on what this machine happened to download.
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
