@@ -126,7 +126,11 @@ def test_the_application_has_no_style_sheet(qtbot, shown, styled_app):
     shown.look.set_font_scale(1.5)
     assert styled_app.styleSheet() == ""
     size = styled_app.font().pointSizeF()
-    for label in (shown.model_label, shown.tokens_panel.summary, shown.message_bar.label):
+    for label in (
+        shown.model_status.model_label,
+        shown.tokens_panel.summary,
+        shown.message_bar.label,
+    ):
         qtbot.waitUntil(lambda label=label: label.font().pointSizeF() == pytest.approx(size))
 
 
@@ -155,7 +159,7 @@ def test_theme_switch_restyles_plot_backgrounds(qtbot, shown):
 
 def test_a_new_theme_reaches_every_widget(qtbot, shown, styled_app):
     text_role = shown.palette().ColorRole.WindowText
-    labels = [shown.tokens_panel.summary, shown.model_label]
+    labels = [shown.tokens_panel.summary, shown.model_status.model_label]
     for name in ("dark", "light", "dark"):
         shown.look.set_theme(name)
         wanted = styled_app.palette().color(text_role)

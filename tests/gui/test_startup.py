@@ -32,7 +32,10 @@ def test_panels_are_built_when_the_model_is_ready_and_show_its_first_result(qtbo
     assert window.input_bar.inputs() == (SINAN, None)  # the input is there to edit already
     # The load was asked for before the rest of the window existed; the window still shows it.
     assert window.controller.loading
-    assert window.busy_indicator.showing_soon or window.busy_indicator.isVisible()
+    assert (
+        window.model_status.busy_indicator.showing_soon
+        or window.model_status.busy_indicator.isVisible()
+    )
     assert window.input_bar.cancel_button.isVisible()
     assert not window.input_bar.load_button.isEnabled()
     assert "Attention" not in _dock_titles(window)
@@ -57,7 +60,7 @@ def test_panels_are_built_when_the_model_is_ready_and_show_its_first_result(qtbo
     assert window.attention_panel.image.image.shape == (count, count)
     assert window.tokens_panel.table.model().rowCount() == count
     info = window.state.model_info
-    assert window.model_label.text().startswith(f"{info.source} · {info.model_type}")
+    assert window.model_status.model_label.text().startswith(f"{info.source} · {info.model_type}")
 
 
 def test_a_failed_first_load_still_builds_the_panels_and_says_why(qtbot, tmp_path):
@@ -73,7 +76,7 @@ def test_a_failed_first_load_still_builds_the_panels_and_says_why(qtbot, tmp_pat
     assert window.panels_built
     assert window.message_bar.level is Level.ERROR
     assert "no-such-model" in window.message_bar.text()
-    assert window.model_label.text() == "No model loaded"
+    assert window.model_status.model_label.text() == "No model loaded"
 
 
 def test_a_load_that_never_ends_still_gets_the_panels(qtbot, monkeypatch):

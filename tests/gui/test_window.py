@@ -255,7 +255,7 @@ def test_busy_indicator_shows_only_for_work_that_takes_a_while(qtbot):
 
     main = QMainWindow()
     qtbot.addWidget(main)
-    _label, busy = add_model_status(main, "model")
+    _label, busy = add_model_status(main.statusBar(), "model")
     main.show()
     busy.set_busy(True)
     assert busy.showing_soon and not busy.isVisible()

@@ -9,7 +9,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QMainWindow,
+    QStatusBar,
     QToolButton,
     QWidget,
 )
@@ -126,12 +126,12 @@ class BusyIndicator(QLabel):
                 self.hide()
 
 
-def add_model_status(window: QMainWindow, text: str) -> tuple[QLabel, BusyIndicator]:
+def add_model_status(status_bar: QStatusBar, text: str) -> tuple[QLabel, BusyIndicator]:
     """The status bar's model label and a busy indicator (hidden until work takes a while)."""
     label = QLabel(text)
     label.setContentsMargins(6, 0, 6, 0)
     busy = BusyIndicator()
     busy.setContentsMargins(6, 0, 6, 0)
-    window.statusBar().addPermanentWidget(label)
-    window.statusBar().addPermanentWidget(busy)
+    status_bar.addPermanentWidget(label)
+    status_bar.addPermanentWidget(busy)
     return label, busy

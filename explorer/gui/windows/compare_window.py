@@ -270,7 +270,9 @@ class CompareWindow(QMainWindow):
             self.addAction(make_action(self, spec))
 
     def _build_status_bar(self) -> None:
-        self.model_label, self.busy_indicator = add_model_status(self, "Loading the model…")
+        self.model_label, self.busy_indicator = add_model_status(
+            self.statusBar(), "Loading the model…"
+        )
 
     def set_look(self, theme: Theme, font_scale: float) -> None:
         """Style this window's plots and banner like the main window's (theme and font scale)."""

@@ -1,0 +1,63 @@
+"""A model remembered from the last run that is gone: the window opens on the embedded default."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from explorer.core.sources import ModelSource
+from explorer.gui.state.settings import Settings
+from explorer.gui.windows.main_window import MainWindow
+from tests.gui.conftest import TIMEOUT_MS, wait_for_result
+
+
+def _start(qtbot, **kwargs) -> MainWindow:
+    window = MainWindow(text="I love my pet python", **kwargs)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.controller.model_loaded, timeout=TIMEOUT_MS):
+        window.show()
+    wait_for_result(qtbot, window, "I love my pet python")
+    return window
+
+
+@pytest.mark.parametrize(
+    "broken",
+    ["deleted folder", "folder that no longer loads", "unparsable entry"],
+)
+def test_a_remembered_model_that_is_gone_opens_the_embedded_default(
+    qtbot, tmp_path, tiny_model_dir, broken
+):
+    folder = tmp_path / "my-bert"
+    shutil.copytree(tiny_model_dir, folder)
+    spec = str(folder)
+    if broken == "deleted folder":
+        shutil.rmtree(folder)
+    elif broken == "folder that no longer loads":
+        (folder / "config.json").write_text("{ not json", encoding="utf-8")
+    else:
+        spec = "not a model: ?!"
+    Settings().remember_model(spec)
+
+    window = _start(qtbot)
+    assert window.state.model_info.source == "embedded"
+    text = window.message_bar.text()
+    assert spec in text and "embedded default" in text
+    assert Settings().model_source == "embedded"  # the next start does not trip again
+
+
+def test_an_explicit_model_that_fails_keeps_the_message_and_no_fallback(qtbot, tmp_path):
+    window = MainWindow(source=ModelSource.parse(str(tmp_path / "nowhere")), text="x")
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.controller.load_failed, timeout=TIMEOUT_MS):
+        window.show()
+    assert window.state.model_info is None
+    assert "does not exist" in window.message_bar.text()
+    assert window.model_status.model_label.text() == "No model loaded"
+
+
+def test_a_remembered_model_that_loads_is_used(qtbot, tiny_model_dir):
+    Settings().remember_model(str(tiny_model_dir))
+    window = _start(qtbot)
+    assert window.state.model_info.source == str(tiny_model_dir)
+    assert "embedded default" not in window.message_bar.text()
