@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from explorer.core.analysis.registry import register
 from explorer.core.errors import ExplorerError
 from explorer.core.results import InferenceResult
 
@@ -306,12 +305,11 @@ def compare_results(
     )
 
 
-@register(COMPARE_ANALYSIS)
 def compare_analysis(loaded: Any, result: InferenceResult, params: Mapping[str, Any]) -> Comparison:
     """Compare ``params['other']`` (side A) with the result on show (side B), in the worker.
 
-    Registered when this module is imported (the compare window imports it), so the worker's
-    cache and stale-reply dropping cover comparisons like any other analysis.
+    Listed in ``explorer.core.analysis.registry.ANALYSES``, so the worker's cache and
+    stale-reply dropping cover comparisons like any other analysis.
     """
     other = params.get("other")
     if not isinstance(other, InferenceResult):

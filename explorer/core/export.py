@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from explorer.core.analysis.registry import register
 from explorer.core.errors import ExplorerError
 from explorer.core.results import InferenceResult
 
@@ -126,8 +125,7 @@ def write_npz(arrays: Mapping[str, np.ndarray], path: str | Path, *, overwrite: 
     return path
 
 
-@register("write_matrix_csv")
-def _write_matrix_job(loaded: Any, result: InferenceResult, params: Mapping[str, Any]) -> str:
+def write_matrix_job(loaded: Any, result: InferenceResult, params: Mapping[str, Any]) -> str:
     """Worker job: the chosen layer/head matrix as CSV (~0.2 s at 512 tokens, off the GUI)."""
     from explorer.core.analysis.aggregate import aggregate_heads
 
@@ -142,8 +140,7 @@ def _write_matrix_job(loaded: Any, result: InferenceResult, params: Mapping[str,
     return str(path)
 
 
-@register("write_npz")
-def _write_npz_job(loaded: Any, result: InferenceResult, params: Mapping[str, Any]) -> str:
+def write_npz_job(loaded: Any, result: InferenceResult, params: Mapping[str, Any]) -> str:
     """Worker job: compute the inspect arrays (some need the weights) and write them."""
     path = write_npz(
         inspect_arrays(loaded, result), params["path"], overwrite=bool(params.get("overwrite"))

@@ -2,7 +2,7 @@
 
 The span and count functions read only the arrays of an InferenceResult (or an Encoding), so
 the GUI may call them. Anything that needs the tokenizer itself (the normalized text, vocabulary
-look-ups) is a registered analysis that the worker thread runs next to the model.
+look-ups) is an analysis of the registry's table, run by the worker thread next to the model.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from explorer.core.analysis.registry import register
 from explorer.core.errors import ExplorerError
 
 NORMALIZED_ANALYSIS = "tokenization.normalized"
@@ -324,7 +323,6 @@ def _describe_spec(spec: Mapping[str, Any]) -> str:
     return kind
 
 
-@register(NORMALIZED_ANALYSIS)
 def normalized_text(
     loaded: Any, result: TokenizedInput, params: Mapping[str, Any]
 ) -> Normalization:
@@ -415,7 +413,6 @@ def _is_integer(text: str) -> bool:
     return body.isascii() and body.isdigit()
 
 
-@register(VOCABULARY_ANALYSIS, needs_result=False)
 def vocabulary_look_up(
     loaded: Any, result: TokenizedInput, params: Mapping[str, Any]
 ) -> VocabularyAnswer:

@@ -21,7 +21,7 @@ def column_sums(monkeypatch):
             raise ValueError("asked to fail")
         return result.attentions[params["layer"]].sum(axis=(0, 1))
 
-    monkeypatch.setitem(registry.ANALYSES, "test_column_sums", analysis)
+    monkeypatch.setitem(registry.ANALYSES, "test_column_sums", registry.AnalysisSpec(analysis))
     return calls
 
 

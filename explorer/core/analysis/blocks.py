@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from explorer.core.analysis.registry import register
 from explorer.core.results import InferenceResult
 from explorer.core.views import OVERVIEW_MAX_TILE, attention_mosaic
 
@@ -101,8 +100,9 @@ def block_mosaic(
     return attention_mosaic(attentions, max_tile, mask=block_mask(segments, segments, block))
 
 
-@register(BLOCK_MOSAIC)
-def _block_mosaic(_loaded: Any, result: InferenceResult, params: Mapping[str, Any]) -> np.ndarray:
+def block_mosaic_analysis(
+    _loaded: Any, result: InferenceResult, params: Mapping[str, Any]
+) -> np.ndarray:
     """The overview of one pair block, made in the worker instead of on every lens change."""
     segments = token_segments(result.sequence_ids)
     return block_mosaic(result.attentions, segments, str(params["block"]))

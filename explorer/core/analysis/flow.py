@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from explorer.core.analysis.registry import register
 from explorer.core.analysis.rollout import residual_attention
 from explorer.core.errors import ExplorerError
 from explorer.core.results import InferenceResult
@@ -102,8 +101,7 @@ def attention_flow(attentions: np.ndarray, layer: int, position: int) -> np.ndar
     return max_flow_to(residual_attention(attentions[: layer + 1]), position)
 
 
-@register("flow")
-def _flow(_loaded: Any, result: InferenceResult, params: Mapping[str, Any]) -> FlowResult:
+def flow_analysis(_loaded: Any, result: InferenceResult, params: Mapping[str, Any]) -> FlowResult:
     """Flow for one (layer, position): the panel asks again when either changes."""
     layer, position = int(params["layer"]), int(params["position"])
     values = attention_flow(result.attentions, layer, position)

@@ -31,7 +31,6 @@ from typing import Any
 import numpy as np
 
 from explorer.core.analysis.blocks import token_segments
-from explorer.core.analysis.registry import register
 from explorer.core.results import InferenceResult
 
 SMOOTHING = 1e-4
@@ -139,7 +138,8 @@ def head_statistics_of(result: InferenceResult) -> HeadStats:
     )
 
 
-@register("head_stats")
-def _head_stats(_loaded: Any, result: InferenceResult, _params: Mapping[str, Any]) -> HeadStats:
+def head_stats_analysis(
+    _loaded: Any, result: InferenceResult, _params: Mapping[str, Any]
+) -> HeadStats:
     """Every head of every layer: a log over L·H·T² weights, so it runs in the worker."""
     return head_statistics_of(result)

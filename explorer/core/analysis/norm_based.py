@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from explorer.core.analysis.registry import register
 from explorer.core.errors import ExplorerError
 from explorer.core.results import InferenceResult
 
@@ -164,8 +163,7 @@ def norm_attention_of(loaded: Any, result: InferenceResult) -> NormAttention:
     )
 
 
-@register("norm_attention")
-def _norm_attention(
+def norm_attention_analysis(
     loaded: Any, result: InferenceResult, _params: Mapping[str, Any]
 ) -> NormAttention:
     """All layers at once (cached per result), so switching layers or heads asks nothing."""

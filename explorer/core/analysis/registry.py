@@ -1,59 +1,98 @@
-"""Name → on-demand analysis, run by the worker thread and cached per result.
+"""The table of what the worker may run: pure analyses (cached) and jobs (side effects).
 
-A function receives the LoadedModel (for analyses that need weights; None when run on a saved
+An analysis receives the LoadedModel (for analyses that need weights; None when run on a saved
 result), the InferenceResult and a dict of parameters, and returns a payload made of numpy
-arrays, numbers, strings or frozen dataclasses of those (never torch tensors).
+arrays, numbers, strings or frozen dataclasses of those (never torch tensors). Its answer
+depends only on its inputs, so the worker caches it per result.
+
+A job writes something (a file) and returns what it wrote: it is never cached, and every one
+asked for runs and is reported.
+
+The tables are written out here, from imports of the functions: the analysis modules know
+nothing of this registry (an import-linter contract keeps it so).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from explorer.core.analysis.blocks import BLOCK_MOSAIC, block_mosaic_analysis
+from explorer.core.analysis.flow import flow_analysis
+from explorer.core.analysis.head_stats import head_stats_analysis
+from explorer.core.analysis.norm_based import norm_attention_analysis
+from explorer.core.analysis.rollout import rollout_analysis
+from explorer.core.compare import COMPARE_ANALYSIS, compare_analysis
 from explorer.core.errors import ExplorerError
+from explorer.core.export import write_matrix_job, write_npz_job
 from explorer.core.results import InferenceResult
+from explorer.core.tokenization import (
+    NORMALIZED_ANALYSIS,
+    VOCABULARY_ANALYSIS,
+    normalized_text,
+    vocabulary_look_up,
+)
 
-AnalysisFunction = Callable[[Any, InferenceResult, Mapping[str, Any]], Any]
-
-ANALYSES: dict[str, AnalysisFunction] = {}
-MODEL_LEVEL: set[str] = set()  # analyses that need the model but no result (result is None)
-
-
-def register(
-    name: str, *, needs_result: bool = True
-) -> Callable[[AnalysisFunction], AnalysisFunction]:
-    """Decorator: make ``name`` available to the GUI and the worker.
-
-    ``needs_result=False`` marks analyses of the model alone (a vocabulary look-up), which
-    may run before any sentence has.
-    """
-
-    def add(function: AnalysisFunction) -> AnalysisFunction:
-        ANALYSES[name] = function
-        if not needs_result:
-            MODEL_LEVEL.add(name)
-        return function
-
-    return add
+AnalysisFunction = Callable[[Any, Any, Mapping[str, Any]], Any]
+JobFunction = Callable[[Any, InferenceResult, Mapping[str, Any]], str]
 
 
-def needs_result(name: str) -> bool:
-    """False for analyses of the model alone."""
-    import explorer.core.analysis.builtin  # noqa: F401 - registers the shipped analyses
+@dataclass(frozen=True)
+class AnalysisSpec:
+    """One pure analysis: its function, and whether it needs a result at all."""
 
-    return name not in MODEL_LEVEL
+    function: AnalysisFunction
+    needs_result: bool = True
+    """False for analyses of the model alone (a vocabulary look-up): they may run before
+    any sentence has, and are asked with ``result`` None."""
+
+
+ANALYSES: dict[str, AnalysisSpec] = {
+    "rollout": AnalysisSpec(rollout_analysis),
+    "flow": AnalysisSpec(flow_analysis),
+    "head_stats": AnalysisSpec(head_stats_analysis),
+    "norm_attention": AnalysisSpec(norm_attention_analysis),
+    BLOCK_MOSAIC: AnalysisSpec(block_mosaic_analysis),
+    NORMALIZED_ANALYSIS: AnalysisSpec(normalized_text),
+    VOCABULARY_ANALYSIS: AnalysisSpec(vocabulary_look_up, needs_result=False),
+    COMPARE_ANALYSIS: AnalysisSpec(compare_analysis),
+}
+"""Name → pure analysis, cached by the worker per (result, name, params)."""
+
+JOBS: dict[str, JobFunction] = {
+    "write_npz": write_npz_job,
+    "write_matrix_csv": write_matrix_job,
+}
+"""Name → job with a side effect (it writes a file and returns its path); never cached."""
 
 
 class UnknownAnalysisError(ExplorerError):
-    """The GUI asked for an analysis no module registered."""
+    """The GUI asked for an analysis (or a job) that is not in the tables."""
 
 
-def run_analysis(name: str, loaded: Any, result: InferenceResult, params: Mapping[str, Any]) -> Any:
-    """Run one registered analysis."""
-    import explorer.core.analysis.builtin  # noqa: F401 - registers the shipped analyses
-
+def _spec(name: str) -> AnalysisSpec:
     try:
-        function = ANALYSES[name]
+        return ANALYSES[name]
     except KeyError as err:
         raise UnknownAnalysisError(f"There is no analysis called '{name}'.") from err
-    return function(loaded, result, params)
+
+
+def needs_result(name: str) -> bool:
+    """False for analyses of the model alone (unknown names need a result)."""
+    spec = ANALYSES.get(name)
+    return spec is None or spec.needs_result
+
+
+def run_analysis(name: str, loaded: Any, result: Any, params: Mapping[str, Any]) -> Any:
+    """Run one analysis of the table."""
+    return _spec(name).function(loaded, result, params)
+
+
+def run_job(name: str, loaded: Any, result: InferenceResult, params: Mapping[str, Any]) -> str:
+    """Run one job of the table; returns what it wrote (a path)."""
+    try:
+        job = JOBS[name]
+    except KeyError as err:
+        raise UnknownAnalysisError(f"There is no job called '{name}'.") from err
+    return job(loaded, result, params)

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from explorer.core.analysis.registry import register
 from explorer.core.results import InferenceResult
 
 
@@ -38,7 +37,8 @@ def attention_rollout(attentions: np.ndarray) -> np.ndarray:
     return rollout
 
 
-@register("rollout")
-def _rollout(_loaded: Any, result: InferenceResult, _params: Mapping[str, Any]) -> np.ndarray:
+def rollout_analysis(
+    _loaded: Any, result: InferenceResult, _params: Mapping[str, Any]
+) -> np.ndarray:
     """Rollout of every layer at once: the panel then switches layers without asking again."""
     return attention_rollout(result.attentions)
