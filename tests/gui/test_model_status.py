@@ -9,15 +9,20 @@ import pytest
 from explorer.core.sources import ModelSource
 from explorer.gui.state.settings import Settings
 from explorer.gui.windows.main_window import MainWindow
-from tests.gui.conftest import TIMEOUT_MS, wait_for_result
+from tests.gui.conftest import TIMEOUT_MS
 
 
 def _start(qtbot, **kwargs) -> MainWindow:
     window = MainWindow(text="I love my pet python", **kwargs)
     qtbot.addWidget(window)
-    with qtbot.waitSignal(window.controller.model_loaded, timeout=TIMEOUT_MS):
+    # One wait, for the result: it follows the load at once and may arrive before a second
+    # wait would start.
+    with qtbot.waitSignal(
+        window.controller.result_ready,
+        timeout=TIMEOUT_MS,
+        check_params_cb=lambda outcome: outcome.result.text == "I love my pet python",
+    ):
         window.show()
-    wait_for_result(qtbot, window, "I love my pet python")
     return window
 
 
