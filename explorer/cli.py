@@ -42,7 +42,8 @@ def _inspect_parser() -> argparse.ArgumentParser:
 def run_inspect(argv: list[str]) -> int:
     """Headless inspection with the same core code as the GUI."""
     args = _inspect_parser().parse_args(argv)
-    from explorer.core.api import inspect_arrays, save_npz
+    from explorer.core.api import inspect_arrays
+    from explorer.core.results import save_npz
 
     if args.out.is_dir():
         print(f"error: --out {args.out} is a folder; give a file name.", file=sys.stderr)

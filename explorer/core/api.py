@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
@@ -45,9 +44,3 @@ def inspect_arrays(
     return result, arrays
 
 
-def save_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
-    """Write an uncompressed npz (loads fastest; nothing in it needs pickle)."""
-    path = Path(path)
-    with path.open("wb") as handle:
-        np.savez(handle, **arrays)
-    return path

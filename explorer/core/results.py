@@ -6,6 +6,7 @@ This module imports numpy only, so the GUI thread can use these types without to
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -138,10 +139,16 @@ class InferenceResult:
 
     def to_npz(self, path: str | Path) -> Path:
         """Write the documented npz format (uncompressed: it loads fastest, pickles nothing)."""
-        path = Path(path)
-        with path.open("wb") as handle:
-            np.savez(handle, **self.to_arrays())
-        return path
+        return save_npz(path, self.to_arrays())
+
+
+def save_npz(path: str | Path, arrays: Mapping[str, np.ndarray]) -> Path:
+    """Write an uncompressed npz (loads fastest; nothing in it needs pickle)."""
+    path = Path(path)
+    payload: dict[str, Any] = dict(arrays)  # keyword names, never savez's own options
+    with path.open("wb") as handle:
+        np.savez(handle, **payload)
+    return path
 
 
 def model_info_dict(info: ModelInfo) -> dict[str, Any]:
