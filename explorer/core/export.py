@@ -141,7 +141,16 @@ def write_matrix_job(loaded: Any, result: InferenceResult, params: Mapping[str, 
 
 
 def write_npz_job(loaded: Any, result: InferenceResult, params: Mapping[str, Any]) -> str:
-    """Worker job: compute the inspect arrays (some need the weights) and write them."""
+    """Worker job: compute the inspect arrays (some need the weights) and write them.
+
+    ``loaded`` is None when the model that made ``result`` is no longer the one loaded: its
+    norm-based maps cannot be computed, so nothing is written.
+    """
+    if loaded is None:
+        raise ExportError(
+            "The model that computed this result is no longer loaded, so its norm-based "
+            "attention cannot be computed: run the sentence again, then export."
+        )
     path = write_npz(
         inspect_arrays(loaded, result), params["path"], overwrite=bool(params.get("overwrite"))
     )

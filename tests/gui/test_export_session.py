@@ -29,7 +29,7 @@ def pet_window(qtbot, window):
 
 def test_npz_export_equals_inspect(qtbot, pet_window, tiny_model_dir, tmp_path):
     path = tmp_path / "gui.npz"
-    with qtbot.waitSignal(pet_window.state.analysis_changed, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(pet_window.controller.job_done, timeout=TIMEOUT_MS):
         pet_window.exporter.tensors_npz(path)
     assert pet_window.message_bar.text() == f"Saved {path}"
     _, expected = inspect_arrays(PET, SNAKE, model=str(tiny_model_dir))
@@ -47,11 +47,32 @@ def test_npz_export_equals_inspect(qtbot, pet_window, tiny_model_dir, tmp_path):
 def test_npz_export_refuses_to_overwrite(qtbot, pet_window, tmp_path):
     path = tmp_path / "exists.npz"
     path.write_bytes(b"keep")
-    with qtbot.waitSignal(pet_window.state.analysis_changed, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(pet_window.controller.job_failed, timeout=TIMEOUT_MS):
         pet_window.exporter.tensors_npz(path)
     assert path.read_bytes() == b"keep"
     assert pet_window.message_bar.level is Level.ERROR
     assert "already exists" in pet_window.message_bar.text()
+
+
+@pytest.mark.parametrize("export, name", [("tensors_npz", "again.npz"), ("matrix_csv", "a.csv")])
+def test_exporting_twice_writes_twice(qtbot, pet_window, tmp_path, export, name):
+    """A write is a job, never a cached answer: deleted or changed, the file comes back."""
+    path = tmp_path / name
+    write = getattr(pet_window.exporter, export)
+    with qtbot.waitSignal(pet_window.controller.job_done, timeout=TIMEOUT_MS):
+        write(path)
+    assert pet_window.message_bar.text() == f"Saved {path}"
+    first = path.read_bytes()
+    path.unlink()
+    with qtbot.waitSignal(pet_window.controller.job_done, timeout=TIMEOUT_MS):
+        write(path)
+    assert path.read_bytes() == first
+    assert pet_window.message_bar.text() == f"Saved {path}"
+    path.write_bytes(b"changed")
+    with qtbot.waitSignal(pet_window.controller.job_done, timeout=TIMEOUT_MS):
+        write(path, overwrite=True)  # what the save dialog does once the user said yes
+    assert path.read_bytes() == first
+    assert pet_window.message_bar.text() == f"Saved {path}"
 
 
 def test_tokens_csv_parses_back(pet_window, tmp_path):
@@ -69,7 +90,7 @@ def test_matrix_csv_parses_back_to_the_same_values(qtbot, pet_window, tmp_path):
     pet_window.state.set_layer(2)
     pet_window.state.set_head(1)
     path = tmp_path / "head.csv"
-    with qtbot.waitSignal(pet_window.state.analysis_changed, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(pet_window.controller.job_done, timeout=TIMEOUT_MS):
         pet_window.exporter.matrix_csv(path)  # written by the worker
     assert pet_window.message_bar.text() == f"Saved {path}"
     rows = list(csv.reader(path.open(encoding="utf-8")))

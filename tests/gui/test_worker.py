@@ -100,3 +100,43 @@ def test_the_model_loads_without_garbage_collections(qtbot, window, tiny_model_d
         window.controller.request_load(ModelSource.parse(str(tiny_model_dir)))
     assert seen == [False]
     assert gc.isenabled()
+
+
+def test_identical_jobs_all_run_and_each_is_reported(qtbot, window, monkeypatch):
+    """Jobs are side effects: two identical ones both run, none is cached or dropped."""
+    calls: list[str] = []
+
+    def job(_loaded, result, params):
+        calls.append(params["path"])
+        return params["path"]
+
+    monkeypatch.setitem(registry.JOBS, "test_write", job)
+    window.input_bar.set_inputs("hello there")
+    window.run_now()
+    result = wait_for_result(qtbot, window, "hello there")
+    done: list[tuple[int, str, str]] = []
+    window.controller.job_done.connect(lambda *reply: done.append(reply))
+    asked = [window.controller.request_job("test_write", result, {"path": "x"}) for _ in range(2)]
+    asked.append(window.controller.request_job("test_write", result, {"path": "y"}))
+    qtbot.waitUntil(lambda: len(done) == 3, timeout=TIMEOUT_MS)
+    assert calls == ["x", "x", "y"]
+    assert done == [
+        (asked[0], "test_write", "x"),
+        (asked[1], "test_write", "x"),
+        (asked[2], "test_write", "y"),
+    ]
+
+
+def test_a_failing_job_is_reported_with_its_id(qtbot, window, monkeypatch):
+    def job(_loaded, _result, _params):
+        raise ValueError("disk on fire")
+
+    monkeypatch.setitem(registry.JOBS, "test_write", job)
+    window.input_bar.set_inputs("hello")
+    window.run_now()
+    result = wait_for_result(qtbot, window, "hello")
+    with qtbot.waitSignal(window.controller.job_failed, timeout=TIMEOUT_MS) as blocker:
+        asked = window.controller.request_job("test_write", result, {})
+    request_id, name, message = blocker.args
+    assert (request_id, name) == (asked, "test_write")
+    assert "disk on fire" in message

@@ -2,30 +2,29 @@
 
 Images are re-rendered at the requested width (text and lines stay sharp, no upscaling of a
 screenshot). Files are never replaced without the user's yes; a write error is shown and the
-view stays as it was.
+view stays as it was. The npz and the matrix CSV are jobs of the worker: never cached, each
+one answered by ``job_done`` or ``job_failed`` and reported in the message bar.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from PySide6.QtCore import QPoint, QRectF, QSize, Qt
 from PySide6.QtGui import QAction, QImage, QKeySequence, QPainter
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QMenu, QWidget
 
 from explorer.core.errors import ExplorerError
 from explorer.core.export import ExportError, write_tokens_csv
 from explorer.core.results import InferenceResult
-from explorer.gui.widgets.message_bar import Level
-
-if TYPE_CHECKING:
-    from explorer.gui.windows.main_window import MainWindow
+from explorer.gui.state.explorer_state import ExplorerState
+from explorer.gui.widgets.message_bar import Level, MessageBar
+from explorer.gui.worker.model_worker import ModelClient
 
 DEFAULT_PNG_WIDTH = 2400
-WORKER_EXPORTS = ("write_npz", "write_matrix_csv")  # jobs the worker writes for us
 
 
 def render_png(widget: QWidget, path: Path, width: int, *, overwrite: bool = False) -> Path:
@@ -72,12 +71,29 @@ def render_svg(widget: QWidget, path: Path, *, overwrite: bool = False) -> Path:
 
 
 class ExportController:
-    """Menu, shortcuts and context-menu entries for every export; owned by the window."""
+    """Menu, shortcuts and context-menu entries for every export; owned by the window.
 
-    def __init__(self, window: MainWindow) -> None:
+    ``window`` is the document window (dialog parent, the whole-window image), ``docks`` its
+    panels by key, ``jobs`` the worker channel that writes the npz and the matrix CSV.
+    """
+
+    def __init__(
+        self,
+        window: QWidget,
+        docks: Mapping[str, QDockWidget],
+        state: ExplorerState,
+        message_bar: MessageBar,
+        jobs: ModelClient,
+    ) -> None:
         self._window = window
+        self._docks = docks
+        self._state = state
+        self._message_bar = message_bar
+        self._jobs = jobs
+        self._writing: dict[int, Path] = {}  # job request id → the file it writes
         self.actions: list[QAction] = []
-        window.state.analysis_changed.connect(self._on_analysis_changed)
+        jobs.job_done.connect(self._on_job_done)
+        jobs.job_failed.connect(self._on_job_failed)
 
     # --- wiring ----------------------------------------------------------------------------
     def _action(self, label: str, keys: str | None, handler: Callable[[], object]) -> QAction:
@@ -119,7 +135,7 @@ class ExportController:
     def current_panel(self) -> str:
         """The panel with keyboard focus, else the attention panel."""
         focus = self._window.focusWidget()
-        for key, dock in self._window.docks.items():
+        for key, dock in self._docks.items():
             if focus is not None and dock.isAncestorOf(focus):
                 return key
         return "attention"
@@ -140,15 +156,15 @@ class ExportController:
         try:
             path = action()
         except ExplorerError as err:
-            self._window.message_bar.show_message(f"Export failed: {err}", Level.ERROR)
+            self._message_bar.show_message(f"Export failed: {err}", Level.ERROR)
             return None
-        self._window.message_bar.show_message(f"Saved {path}", Level.INFO)
+        self._message_bar.show_message(f"Saved {path}", Level.INFO)
         return path
 
     def _result_or_say(self) -> InferenceResult | None:
-        result = self._window.state.result
+        result = self._state.result
         if result is None:
-            self._window.message_bar.show_message(
+            self._message_bar.show_message(
                 "Nothing to export yet: type a sentence first.", Level.WARNING
             )
         return result
@@ -158,7 +174,7 @@ class ExportController:
         self, key: str, path: Path | None = None, width: int | None = None, overwrite: bool = False
     ) -> Path | None:
         """One panel's current view as PNG."""
-        panel = self._window.docks[key].widget()
+        panel = self._docks[key].widget()
         if path is None:
             path = self._ask_path("Export panel as PNG", f"{key}.png", "PNG images (*.png)")
             width = self._ask_width() if path is not None else None
@@ -170,7 +186,7 @@ class ExportController:
 
     def panel_svg(self, key: str, path: Path | None = None, overwrite: bool = False) -> Path | None:
         """One panel's current view as SVG."""
-        panel = self._window.docks[key].widget()
+        panel = self._docks[key].widget()
         if path is None:
             path = self._ask_path("Export panel as SVG", f"{key}.svg", "SVG images (*.svg)")
             overwrite = True
@@ -203,25 +219,27 @@ class ExportController:
                 return None
         return self._report(lambda: write_tokens_csv(result, path, overwrite=overwrite))
 
-    def matrix_csv(self, path: Path | None = None, overwrite: bool = False) -> None:
+    def matrix_csv(self, path: Path | None = None, overwrite: bool = False) -> int | None:
         """The attention matrix on show (layer, head or pooled heads) as labelled CSV.
 
         Written by the worker: at 512 tokens the CSV takes ~0.2 s, too long for the GUI.
+        Returns the job's request id (None when nothing was asked).
         """
-        if self._result_or_say() is None:
-            return
-        state = self._window.state
+        result = self._result_or_say()
+        if result is None:
+            return None
+        state = self._state
         lens = state.lens  # the head pooling the attention panel shows
         if path is None:
             name = f"attention-layer{state.layer + 1}.csv"
             path = self._ask_path("Export selected head as CSV", name, "CSV files (*.csv)")
             overwrite = True
             if path is None:
-                return
-        self._window.message_bar.show_message(f"Writing {path}…", Level.INFO)
-        state.request_analysis(
+                return None
+        return self._write(
             "write_matrix_csv",
-            path=str(path),
+            result,
+            path,
             overwrite=overwrite,
             layer=state.layer,
             head=state.head,
@@ -229,26 +247,32 @@ class ExportController:
             mean_layers=lens.mean_layers,
         )
 
-    def tensors_npz(self, path: Path | None = None, overwrite: bool = False) -> None:
-        """Every tensor in the inspect format; computed and written by the worker."""
-        if self._result_or_say() is None:
-            return
+    def tensors_npz(self, path: Path | None = None, overwrite: bool = False) -> int | None:
+        """Every tensor in the inspect format; computed and written by the worker.
+
+        Returns the job's request id (None when nothing was asked).
+        """
+        result = self._result_or_say()
+        if result is None:
+            return None
         if path is None:
             path = self._ask_path("Export all tensors", "result.npz", "NumPy archives (*.npz)")
             overwrite = True
             if path is None:
-                return
-        self._window.message_bar.show_message(f"Writing {path}…", Level.INFO)
-        self._window.state.request_analysis("write_npz", path=str(path), overwrite=overwrite)
+                return None
+        return self._write("write_npz", result, path, overwrite=overwrite)
 
-    def _on_analysis_changed(self, name: str) -> None:
-        if name not in WORKER_EXPORTS:
-            return
-        entry = self._window.state.analysis(name)
-        if entry is None:
-            return
-        payload = entry[1]
-        if isinstance(payload, str):
-            self._window.message_bar.show_message(f"Saved {payload}", Level.INFO)
-        else:
-            self._window.message_bar.show_message(f"Export failed: {payload.message}", Level.ERROR)
+    def _write(self, job: str, result: InferenceResult, path: Path, **params: Any) -> int:
+        """Hand a file write to the worker as a job; its reply is reported when it comes."""
+        self._message_bar.show_message(f"Writing {path}…", Level.INFO)
+        request_id = self._jobs.request_job(job, result, {"path": str(path), **params})
+        self._writing[request_id] = path
+        return request_id
+
+    def _on_job_done(self, request_id: int, _name: str, written: str) -> None:
+        if self._writing.pop(request_id, None) is not None:
+            self._message_bar.show_message(f"Saved {written}", Level.INFO)
+
+    def _on_job_failed(self, request_id: int, _name: str, message: str) -> None:
+        if self._writing.pop(request_id, None) is not None:
+            self._message_bar.show_message(f"Export failed: {message}", Level.ERROR)

@@ -110,7 +110,9 @@ class MainWindow(QMainWindow):
         # Asked for first, so that the worker's imports run while this window is being built.
         self.model_status.start(source)
         self.docks: dict[str, QDockWidget] = {}
-        self.exporter = ExportController(self)
+        self.exporter = ExportController(
+            self, self.docks, self.state, self.message_bar, self.controller
+        )
         self._build_top_bars()
         self.panel_focus = PanelFocus(self, self.docks, fallback="attention")
         self.shortcut_actions: list[QAction] = []

@@ -1,17 +1,26 @@
 """The long-lived worker that owns the model, and the controller that owns its thread.
 
-Requests go into a lock-guarded mailbox that holds only the newest of each kind (latest wins);
-a queued ``_wake`` signal makes the worker drain it. Every reply carries its request id and the
-controller drops replies it no longer waits for: a forward pass cannot be interrupted, so stale
-work is dropped, not cancelled.
+One worker thread, one model, any number of clients: the main window is one (the controller
+itself), a compare window another (``controller.client()``). Requests go into a lock-guarded
+mailbox keyed by (client, kind) that holds only the newest of each (latest wins within a
+client; clients take turns, so one never starves another); a queued ``_wake`` signal makes the
+worker drain it. Every reply carries its client and request id and each client drops the
+replies it no longer waits for: a forward pass cannot be interrupted, so stale work is
+dropped, not cancelled, and one window's edits never make another's requests stale.
+
+Requests come in two kinds. Analyses are pure computations: cached by their inputs, latest
+wins. Jobs have side effects (a file written): they queue, are never cached nor dropped, and
+each one is reported with ``job_done`` or ``job_failed``.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +39,7 @@ from explorer.core.views import DisplayViews
 from explorer.gui.worker.pyside_imports import feature_hook_paused, lighten_feature_check
 
 CLOSE_WAIT_MS = 500  # a closing window waits this long, then exits: a forward pass cannot stop
+MAIN_CLIENT = 0  # the controller's own channel (the main window)
 _LIVE_THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
 # Threads still busy when their window closed: referenced here until the process exits.
 _ABANDONED: list[tuple[QThread, QObject]] = []
@@ -67,16 +77,30 @@ class AnalysisOutcome:
     payload: Any
 
 
+_CacheKey = tuple[int, str, tuple[tuple[str, Any], ...]]  # (result id, name, params)
+
+
 @dataclass(frozen=True)
 class _AnalysisRequest:
+    client: int
     request_id: int
     result_id: int
     name: str
     params: tuple[tuple[str, Any], ...]
 
 
+@dataclass(frozen=True, eq=False)
+class _JobRequest:
+    client: int
+    request_id: int
+    name: str
+    result: InferenceResult  # the result the client shows: the job never depends on timing
+    params: dict[str, Any]
+
+
 @dataclass(frozen=True)
 class _InferenceRequest:
+    client: int
     request_id: int
     text: str
     pair: str | None
@@ -106,14 +130,18 @@ class ModelWorker(QObject):
     """A load reached a stage: request id, stage, percent."""
     load_cancelled = Signal(int)
     """A load was cancelled and the previous model is kept: request id."""
-    result_ready = Signal(object)
-    """An inference finished: InferenceOutcome."""
-    inference_failed = Signal(int, str)
-    """An inference failed: request id, message."""
-    analysis_ready = Signal(object)
-    """An on-demand analysis finished: AnalysisOutcome."""
-    analysis_failed = Signal(int, str, str)
-    """An analysis failed: request id, analysis name, message."""
+    result_ready = Signal(int, object)
+    """An inference finished: client, InferenceOutcome."""
+    inference_failed = Signal(int, int, str)
+    """An inference failed: client, request id, message."""
+    analysis_ready = Signal(int, object)
+    """An on-demand analysis finished: client, AnalysisOutcome."""
+    analysis_failed = Signal(int, int, str, str)
+    """An analysis failed: client, request id, analysis name, message."""
+    job_done = Signal(int, int, str, str)
+    """A job did its work: client, request id, job name, what it wrote (a path)."""
+    job_failed = Signal(int, int, str, str)
+    """A job failed and wrote nothing: client, request id, job name, message."""
     cache_scanned = Signal(object)
     """The local Hugging Face cache was scanned: list[CachedModel]."""
     _wake = Signal()
@@ -122,14 +150,19 @@ class ModelWorker(QObject):
         super().__init__()
         self._lock = threading.Lock()
         self._pending_load: _LoadRequest | None = None
-        self._pending_inference: _InferenceRequest | None = None
-        self._pending_analyses: dict[str, _AnalysisRequest] = {}
+        # Newest of each kind per client; dict order is the turn order between clients (a
+        # client's newer request takes its older one's place in the queue, not the last).
+        self._pending_inferences: dict[int, _InferenceRequest] = {}
+        self._pending_analyses: dict[tuple[int, str], _AnalysisRequest] = {}
+        self._pending_jobs: deque[_JobRequest] = deque()  # every one runs, in order
         self._stopping = False
         self._cancelled_load = 0
         self._scan_requested = False
         self._loaded = None  # LoadedModel, touched only in the worker thread
-        self._current: tuple[int, InferenceResult] | None = None  # newest result, for analyses
-        self._analysis_cache: dict[tuple[int, str, tuple[tuple[str, Any], ...]], Any] = {}
+        # Each client's newest result (for its analyses) and the cache of analyses of it.
+        self._current: dict[int, tuple[int, InferenceResult]] = {}
+        self._analysis_cache: dict[int, dict[_CacheKey, Any]] = {}
+        self._forgotten: set[int] = set()  # clients gone since the worker last looked
         self._wake.connect(self._on_wake)
 
     # --- mailbox (any thread) ------------------------------------------------------------
@@ -139,19 +172,33 @@ class ModelWorker(QObject):
             self._pending_load = _LoadRequest(request_id, source)
         self._wake.emit()
 
-    def post_inference(self, request_id: int, text: str, pair: str | None) -> None:
-        """Ask for an inference; replaces any inference not yet started."""
+    def post_inference(self, client: int, request_id: int, text: str, pair: str | None) -> None:
+        """Ask for an inference; replaces the client's inference not yet started."""
         with self._lock:
-            self._pending_inference = _InferenceRequest(request_id, text, pair)
+            self._pending_inferences[client] = _InferenceRequest(client, request_id, text, pair)
         self._wake.emit()
 
     def post_analysis(
-        self, request_id: int, result_id: int, name: str, params: dict[str, Any]
+        self, client: int, request_id: int, result_id: int, name: str, params: dict[str, Any]
     ) -> None:
-        """Ask for an analysis of result ``result_id``; replaces a queued one of that name."""
+        """Ask for an analysis of the client's result ``result_id``; latest wins per name."""
         frozen = tuple(sorted(params.items()))
+        request = _AnalysisRequest(client, request_id, result_id, name, frozen)
         with self._lock:
-            self._pending_analyses[name] = _AnalysisRequest(request_id, result_id, name, frozen)
+            self._pending_analyses[(client, name)] = request
+        self._wake.emit()
+
+    def post_job(
+        self,
+        client: int,
+        request_id: int,
+        name: str,
+        result: InferenceResult,
+        params: dict[str, Any],
+    ) -> None:
+        """Queue a job on ``result``: never replaces another, never cached."""
+        with self._lock:
+            self._pending_jobs.append(_JobRequest(client, request_id, name, result, dict(params)))
         self._wake.emit()
 
     def post_cache_scan(self) -> None:
@@ -174,32 +221,50 @@ class ModelWorker(QObject):
         with self._lock:
             return self._stopping or self._cancelled_load == request_id
 
-    def discard_pending(self) -> None:
-        """Forget queued work (the window is closing or the input was cleared)."""
+    def discard_pending(self, client: int = MAIN_CLIENT) -> None:
+        """Forget the client's queued inference (its input was cleared)."""
         with self._lock:
-            self._pending_inference = None
+            self._pending_inferences.pop(client, None)
+
+    def forget_client(self, client: int) -> None:
+        """The client is gone: drop its queued inference and analyses, its result and cache.
+
+        Its queued jobs still run (they were asked for); nobody hears their replies.
+        """
+        with self._lock:
+            self._pending_inferences.pop(client, None)
+            for key in [key for key in self._pending_analyses if key[0] == client]:
+                del self._pending_analyses[key]
+            self._forgotten.add(client)  # its result and cache: the worker thread's to drop
+        self._wake.emit()
 
     def stop(self) -> None:
         """Make the drain loop return after the current step."""
         with self._lock:
             self._stopping = True
             self._pending_load = None
-            self._pending_inference = None
+            self._pending_inferences.clear()
             self._pending_analyses.clear()
+            self._pending_jobs.clear()
 
     # --- worker thread -------------------------------------------------------------------
     def _take(
         self,
-    ) -> _LoadRequest | _InferenceRequest | _AnalysisRequest | _ScanRequest | None:
+    ) -> _LoadRequest | _JobRequest | _InferenceRequest | _AnalysisRequest | _ScanRequest | None:
         with self._lock:
             if self._stopping:
                 return None
+            for client in self._forgotten:  # see forget_client
+                self._current.pop(client, None)
+                self._analysis_cache.pop(client, None)
+            self._forgotten.clear()
+            if self._pending_jobs:  # first: asked of the model that made the result on show
+                return self._pending_jobs.popleft()
             if self._pending_load is not None:
                 request, self._pending_load = self._pending_load, None
                 return request
-            if self._pending_inference is not None and self._loaded is not None:
-                request, self._pending_inference = self._pending_inference, None
-                return request
+            if self._pending_inferences and self._loaded is not None:
+                return self._pending_inferences.pop(next(iter(self._pending_inferences)))
             if self._pending_analyses and self._loaded is not None:
                 return self._pending_analyses.pop(next(iter(self._pending_analyses)))
             if self._scan_requested:
@@ -212,6 +277,8 @@ class ModelWorker(QObject):
         while (request := self._take()) is not None:
             if isinstance(request, _LoadRequest):
                 self._load(request)
+            elif isinstance(request, _JobRequest):
+                self._run_job(request)
             elif isinstance(request, _InferenceRequest):
                 self._infer(request)
             elif isinstance(request, _AnalysisRequest):
@@ -251,7 +318,7 @@ class ModelWorker(QObject):
             )
             return None
         self._loaded = loaded
-        self._current = None
+        self._current.clear()
         self._analysis_cache.clear()  # cached answers came from the previous model
         release_freed_memory()  # the previous model's pages, kept for nothing now
         # torch, transformers and the model are a million long-lived objects; a full garbage
@@ -261,28 +328,28 @@ class ModelWorker(QObject):
         gc.freeze()
         with self._lock:
             # Inputs queued for the previous model must not come back looking like the new one's.
-            self._pending_inference = None
+            self._pending_inferences.clear()
         return loaded.info
 
     def _infer(self, request: _InferenceRequest) -> None:
         from explorer.core.inference import run_inference_with_views
 
+        client = request.client
         picked_up_at = time.perf_counter()
         try:
             result, views = run_inference_with_views(self._loaded, request.text, request.pair)
         except ExplorerError as err:
-            self.inference_failed.emit(request.request_id, str(err))
+            self.inference_failed.emit(client, request.request_id, str(err))
             return
         except Exception as err:
-            self.inference_failed.emit(
-                request.request_id, f"The model failed on this input: {type(err).__name__}: {err}"
-            )
+            message = f"The model failed on this input: {type(err).__name__}: {err}"
+            self.inference_failed.emit(client, request.request_id, message)
             return
         compute_ms = (time.perf_counter() - picked_up_at) * 1000.0
-        self._current = (request.request_id, result)
-        self._analysis_cache.clear()
+        self._current[client] = (request.request_id, result)
+        self._analysis_cache.pop(client, None)  # they were of the client's previous result
         self.result_ready.emit(
-            InferenceOutcome(request.request_id, result, views, picked_up_at, compute_ms)
+            client, InferenceOutcome(request.request_id, result, views, picked_up_at, compute_ms)
         )
 
     def _scan_cache(self) -> None:
@@ -297,39 +364,60 @@ class ModelWorker(QObject):
     def _analyse(self, request: _AnalysisRequest) -> None:
         from explorer.core.analysis.registry import needs_result, run_analysis
 
-        current = self._current
+        client = request.client
+        current = self._current.get(client)
         fresh = current is not None and current[0] == request.result_id
         if not fresh and needs_result(request.name):
-            return  # the result it was asked for is gone; the GUI no longer waits for it
+            return  # the result it was asked for is gone; the client no longer waits for it
         result = current[1] if fresh and current is not None else None
         key = (request.result_id if fresh else 0, request.name, request.params)
         params = dict(request.params)
+        cache = self._analysis_cache.setdefault(client, {})
         try:
-            if key not in self._analysis_cache:
-                self._analysis_cache[key] = run_analysis(request.name, self._loaded, result, params)
+            if key not in cache:
+                cache[key] = run_analysis(request.name, self._loaded, result, params)
         except ExplorerError as err:
-            self.analysis_failed.emit(request.request_id, request.name, str(err))
+            self.analysis_failed.emit(client, request.request_id, request.name, str(err))
             return
         except Exception as err:
             message = f"{request.name} failed: {type(err).__name__}: {err}"
-            self.analysis_failed.emit(request.request_id, request.name, message)
+            self.analysis_failed.emit(client, request.request_id, request.name, message)
             return
-        self.analysis_ready.emit(
-            AnalysisOutcome(
-                request.request_id,
-                request.result_id,
-                request.name,
-                params,
-                self._analysis_cache[key],
-            )
+        outcome = AnalysisOutcome(
+            request.request_id, request.result_id, request.name, params, cache[key]
         )
+        self.analysis_ready.emit(client, outcome)
+
+    def _run_job(self, request: _JobRequest) -> None:
+        from explorer.core.analysis.registry import run_job
+
+        # The weights are handed on only if they made the result (a load may have come in
+        # between); a job that needs them says so instead of mixing two models.
+        loaded = self._loaded
+        if loaded is not None and loaded.info != request.result.model:
+            loaded = None
+        try:
+            written = run_job(request.name, loaded, request.result, request.params)
+        except ExplorerError as err:
+            self.job_failed.emit(request.client, request.request_id, request.name, str(err))
+            return
+        except Exception as err:
+            message = f"{request.name} failed: {type(err).__name__}: {err}"
+            self.job_failed.emit(request.client, request.request_id, request.name, message)
+            return
+        self.job_done.emit(request.client, request.request_id, request.name, str(written))
 
 
-class ModelController(QObject):
-    """Owns the worker thread; hands fresh replies on and drops stale ones."""
+class ModelClient(QObject):
+    """One window's channel to the shared worker: its newest requests and its replies.
+
+    Latest wins within a client only: another window's requests never make this one's stale.
+    The model is everyone's: its load signals reach every client. Made by
+    ``ModelController.client()``; the controller is itself the main window's client.
+    """
 
     busy_changed = Signal(bool)
-    """Work is (or is no longer) in flight."""
+    """This client's newest inference, or a model load, is in flight (or no longer)."""
     load_started = Signal(str)
     """A model load began: source label."""
     model_loaded = Signal(object)
@@ -341,30 +429,154 @@ class ModelController(QObject):
     load_cancelled = Signal()
     """The newest load was cancelled; the previous model stays."""
     result_ready = Signal(object)
-    """A result for the newest request: InferenceOutcome."""
+    """A result for this client's newest request: InferenceOutcome."""
     inference_failed = Signal(str)
-    """The newest inference failed: message."""
-    cached_models_found = Signal(object)
-    """BERT-family models found in the local Hugging Face cache: list[CachedModel]."""
+    """This client's newest inference failed: message."""
     stale_dropped = Signal(int)
-    """A reply for an old request was dropped: its request id."""
+    """A reply for an old request of this client was dropped: its request id."""
     analysis_ready = Signal(object)
-    """An analysis of the result on show: AnalysisOutcome."""
+    """An analysis of this client's result on show: AnalysisOutcome."""
     analysis_failed = Signal(str, str)
-    """The newest request for an analysis failed: name, message."""
+    """This client's newest request for an analysis failed: name, message."""
+    job_done = Signal(int, str, str)
+    """A job this client asked for did its work: request id, job name, path written."""
+    job_failed = Signal(int, str, str)
+    """A job this client asked for failed, nothing written: request id, job name, message."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, hub: ModelController, key: int, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._next_id = 0
+        self._hub = hub
+        self._key = key
         self._latest_inference = 0
-        self._latest_load = 0
         self._inference_open = False
-        self._load_open = False
-        self._has_model = False
+        self._busy_shown = False
         self._last_inputs: tuple[str, str | None] | None = None
         self._shown_result_id = 0
-        self._closed = False
         self._latest_analysis: dict[str, int] = {}
+
+    # --- read side ---------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """True while a load or this client's newest inference is unanswered."""
+        return self._inference_open or self._hub.loading
+
+    @property
+    def loading(self) -> bool:
+        """True while the newest load is unanswered."""
+        return self._hub.loading
+
+    @property
+    def model_info(self) -> ModelInfo | None:
+        """The model the worker holds (the same for every client), None before any."""
+        return self._hub.current_model
+
+    # --- requests ----------------------------------------------------------------------
+    def request_inference(self, text: str, pair: str | None) -> int:
+        """Run the newest input; this client's older unanswered request becomes stale."""
+        request_id = self._latest_inference = self._hub.new_id()
+        self._last_inputs = (text, pair)
+        self._set_inference_open(True)
+        self._hub.post(self._hub.worker.post_inference, self._key, request_id, text, pair)
+        return request_id
+
+    def request_analysis(self, name: str, params: dict[str, Any]) -> int:
+        """Compute ``name`` for this client's result on show; older ``name`` requests go stale."""
+        request_id = self._latest_analysis[name] = self._hub.new_id()
+        worker = self._hub.worker
+        self._hub.post(
+            worker.post_analysis, self._key, request_id, self._shown_result_id, name, params
+        )
+        return request_id
+
+    def request_job(self, name: str, result: InferenceResult, params: dict[str, Any]) -> int:
+        """Queue job ``name`` (a file write) on ``result``; answered by job_done or job_failed.
+
+        Jobs are never cached nor dropped as stale: asking twice writes twice.
+        """
+        request_id = self._hub.new_id()
+        self._hub.post(self._hub.worker.post_job, self._key, request_id, name, result, params)
+        return request_id
+
+    def cancel_inference(self) -> None:
+        """Forget the newest request (input cleared): whatever is in flight will be dropped."""
+        self._latest_inference = self._hub.new_id()
+        self._last_inputs = None
+        self._hub.post(self._hub.worker.discard_pending, self._key)
+        self._set_inference_open(False)
+
+    def close(self) -> None:
+        """Stop listening: queued work is dropped, replies go nowhere; the worker goes on."""
+        self._hub.release(self._key)
+        self._set_inference_open(False)
+
+    # --- replies (from the controller, GUI thread) --------------------------------------
+    def _set_inference_open(self, open_: bool) -> None:
+        self._inference_open = open_
+        self._refresh_busy()
+
+    def _refresh_busy(self) -> None:
+        if self.busy != self._busy_shown:
+            self._busy_shown = self.busy
+            self.busy_changed.emit(self._busy_shown)
+
+    def _model_arrived(self, info: ModelInfo) -> None:
+        self._refresh_busy()
+        self.model_loaded.emit(info)
+        if self._last_inputs is not None:  # the worker dropped it: run it on the new model
+            self.request_inference(*self._last_inputs)
+
+    def _load_ended(self, has_model: bool) -> None:
+        # Without any model, queued inputs can never run: stop showing them as in flight.
+        self._set_inference_open(self._inference_open and has_model)
+
+    def _accept_result(self, outcome: InferenceOutcome) -> None:
+        if outcome.request_id != self._latest_inference:
+            self.stale_dropped.emit(outcome.request_id)
+            return
+        self._set_inference_open(False)
+        self._shown_result_id = outcome.request_id
+        self.result_ready.emit(outcome)
+
+    def _accept_inference_failure(self, request_id: int, message: str) -> None:
+        if request_id != self._latest_inference:
+            self.stale_dropped.emit(request_id)
+            return
+        self._set_inference_open(False)
+        self.inference_failed.emit(message)
+
+    def _accept_analysis(self, outcome: AnalysisOutcome) -> None:
+        fresh = self._latest_analysis.get(outcome.name) == outcome.request_id
+        if not fresh or outcome.result_id != self._shown_result_id:
+            self.stale_dropped.emit(outcome.request_id)
+            return
+        self.analysis_ready.emit(outcome)
+
+    def _accept_analysis_failure(self, request_id: int, name: str, message: str) -> None:
+        if self._latest_analysis.get(name) != request_id:
+            self.stale_dropped.emit(request_id)
+            return
+        self.analysis_failed.emit(name, message)
+
+
+class ModelController(ModelClient):
+    """Owns the worker thread and the model; is the main window's client, makes others.
+
+    Loads and the cache scan are the controller's alone (one model for every window);
+    inference, analyses and jobs go through a client. Replies are routed by client.
+    """
+
+    cached_models_found = Signal(object)
+    """BERT-family models found in the local Hugging Face cache: list[CachedModel]."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(self, MAIN_CLIENT, parent)
+        self._next_id = 0
+        self._next_client = MAIN_CLIENT
+        self._clients: dict[int, ModelClient] = {MAIN_CLIENT: self}
+        self._latest_load = 0
+        self._load_open = False
+        self._model: ModelInfo | None = None
+        self._closed = False
         keep_freed_memory()  # before the worker thread allocates: see explorer.core.memory
         lighten_feature_check()  # before the worker imports torch: see pyside_imports
         self._thread = QThread()
@@ -382,73 +594,72 @@ class ModelController(QObject):
         self._worker.cache_scanned.connect(self.cached_models_found)
         self._worker.analysis_ready.connect(self._on_worker_analysis_ready)
         self._worker.analysis_failed.connect(self._on_worker_analysis_failed)
+        self._worker.job_done.connect(self._on_worker_job_done)
+        self._worker.job_failed.connect(self._on_worker_job_failed)
         _LIVE_THREADS.add(self._thread)
         self._thread.start()
 
+    # --- for clients -------------------------------------------------------------------
     @property
-    def busy(self) -> bool:
-        """True while a load or the newest inference is unanswered."""
-        return self._inference_open or self._load_open
-
-    def _new_id(self) -> int:
-        self._next_id += 1
-        return self._next_id
-
-    def _set_open(self, *, inference: bool | None = None, load: bool | None = None) -> None:
-        before = self.busy
-        if inference is not None:
-            self._inference_open = inference
-        if load is not None:
-            self._load_open = load
-        if self.busy != before:
-            self.busy_changed.emit(self.busy)
-
-    def request_load(self, source: ModelSource) -> int:
-        """Load a model in the worker; returns the request id."""
-        request_id = self._latest_load = self._new_id()
-        self._set_open(load=True)
-        self._post(self._worker.post_load, request_id, source)
-        return request_id
+    def worker(self) -> ModelWorker:
+        """The worker's mailbox (its ``post_*`` methods are safe from the GUI thread)."""
+        return self._worker
 
     @property
     def loading(self) -> bool:
         """True while the newest load is unanswered."""
         return self._load_open
 
+    @property
+    def current_model(self) -> ModelInfo | None:
+        """The model the worker holds, None before the first load ends."""
+        return self._model
+
+    def new_id(self) -> int:
+        """A request id, unique across clients."""
+        self._next_id += 1
+        return self._next_id
+
+    def post(self, method: Callable[..., None], *args: Any) -> None:
+        """Hand work to the worker, unless it was shut down (its QObject may be gone)."""
+        if not self._closed:
+            method(*args)
+
+    def client(self, parent: QObject | None = None) -> ModelClient:
+        """A new channel to this worker and model (for another window); ``close()`` it."""
+        self._next_client += 1
+        key = self._next_client
+        client = ModelClient(self, key, parent)
+        self._clients[key] = client
+        client.destroyed.connect(functools.partial(self.release, key))
+        return client
+
+    def release(self, key: int, *_destroyed: object) -> None:
+        """Forget client ``key``: its queued work is dropped and its replies go nowhere."""
+        if self._clients.pop(key, None) is not None:
+            self.post(self._worker.forget_client, key)
+
+    # --- the model (every client) ------------------------------------------------------
+    def request_load(self, source: ModelSource) -> int:
+        """Load a model in the worker; returns the request id."""
+        request_id = self._latest_load = self.new_id()
+        self._set_load_open(True)
+        self.post(self._worker.post_load, request_id, source)
+        return request_id
+
     def scan_cache(self) -> None:
         """Look for cached BERT models in the worker; answers with cached_models_found."""
-        self._post(self._worker.post_cache_scan)
+        self.post(self._worker.post_cache_scan)
 
     def cancel_load(self) -> None:
         """Cancel the newest load; the model in use stays."""
         if self._load_open:
-            self._post(self._worker.cancel_load, self._latest_load)
+            self.post(self._worker.cancel_load, self._latest_load)
 
-    def request_inference(self, text: str, pair: str | None) -> int:
-        """Run the newest input; any older unanswered request becomes stale."""
-        request_id = self._latest_inference = self._new_id()
-        self._last_inputs = (text, pair)
-        self._set_open(inference=True)
-        self._post(self._worker.post_inference, request_id, text, pair)
-        return request_id
-
-    def request_analysis(self, name: str, params: dict[str, Any]) -> int:
-        """Compute ``name`` for the result on show; older requests for ``name`` go stale."""
-        request_id = self._latest_analysis[name] = self._new_id()
-        self._post(self._worker.post_analysis, request_id, self._shown_result_id, name, params)
-        return request_id
-
-    def cancel_inference(self) -> None:
-        """Forget the newest request (input cleared): whatever is in flight will be dropped."""
-        self._latest_inference = self._new_id()
-        self._last_inputs = None
-        self._post(self._worker.discard_pending)
-        self._set_open(inference=False)
-
-    def _post(self, method: Callable[..., None], *args: Any) -> None:
-        """Hand work to the worker, unless it was shut down (its QObject may be gone)."""
-        if not self._closed:
-            method(*args)
+    def _set_load_open(self, open_: bool) -> None:
+        self._load_open = open_
+        for client in list(self._clients.values()):
+            client._refresh_busy()
 
     def shutdown(self, wait_ms: int | None = None) -> bool:
         """Stop the worker thread and wait for it; True when it has stopped.
@@ -470,68 +681,75 @@ class ModelController(QObject):
         return False
 
     # --- replies (GUI thread, queued from the worker) -------------------------------------
+    def _each_client(self) -> list[ModelClient]:
+        return list(self._clients.values())
+
     @Slot(int, str)
     def _on_worker_load_started(self, request_id: int, label: str) -> None:
-        self.load_started.emit(label)
+        for client in self._each_client():
+            client.load_started.emit(label)
 
     @Slot(int, object)
     def _on_worker_model_loaded(self, request_id: int, info: ModelInfo) -> None:
         # Whatever load finished, the worker now holds that model, so it is the active one.
-        self._has_model = True
+        self._model = info
         if request_id == self._latest_load:
-            self._set_open(load=False)
-        self.model_loaded.emit(info)
-        if self._last_inputs is not None:
-            self.request_inference(*self._last_inputs)
+            self._load_open = False
+        for client in self._each_client():
+            client._model_arrived(info)
 
     @Slot(int, str)
     def _on_worker_load_failed(self, request_id: int, message: str) -> None:
         if request_id != self._latest_load:
             return
-        # Without any model, queued inputs can never run: stop showing them as in flight.
-        self._set_open(load=False, inference=self._inference_open and self._has_model)
-        self.load_failed.emit(message)
+        self._load_open = False
+        for client in self._each_client():
+            client._load_ended(self._model is not None)
+            client.load_failed.emit(message)
 
     @Slot(int, str, int)
     def _on_worker_load_progress(self, request_id: int, stage: str, percent: int) -> None:
         if request_id == self._latest_load:
-            self.load_progress.emit(stage, percent)
+            for client in self._each_client():
+                client.load_progress.emit(stage, percent)
 
     @Slot(int)
     def _on_worker_load_cancelled(self, request_id: int) -> None:
         if request_id != self._latest_load:
             return
-        self._set_open(load=False, inference=self._inference_open and self._has_model)
-        self.load_cancelled.emit()
+        self._load_open = False
+        for client in self._each_client():
+            client._load_ended(self._model is not None)
+            client.load_cancelled.emit()
 
-    @Slot(object)
-    def _on_worker_result_ready(self, outcome: InferenceOutcome) -> None:
-        if outcome.request_id != self._latest_inference:
-            self.stale_dropped.emit(outcome.request_id)
-            return
-        self._set_open(inference=False)
-        self._shown_result_id = outcome.request_id
-        self.result_ready.emit(outcome)
+    @Slot(int, object)
+    def _on_worker_result_ready(self, key: int, outcome: InferenceOutcome) -> None:
+        if (client := self._clients.get(key)) is not None:
+            client._accept_result(outcome)
 
-    @Slot(int, str)
-    def _on_worker_inference_failed(self, request_id: int, message: str) -> None:
-        if request_id != self._latest_inference:
-            self.stale_dropped.emit(request_id)
-            return
-        self._set_open(inference=False)
-        self.inference_failed.emit(message)
+    @Slot(int, int, str)
+    def _on_worker_inference_failed(self, key: int, request_id: int, message: str) -> None:
+        if (client := self._clients.get(key)) is not None:
+            client._accept_inference_failure(request_id, message)
 
-    @Slot(object)
-    def _on_worker_analysis_ready(self, outcome: AnalysisOutcome) -> None:
-        fresh = self._latest_analysis.get(outcome.name) == outcome.request_id
-        if not fresh or outcome.result_id != self._shown_result_id:
-            self.stale_dropped.emit(outcome.request_id)
-            return
-        self.analysis_ready.emit(outcome)
+    @Slot(int, object)
+    def _on_worker_analysis_ready(self, key: int, outcome: AnalysisOutcome) -> None:
+        if (client := self._clients.get(key)) is not None:
+            client._accept_analysis(outcome)
 
-    @Slot(int, str, str)
-    def _on_worker_analysis_failed(self, request_id: int, name: str, message: str) -> None:
-        if self._latest_analysis.get(name) != request_id:
-            self.stale_dropped.emit(request_id)
-            return
-        self.analysis_failed.emit(name, message)
+    @Slot(int, int, str, str)
+    def _on_worker_analysis_failed(
+        self, key: int, request_id: int, name: str, message: str
+    ) -> None:
+        if (client := self._clients.get(key)) is not None:
+            client._accept_analysis_failure(request_id, name, message)
+
+    @Slot(int, int, str, str)
+    def _on_worker_job_done(self, key: int, request_id: int, name: str, written: str) -> None:
+        if (client := self._clients.get(key)) is not None:
+            client.job_done.emit(request_id, name, written)
+
+    @Slot(int, int, str, str)
+    def _on_worker_job_failed(self, key: int, request_id: int, name: str, message: str) -> None:
+        if (client := self._clients.get(key)) is not None:
+            client.job_failed.emit(request_id, name, message)
