@@ -277,8 +277,8 @@ def test_the_difference_panels_are_views_of_the_compare_state(qtbot, tiny_model)
     from explorer.core.inference import run_inference
     from explorer.core.views import build_views
     from explorer.gui.panels.compare.attention import CompareAttentionPanel
-    from explorer.gui.panels.compare.common import CompareState
     from explorer.gui.panels.compare.norms import CompareNormsPanel
+    from explorer.gui.state.compare_state import CompareState
 
     a, b = run_inference(tiny_model, PYTHON), run_inference(tiny_model, SNAKE)
     state = CompareState()

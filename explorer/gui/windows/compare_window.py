@@ -28,13 +28,13 @@ from explorer.core.results import InferenceResult, ModelInfo
 from explorer.core.sources import ModelSource
 from explorer.gui.panels.analysis.common import COMPUTING
 from explorer.gui.panels.compare.attention import CompareAttentionPanel
-from explorer.gui.panels.compare.common import SIDES, WAITING_FOR_INPUT, CompareState
 from explorer.gui.panels.compare.norms import CompareNormsPanel
 from explorer.gui.panels.compare.similarity import CompareSimilarityPanel
 from explorer.gui.panels.main.attention import AttentionPanel
 from explorer.gui.panels.main.norms import NormsPanel
 from explorer.gui.panels.main.pooled import PooledPanel
 from explorer.gui.panels.main.tokens import TokensPanel
+from explorer.gui.state.compare_state import SIDES, WAITING_FOR_INPUT, CompareState
 from explorer.gui.state.explorer_state import ExplorerState
 from explorer.gui.state.settings import Settings
 from explorer.gui.style.plot_style import style_plots

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QWidget
 from explorer.gui.panels.analysis.common import where_label
 from explorer.gui.panels.compare.common import (
     AttentionDifference,
-    CompareState,
+    attention_difference,
     cell_pixels,
     symmetric_levels,
 )
@@ -25,6 +25,7 @@ from explorer.gui.panels.plotting.plots import (
     place_outline,
     set_title,
 )
+from explorer.gui.state.compare_state import CompareState
 
 HOVER_HINT = "Hover over a cell to read A, B and B − A."
 
@@ -47,7 +48,7 @@ class CompareAttentionPanel(DifferenceHeatmapPanel):
 
     def __init__(self, compare: CompareState, parent: QWidget | None = None) -> None:
         super().__init__(compare, "B − A", HOVER_HINT, square=True, parent=parent)
-        self._difference = compare.attention_difference()
+        self._difference = attention_difference(compare)
         plot = self.heatmap.getPlotItem()
         plot.setLabel("left", "query (attends from)")
         plot.setLabel("bottom", "key (attends to)")
@@ -77,7 +78,7 @@ class CompareAttentionPanel(DifferenceHeatmapPanel):
 
     def refresh(self) -> None:
         """Redraw from the compare state."""
-        difference = self._difference = self._compare.attention_difference()
+        difference = self._difference = attention_difference(self._compare)
         if difference.matrix is None:
             self.image.clear()
             self._row_outline.setVisible(False)

@@ -1,33 +1,21 @@
-"""The compare window's shared state: two ExplorerStates kept in step, plus the comparison.
+"""What the difference panels share: the diverging colormap, levels, labels, B − A of the maps.
 
-Each side is an ordinary ExplorerState, so the ordinary panels show it. ``CompareState`` links
-them both ways (layer, head, the lens, and the token through the token alignment) with a
-re-entry guard, and holds the worker's ``Comparison``; the difference panels take it in
-``__init__``, subscribe, and keep no copy.
+The state they are views of, ``CompareState``, lives in ``explorer.gui.state.compare_state``;
+the panels take it in ``__init__``, subscribe, and keep no copy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
 
-from explorer.core.compare import Comparison, TokenAlignment, align_results, attention_mismatch_note
-from explorer.core.results import InferenceResult, ModelInfo
-from explorer.core.views import DisplayViews
+from explorer.core.compare import attention_mismatch_note
 from explorer.gui.panels.analysis.common import displayed_attention
 from explorer.gui.panels.plotting.plots import finite_top
-from explorer.gui.state.explorer_state import ExplorerState
-from explorer.gui.state.lens_options import LensOptions
+from explorer.gui.state.compare_state import CompareState
 
 DIFF_COLORMAP = "CET-D1"  # diverging blue-white-red: 0 is white, the sign is the hue
-SIDES = ("a", "b")
-WAITING_FOR_INPUT = "Type a sentence in A and one in B to compare them."
-
-Side = tuple[InferenceResult, DisplayViews] | None  # a side's result and views, or nothing
 
 
 def symmetric_levels(values: np.ndarray) -> tuple[float, float]:
@@ -64,199 +52,34 @@ class AttentionDifference:
     message: str  # '' when ``matrix`` is there
 
 
-class CompareState(QObject):
-    """Sides A and B, linked both ways; the comparison of their results."""
-
-    results_changed = Signal()
-    """Both sides were replaced together (either may now be empty)."""
-    selection_changed = Signal()
-    """Token, layer or head changed; both sides are already in step."""
-    lens_changed = Signal()
-    """The lens or head pooling changed; both sides are already in step."""
-    comparison_changed = Signal()
-    """The comparison arrived, or the reason there is none changed."""
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.a = ExplorerState(self)
-        self.b = ExplorerState(self)
-        self.lens_a = self.a.lens
-        self.lens_b = self.b.lens
-        self._alignment: TokenAlignment | None = None
-        self._comparison: Comparison | None = None
-        self._message = WAITING_FOR_INPUT
-        self._syncing = False
-        for side, state in zip(SIDES, (self.a, self.b), strict=True):
-            state.token_changed.connect(self._on_a_token if side == "a" else self._on_b_token)
-            state.layer_changed.connect(self._on_layer_changed)
-            state.head_changed.connect(self._on_head_changed)
-        self.lens_a.changed.connect(self._on_lens_a_changed)
-        self.lens_b.changed.connect(self._on_lens_b_changed)
-
-    # --- read side ---------------------------------------------------------------------
-    def side(self, name: str) -> ExplorerState:
-        """The state of side ``'a'`` or ``'b'``."""
-        return self.a if name == "a" else self.b
-
-    @property
-    def alignment(self) -> TokenAlignment | None:
-        """How A's tokens pair with B's (None unless both sides have a result)."""
-        return self._alignment
-
-    @property
-    def comparison(self) -> Comparison | None:
-        """The worker's comparison of the two results on show, or None."""
-        return self._comparison
-
-    @property
-    def message(self) -> str:
-        """Why there is no comparison ('' when there is one)."""
-        return "" if self._comparison is not None else self._message
-
-    def partner(self, token: int, side: str) -> int:
-        """The other side's token to select with ``token`` of ``side`` (its counterpart)."""
-        if token < 0:
-            return -1
-        if self._alignment is None:
-            return token
-        return self._alignment.counterpart(token, side)
-
-    def attention_difference(self) -> AttentionDifference:
-        """B − A of what each side's Attention panel shows (same layer, head and lens)."""
-        view_a = displayed_attention(self.a, self.lens_a)
-        view_b = displayed_attention(self.b, self.lens_b)
-        if view_a is None or view_b is None:
-            return AttentionDifference(None, None, None, (), None, None, self.message)
-        if self._alignment is not None and not self._alignment.same_count:
-            note = attention_mismatch_note(
-                len(self._alignment.tokens_a), len(self._alignment.tokens_b), self._alignment.size
-            )
-            return AttentionDifference(None, None, None, (), None, None, note)
-        if view_a.matrix.shape != view_b.matrix.shape:
-            rows_a, rows_b = view_a.matrix.shape[0], view_b.matrix.shape[0]
-            note = (
-                f"With words merged, A has {rows_a} rows and B has {rows_b}: the two sentences "
-                "split into words differently, so their maps cannot be subtracted cell by "
-                "cell. Turn Words off to compare token by token."
-            )
-            return AttentionDifference(None, None, None, (), None, None, note)
-        matrix = np.ascontiguousarray(np.subtract(view_b.matrix, view_a.matrix), dtype=np.float32)
-        labels = tuple(pair_label(x, y) for x, y in zip(view_a.labels, view_b.labels, strict=True))
-        return AttentionDifference(
-            matrix,
-            view_a.matrix,
-            view_b.matrix,
-            labels,
-            view_a.row_of_token,
-            view_a.token_of_row,
-            "",
+def attention_difference(compare: CompareState) -> AttentionDifference:
+    """B − A of what each side's Attention panel shows (same layer, head and lens)."""
+    alignment, message = compare.alignment, compare.message
+    view_a = displayed_attention(compare.a, compare.lens_a)
+    view_b = displayed_attention(compare.b, compare.lens_b)
+    if view_a is None or view_b is None:
+        return AttentionDifference(None, None, None, (), None, None, message)
+    if alignment is not None and not alignment.same_count:
+        note = attention_mismatch_note(
+            len(alignment.tokens_a), len(alignment.tokens_b), alignment.size
         )
-
-    # --- write side --------------------------------------------------------------------
-    def set_model_info(self, info: ModelInfo | None) -> None:
-        """Both sides run on the same model."""
-        self.a.set_model_info(info)
-        self.b.set_model_info(info)
-
-    def set_results(self, side_a: Side, side_b: Side, message: str = "") -> None:
-        """Show both sides at once; the comparison waits for the worker (``message`` says why).
-
-        Setting both before any compare signal means no difference view ever mixes a new A
-        with an old B.
-        """
-        with self._linking():
-            self.a.set_result(*(side_a or (None, None)))
-            self.b.set_result(*(side_b or (None, None)))
-            result_a, result_b = self.a.result, self.b.result
-            both = result_a is not None and result_b is not None
-            self._alignment = None
-            if result_a is not None and result_b is not None:
-                self._alignment = align_results(result_a, result_b)
-            self._comparison = None
-            self._message = message or WAITING_FOR_INPUT
-            if both:
-                self.b.set_layer(self.a.layer)
-                self.b.set_head(self.a.head)
-                self.b.set_token(self.partner(self.a.token, "a"))
-        self.results_changed.emit()
-        self.comparison_changed.emit()
-
-    def set_comparison(self, comparison: Comparison) -> None:
-        """Accept the worker's comparison if it is of the two results on show."""
-        if comparison.a is not self.a.result or comparison.b is not self.b.result:
-            return
-        self._comparison = comparison
-        self.comparison_changed.emit()
-
-    def set_message(self, message: str) -> None:
-        """No comparison for now, and why (computing, a failure, an empty side)."""
-        self._comparison = None
-        self._message = message
-        self.comparison_changed.emit()
-
-    def select_token(self, token: int, side: str = "a") -> None:
-        """Select ``token`` of ``side``; the other side follows through the alignment."""
-        self.side(side).set_token(token)
-
-    # --- the link (re-entry guarded) ----------------------------------------------------
-    @contextmanager
-    def _linking(self) -> Iterator[None]:
-        """While one side's change is copied to the other, the other's echo is ignored."""
-        self._syncing = True
-        try:
-            yield
-        finally:
-            self._syncing = False
-
-    def _on_a_token(self, token: int) -> None:
-        if self._syncing:
-            return
-        with self._linking():
-            self.b.set_token(self.partner(token, "a"))
-        self.selection_changed.emit()
-
-    def _on_b_token(self, token: int) -> None:
-        if self._syncing:
-            return
-        with self._linking():
-            self.a.set_token(self.partner(token, "b"))
-        self.selection_changed.emit()
-
-    def _on_layer_changed(self, layer: int) -> None:
-        if self._syncing:
-            return
-        with self._linking():
-            self.a.set_layer(layer)
-            self.b.set_layer(layer)
-        self.selection_changed.emit()
-
-    def _on_head_changed(self, head: int) -> None:
-        if self._syncing:
-            return
-        with self._linking():
-            self.a.set_head(head)
-            self.b.set_head(head)
-        self.selection_changed.emit()
-
-    def _on_lens_a_changed(self) -> None:
-        if self._syncing:
-            return
-        with self._linking():
-            _copy_lens(self.lens_a, self.lens_b)
-        self.lens_changed.emit()
-
-    def _on_lens_b_changed(self) -> None:
-        if self._syncing:
-            return
-        with self._linking():
-            _copy_lens(self.lens_b, self.lens_a)
-        self.lens_changed.emit()
-
-
-def _copy_lens(source: LensOptions, target: LensOptions) -> None:
-    settings = source.settings
-    target.set_block(settings.block)
-    target.set_words(settings.words)
-    target.set_hide_special(settings.hide_special)
-    target.set_head_pool(source.head_pool)
-    target.set_mean_layers(source.mean_layers)
+        return AttentionDifference(None, None, None, (), None, None, note)
+    if view_a.matrix.shape != view_b.matrix.shape:
+        rows_a, rows_b = view_a.matrix.shape[0], view_b.matrix.shape[0]
+        note = (
+            f"With words merged, A has {rows_a} rows and B has {rows_b}: the two sentences "
+            "split into words differently, so their maps cannot be subtracted cell by "
+            "cell. Turn Words off to compare token by token."
+        )
+        return AttentionDifference(None, None, None, (), None, None, note)
+    matrix = np.ascontiguousarray(np.subtract(view_b.matrix, view_a.matrix), dtype=np.float32)
+    labels = tuple(pair_label(x, y) for x, y in zip(view_a.labels, view_b.labels, strict=True))
+    return AttentionDifference(
+        matrix,
+        view_a.matrix,
+        view_b.matrix,
+        labels,
+        view_a.row_of_token,
+        view_a.token_of_row,
+        "",
+    )

@@ -10,9 +10,10 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
-from explorer.gui.panels.compare.common import DIFF_COLORMAP, CompareState
+from explorer.gui.panels.compare.common import DIFF_COLORMAP
 from explorer.gui.panels.plotting.page_or_message import PageOrMessage, panel_layout
 from explorer.gui.panels.plotting.plots import make_heatmap_plot, outline_item
+from explorer.gui.state.compare_state import CompareState
 
 
 class DifferenceHeatmapPanel(QWidget):

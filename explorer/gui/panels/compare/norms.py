@@ -9,7 +9,6 @@ from __future__ import annotations
 from PySide6.QtWidgets import QWidget
 
 from explorer.gui.panels.compare.common import (
-    CompareState,
     cell_pixels,
     symmetric_levels,
 )
@@ -20,6 +19,7 @@ from explorer.gui.panels.plotting.plots import (
     label_axis,
     place_outline,
 )
+from explorer.gui.state.compare_state import CompareState
 
 
 def layer_name(row: int) -> str:

@@ -14,8 +14,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from explorer.core.compare import Comparison
-from explorer.gui.panels.compare.common import CompareState
 from explorer.gui.panels.plotting.plots import plot_widget
+from explorer.gui.state.compare_state import CompareState
 
 CLS_COLOR = "#7a7a7a"
 TOKEN_COLOR = "#c0392b"
