@@ -95,3 +95,25 @@ def test_a_missing_model_is_refused_clearly(tmp_path, capsys):
     code = main(["compare", PYTHON, SNAKE, "--model", str(missing), "--out", str(tmp_path / "x")])
     assert code == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_compare_is_headless_and_loads_the_model_once(tmp_path, tiny_model_dir):
+    out = tmp_path / "once.npz"
+    probe = (
+        "import sys\n"
+        "import explorer.core.api as api\n"
+        "calls = []\n"
+        "real = api.load_model\n"
+        "api.load_model = lambda source, **kw: (calls.append(source), real(source, **kw))[1]\n"
+        "from explorer.cli import main\n"
+        f"code = main(['compare', {PYTHON!r}, {SNAKE!r}, '--model', {str(tiny_model_dir)!r},"
+        f" '--out', {str(out)!r}])\n"
+        "qt = sorted(m for m in sys.modules if m.split('.')[0] in {'PySide6', 'shiboken6'})\n"
+        "print('LOADS', len(calls), 'QT', qt)\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "LOADS 1 QT []" in done.stdout

@@ -14,8 +14,8 @@ from explorer.core.sources import ModelSource
 from explorer.gui.state.explorer_state import MEAN_OF_HEADS
 from explorer.gui.widgets.message_bar import Level
 from explorer.gui.windows.compare_window import CompareWindow
-from explorer.gui.worker.model_worker import running_worker_threads
-from tests.gui.conftest import TIMEOUT_MS
+from explorer.gui.worker.model_worker import ModelController, running_worker_threads
+from tests.gui.conftest import TIMEOUT_MS, wait_for_result
 
 PYTHON = "I love my pet python"
 SNAKE = "I love my pet snake"
@@ -38,13 +38,13 @@ def wait_for_comparison(qtbot, window: CompareWindow, text_b: str):
 
 
 @pytest.fixture
-def compare_window(qtbot, tiny_model_dir) -> CompareWindow:
-    """A shown compare window on the tiny BERT, python against snake, first comparison in."""
-    window = CompareWindow(ModelSource.parse(str(tiny_model_dir)), PYTHON, SNAKE)
-    qtbot.addWidget(window)
-    window.show()
-    wait_for_comparison(qtbot, window, SNAKE)
-    return window
+def compare_window(qtbot, window) -> CompareWindow:
+    """A shown compare window on the main window's worker and tiny BERT, first comparison in."""
+    compare = CompareWindow(window.controller.client(), PYTHON, SNAKE)
+    qtbot.addWidget(compare)
+    compare.show()
+    wait_for_comparison(qtbot, compare, SNAKE)
+    return compare
 
 
 def test_same_token_count_every_difference_view_is_the_direct_subtraction(compare_window):
@@ -237,9 +237,11 @@ def test_identical_sentences_say_every_difference_is_zero(qtbot, compare_window)
 
 
 def test_a_model_that_fails_to_load_is_explained(qtbot, tmp_path):
-    window = CompareWindow(ModelSource.parse(str(tmp_path / "missing")), PYTHON, SNAKE)
+    controller = ModelController()  # a worker with no model at all
+    window = CompareWindow(controller.client(), PYTHON, SNAKE)
     qtbot.addWidget(window)
     with qtbot.waitSignal(window.controller.load_failed, timeout=TIMEOUT_MS):
+        controller.request_load(ModelSource.parse(str(tmp_path / "missing")))
         window.show()
     assert window.message_bar.level is Level.ERROR
     assert "does not exist" in window.message_bar.text()
@@ -247,12 +249,67 @@ def test_a_model_that_fails_to_load_is_explained(qtbot, tmp_path):
     window.swap()  # still usable: no crash, the message stays
     assert window.message_bar.level is Level.ERROR
     window.close()
+    controller.shutdown()
     assert not running_worker_threads()
 
 
-def test_closing_stops_the_worker_thread(compare_window):
+def test_closing_leaves_the_shared_worker_to_the_main_window(qtbot, window, compare_window):
     compare_window.close()
+    assert running_worker_threads() == [window.controller._thread]
+    window.input_bar.set_inputs("still here")
+    window.run_now()
+    wait_for_result(qtbot, window, "still here")
+    window.close()
     assert not running_worker_threads()
+
+
+def test_compare_runs_on_the_main_windows_worker_and_model(qtbot, window):
+    window.input_bar.set_inputs(PYTHON, SNAKE)
+    window.run_now()
+    wait_for_result(qtbot, window, PYTHON)
+    threads = running_worker_threads()
+    assert len(threads) == 1
+    action = window._add_compare_action(QMenu(window))
+    action.trigger()
+    compare = window.findChildren(CompareWindow)[0]
+    wait_for_comparison(qtbot, compare, SNAKE)
+    assert running_worker_threads() == threads  # no second worker, so no second model
+    model = window.state.result.model  # the ModelInfo object of the one model loaded
+    assert compare.compare.a.result.model is model and compare.compare.b.result.model is model
+    assert compare.compare.a.model_info is window.state.model_info
+
+
+def test_main_window_edits_do_not_drop_the_compare_windows_results(qtbot, window, compare_window):
+    """Latest wins within a window's client only: both windows get their newest result."""
+    dog = "I love my pet dog"
+    with qtbot.waitSignals(
+        [compare_window.controller.analysis_ready, window.controller.result_ready],
+        check_params_cbs=[
+            lambda outcome: outcome.name == "compare" and outcome.payload.b.text == dog,
+            lambda outcome: outcome.result.text == "main edit 4",
+        ],
+        timeout=TIMEOUT_MS,
+    ):
+        compare_window.set_inputs(PYTHON, dog)
+        for i in range(5):  # typing in the main window while the compare chain runs
+            window.input_bar.set_inputs(f"main edit {i}")
+            window.run_now()
+    assert compare_window.compare.comparison.b.text == dog
+    assert window.state.result.text == "main edit 4"
+
+
+def test_the_compare_window_follows_a_model_loaded_in_the_main_window(
+    qtbot, window, compare_window, tiny_model_dir
+):
+    before = compare_window.compare.b.result.model
+    with qtbot.waitSignal(compare_window.controller.load_started, timeout=TIMEOUT_MS):
+        window.load_model(ModelSource.parse(str(tiny_model_dir)))
+    assert compare_window.statusBar().currentMessage().startswith("Loading")
+    with qtbot.waitSignal(compare_window.controller.model_loaded, timeout=TIMEOUT_MS) as loaded:
+        pass
+    comparison = wait_for_comparison(qtbot, compare_window, SNAKE)
+    assert comparison.b.model is loaded.args[0] is not before  # run again, on the new model
+    assert compare_window.compare.a.model_info is window.state.model_info
 
 
 def test_the_main_window_action_opens_compare_and_closing_main_closes_it(qtbot, window):

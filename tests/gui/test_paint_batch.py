@@ -7,7 +7,6 @@ import time
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QGraphicsView
 
-from explorer.core.sources import ModelSource
 from explorer.gui.panels.analysis.common import on_screen
 from explorer.gui.windows.compare_window import CompareWindow
 from tests.gui.conftest import axis_draw_specs, wait_for_result
@@ -108,9 +107,9 @@ def test_longer_token_labels_do_not_make_a_second_paint(qtbot, window):
     assert axis.width() > narrow  # it did widen, before the paint
 
 
-def test_the_compare_window_repaints_a_selection_change_in_one_pass(qtbot, tiny_model_dir):
+def test_the_compare_window_repaints_a_selection_change_in_one_pass(qtbot, window):
     window = CompareWindow(
-        ModelSource.parse(str(tiny_model_dir)), "I love my pet python", "I love my pet snake"
+        window.controller.client(), "I love my pet python", "I love my pet snake"
     )
     qtbot.addWidget(window)
     window.show()

@@ -1,9 +1,11 @@
 """Compare mode: two sentences on one model, side by side, linked, with their differences.
 
-The window owns one ModelController (one worker thread, one model). The two sides run one
-after the other through it: A, then B, then the ``compare`` analysis of B against A, all in
-the worker; a newer edit restarts the chain and the controller drops replies it no longer
-waits for. Both sides are shown together, so no difference view mixes a new A with an old B.
+The window has no worker of its own: it is a client of the main window's ModelController (one
+worker thread, one model for both windows) and follows the model loaded there. The two sides
+run one after the other through its client: A, then B, then the ``compare`` analysis of B
+against A, all in the worker; a newer edit restarts the chain and the client drops replies it
+no longer waits for (the main window's requests never make them stale: latest wins within a
+client). Both sides are shown together, so no difference view mixes a new A with an old B.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from PySide6.QtWidgets import (
 from explorer.core.analysis.blocks import BLOCK_MOSAIC, block_mosaic, token_segments
 from explorer.core.compare import COMPARE_ANALYSIS
 from explorer.core.results import InferenceResult, ModelInfo
-from explorer.core.sources import ModelSource
 from explorer.gui.panels.analysis.common import COMPUTING
 from explorer.gui.panels.compare.attention import CompareAttentionPanel
 from explorer.gui.panels.compare.norms import CompareNormsPanel
@@ -42,12 +43,7 @@ from explorer.gui.style.theme import THEMES, Theme
 from explorer.gui.widgets.message_bar import Level, MessageBar, add_model_status
 from explorer.gui.widgets.paint_batch import PaintBatch
 from explorer.gui.widgets.shortcuts import make_action, stepping_shortcuts
-from explorer.gui.worker.model_worker import (
-    CLOSE_WAIT_MS,
-    AnalysisOutcome,
-    InferenceOutcome,
-    ModelController,
-)
+from explorer.gui.worker.model_worker import AnalysisOutcome, InferenceOutcome, ModelClient
 
 DEFAULT_A = "I love my pet python"
 DEFAULT_B = "I love my pet snake"
@@ -130,16 +126,19 @@ class SidePanels(QWidget):
 
 
 class CompareWindow(QMainWindow):
-    """Input A and B → one controller → two linked sides and the difference panels."""
+    """Input A and B → the shared worker, through a client → two linked sides and differences."""
 
     def __init__(
         self,
-        source: ModelSource | None = None,
+        models: ModelClient,
         text_a: str = DEFAULT_A,
         text_b: str = DEFAULT_B,
         parent: QWidget | None = None,
     ) -> None:
-        """``parent`` (the main window) closes this window, and so its thread, when it closes."""
+        """``models``: this window's channel to the one worker (``controller.client()``).
+
+        ``parent`` (the main window) closes this window, and so its channel, before itself.
+        """
         super().__init__(parent)
         if parent is not None:
             self.setWindowFlag(Qt.WindowType.Window, True)
@@ -166,7 +165,9 @@ class CompareWindow(QMainWindow):
                 ),
             ],
         )
-        self.controller = ModelController(self)
+        self.controller = models  # this window's client of the shared worker
+        if models.parent() is None:
+            models.setParent(self)  # the channel goes with the window
         self._model_ready = False
         self._load_error = ""
         self._chain: list[str] = []
@@ -206,7 +207,9 @@ class CompareWindow(QMainWindow):
         self.run_button.clicked.connect(self.run_now)
         self.swap_button.clicked.connect(self.swap)
         self.controller.busy_changed.connect(self._on_busy_changed)
+        self.controller.load_started.connect(self._on_load_started)
         self.controller.load_progress.connect(self._on_load_progress)
+        self.controller.load_cancelled.connect(self._on_load_cancelled)
         self.controller.model_loaded.connect(self._on_model_loaded)
         self.controller.load_failed.connect(self._on_load_failed)
         self.controller.result_ready.connect(self._on_result_ready)
@@ -214,8 +217,12 @@ class CompareWindow(QMainWindow):
         self.controller.analysis_ready.connect(self._on_analysis_ready)
         self.controller.analysis_failed.connect(self._on_analysis_failed)
 
-        self.controller.request_load(source or ModelSource.embedded())
-        self.compare.set_message("Loading the model…")
+        self.busy_indicator.set_busy(models.busy)
+        info = models.model_info
+        if info is not None:  # the usual case: the main window's model is in
+            self._show_model(info)
+        else:
+            self.compare.set_message("Loading the model…")
         self.run_now()
 
     # --- construction ------------------------------------------------------------------
@@ -345,27 +352,39 @@ class CompareWindow(QMainWindow):
     def _on_busy_changed(self, busy: bool) -> None:
         self.busy_indicator.set_busy(busy)
 
+    def _on_load_started(self, label: str) -> None:
+        self.statusBar().showMessage(f"Loading {label}…")
+
     def _on_load_progress(self, stage: str, percent: int) -> None:
         self.statusBar().showMessage(f"{stage}… ({percent}%)")
 
-    def _on_model_loaded(self, info: ModelInfo) -> None:
+    def _on_load_cancelled(self) -> None:
+        self.statusBar().clearMessage()
+
+    def _show_model(self, info: ModelInfo) -> None:
         self._model_ready = True
         self._load_error = ""
         self.compare.set_model_info(info)
-        self.statusBar().clearMessage()
         self.model_label.setText(
             f"{info.source} · {info.num_layers} layers · {info.num_heads} heads · "
             f"d={info.hidden_size}"
         )
-        # Not at once: after this signal the controller re-posts its last input for the new
+
+    def _on_model_loaded(self, info: ModelInfo) -> None:
+        self.statusBar().clearMessage()
+        self._show_model(info)
+        # Not at once: after this signal the client re-posts its last input for the new
         # model, which would supersede a chain started here. The timer runs after it.
         self._debounce.start()
 
     def _on_load_failed(self, message: str) -> None:
         self.statusBar().clearMessage()
+        info = self.controller.model_info
+        if info is not None:  # the worker keeps the model it had: this window goes on with it
+            self.statusBar().showMessage(f"The new model did not load; still on {info.source}.")
+            return
         self._load_error = (
-            f"Model not loaded: {message} Close this window, pick a model in the main window "
-            "and open Compare again."
+            f"Model not loaded: {message} Pick a model in the main window: this window follows it."
         )
         self.model_label.setText("No model loaded")
         self.compare.set_message(self._load_error)
@@ -404,15 +423,15 @@ class CompareWindow(QMainWindow):
 
     # --- lifetime ----------------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Close with the main window, so this window's worker thread never outlives it."""
+        """Close with the main window, and before it: its worker outlives this window's client."""
         if watched is self.parent() and event.type() == QEvent.Type.Close:
             self.close()
         return False
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Stop the worker thread before the window goes (no thread outlives it)."""
+        """Let go of the shared worker (its owner, the main window, goes on using it)."""
         self._debounce.stop()
-        self.controller.shutdown(wait_ms=CLOSE_WAIT_MS)
+        self.controller.close()
         parent = self.parent()
         if parent is not None:
             parent.removeEventFilter(self)

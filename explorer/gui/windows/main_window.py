@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.core.errors import ModelLoadError
 from explorer.core.notices import Notice, input_notices
 from explorer.core.sources import ModelSource
 from explorer.gui.controllers.exporting import ExportController
@@ -464,10 +463,11 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def _add_compare_action(self, menu: QWidget) -> QAction:
-        """Add "Compare two sentences…" to ``menu``: a window with its own worker and model.
+        """Add "Compare two sentences…" to ``menu``: a window on this window's worker and model.
 
-        It starts on this window's model and sentences (A and B, or A twice to edit one word),
-        and closes with this window, so its thread never outlives it.
+        It gets a client of this window's controller (no second thread, no second model),
+        starts on this window's sentences (A and B, or A twice to edit one word), follows the
+        model loaded here, and closes before this window does.
         """
         action = QAction("&Compare two sentences…", self)
         action.setStatusTip("Two sentences side by side on this model, with their differences")
@@ -476,15 +476,10 @@ class MainWindow(QMainWindow):
             # Imported on first use: it brings pyqtgraph and its panels (see build_panels).
             from explorer.gui.windows.compare_window import DEFAULT_A, DEFAULT_B, CompareWindow
 
-            info = self.state.model_info
-            try:
-                source = ModelSource.parse(info.source) if info is not None else None
-            except ModelLoadError:
-                source = None
             text, pair = self.input_bar.inputs()
             text_a = text if text.strip() else DEFAULT_A
             text_b = pair if pair else DEFAULT_B if text_a == DEFAULT_A else text_a
-            window = CompareWindow(source or ModelSource.embedded(), text_a, text_b, self)
+            window = CompareWindow(self.controller.client(), text_a, text_b, self)
             window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             window.set_look(self.look.theme, self.look.font_scale)
             window.show()
