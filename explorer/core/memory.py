@@ -2,13 +2,13 @@
 
 A 512-token result is hundreds of MB of fresh arrays. glibc serves blocks that large with
 mmap and unmaps them when freed, so every inference faults the same amount of memory back in
-page by page; on a virtual machine that costs up to 2 ms per MB (measured here), more than
-the forward pass itself. With these settings freed blocks stay in the heap and are reused,
+page by page; on a virtual machine that costs up to 2 ms per MB, more than the forward pass
+itself. With these settings freed blocks stay in the heap and are reused,
 and at most ``KEEP_FREE_BYTES`` of unused memory is held before the heap is trimmed again.
 
 MKL (torch's BLAS here) keeps its own pool of freed GEMM buffers beside that heap, where nothing
-else can reuse them: about 15 MB more at the peak of a 512-token base-size inference
-(measured), for no speed gain. ``MKL_DISABLE_FAST_MM`` hands them back to malloc.
+else can reuse them: about 15 MB more at the peak of a 512-token base-size inference, for
+no speed gain. ``MKL_DISABLE_FAST_MM`` hands them back to malloc.
 
 ``collections_paused`` keeps Python's cyclic garbage collector out of a model load.
 """
@@ -81,9 +81,9 @@ def collections_paused() -> Iterator[None]:
     """No cyclic garbage collection in the block (in any thread); afterwards as before.
 
     A model load imports torch and transformers: 375,000 long-lived objects, and Python's
-    collector scans them all again in each full collection it starts meanwhile. In a bare
-    load of the embedded model that was 0.76 s of 3.9 s (6 full collections, measured with
-    gc.callbacks). Paused, the objects are collected once after the load and then frozen.
+    collector scans them all again in each full collection it starts meanwhile: in a bare
+    load of the embedded model, 6 full collections take 0.76 s of 3.9 s. Paused, the objects
+    are collected once after the load and then frozen.
     """
     was_enabled = gc.isenabled()
     gc.disable()

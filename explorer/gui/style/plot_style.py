@@ -34,7 +34,7 @@ def style_plots(root: QWidget, theme: Theme, font_scale: float) -> None:
         for item in widget.scene().items():
             if isinstance(item, pg.AxisItem):
                 # Plain numbers: no axis here needs SI prefixes, and with them on, every range
-                # change re-renders the axis label's HTML (0.2 ms a result per plot, measured).
+                # change re-renders the axis label's HTML (0.2 ms a result per plot).
                 item.enableAutoSIPrefix(False)
                 item.setPen(foreground)
                 item.setTextPen(foreground)

@@ -2,8 +2,8 @@
 
 After a scene has processed its changed items, ``QGraphicsView`` sends the window's pending
 update request at once, so that the view does not lag. With five plots changed by one result
-that made five paint passes of the window, one after the other, each ending in a flush
-(traced at 8 tokens: the plots were painted 24 ms after the result instead of 13.5 ms).
+that makes five paint passes of the window, one after the other, each ending in a flush: at
+8 tokens the plots are painted 24 ms after the result instead of 13.5 ms with one pass.
 
 ``PaintBatch`` holds the window's update requests from the moment the state changes until
 every scene has processed its changes, then lets one request through. Qt still tracks what
@@ -42,8 +42,8 @@ class PaintBatch(QObject):
     def find_views(self) -> None:
         """Look for the window's plots again (call it after adding some).
 
-        They are remembered between changes: searching the main window's widget tree took
-        0.8 ms of every result (measured in the benchmark's window).
+        They are remembered between changes: searching the main window's widget tree would
+        take 0.8 ms of every result.
         """
         self._views = self._window.findChildren(QGraphicsView)
 

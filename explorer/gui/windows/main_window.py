@@ -68,7 +68,7 @@ class MainWindow(QMainWindow):
     With ``panels_after_load`` the window first shows its input bar, menus and status bar,
     and builds the panels once the first load ends (or after ``PANELS_AT_LATEST_MS``). The
     load holds the GIL for most of its imports: the 0.5 s of Python that pyqtgraph and the
-    panels take on the GUI thread would otherwise delay the model by as much (measured).
+    panels take on the GUI thread would otherwise delay the model by as much.
     """
 
     def __init__(

@@ -59,12 +59,12 @@ class NormsPanel(QWidget):
         curve_item.disableAutoRange()
         self.guides = guide_lines(curve_item)
         # A bare curve item: PlotDataItem's clipping and downsampling checks cost more than
-        # drawing 2–25 points (0.3 ms a result, profiled).
+        # drawing 2–25 points (0.3 ms a result).
         self.curve = pg.PlotCurveItem(pen=pg.mkPen(CURVE_COLOR, width=2))
         curve_item.addItem(self.curve)
         # The markers are their own item with one pen and brush for its lifetime: a
         # PlotDataItem with symbols hands the scatter new pen objects on every setData, and
-        # the scatter then renders its symbol images again (1 ms a result, profiled).
+        # the scatter then renders its symbol images again (1 ms a result).
         self.markers = pg.ScatterPlotItem(
             symbol="o", size=7, pen=pg.mkPen(CURVE_COLOR), brush=pg.mkBrush(CURVE_COLOR)
         )

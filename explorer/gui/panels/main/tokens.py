@@ -134,7 +134,7 @@ class TokenTableModel(QAbstractTableModel):
         """Qt API: all the roles of a cell in one call.
 
         The delegate asks for seven roles per painted cell; one call from C++ instead of seven
-        matters with a screenful of rows (traced).
+        matters with a screenful of rows.
         """
         row, column = index.row(), index.column()
         text, color, alignment = self._rows[row][column], self._colors[row], _ALIGNMENT[column]

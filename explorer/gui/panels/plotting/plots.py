@@ -98,8 +98,8 @@ def plot_widget(labelled_axes: bool = False) -> pg.PlotWidget:
     """A PlotWidget whose scene keeps no spatial index of its items.
 
     A plot holds a few dozen items that move on every result (axes, outlines, labels).
-    Qt's BSP index is for large static scenes; re-indexing moved items cost more than the
-    linear search it saves (Qt's own advice for dynamic scenes; measured at 8 tokens).
+    Qt's BSP index is for large static scenes; re-indexing moved items costs more than the
+    linear search it saves (as Qt advises for dynamic scenes), even at 8 tokens.
     ``labelled_axes`` gives the left and bottom axes the quick layout for explicit labels.
     """
     axes = {side: TokenAxisItem(side) for side in ("left", "bottom")} if labelled_axes else {}
