@@ -190,7 +190,8 @@ class _LayerCapture:
             return  # an unknown layout: complete() will say so
         row = state[0]
         self._torch.from_numpy(self.hidden[index]).copy_(row)
-        self.norms[index] = self._torch.linalg.vector_norm(row, dim=-1).numpy()
+        torch = self._torch
+        self.norms[index] = torch.linalg.vector_norm(row, dim=-1, dtype=torch.float32).numpy()
         self._seen_hidden[index] += 1
 
     def _input_hook(self, _module: Any, args: Any) -> None:
@@ -280,11 +281,24 @@ class _LayerCapture:
         self._handles.clear()
 
 
+def _float32_numpy(tensor: Any) -> np.ndarray:
+    """A torch tensor as a float32 array (a view when it already is float32).
+
+    Models load in float32 (load_model asks for it), but numpy has no bfloat16, so a model
+    that slipped through in another dtype must still give float32 arrays, never a TypeError.
+    """
+    import torch
+
+    if tensor.dtype != torch.float32:
+        tensor = tensor.to(torch.float32)
+    return np.asarray(tensor.numpy(), dtype=np.float32)
+
+
 def _copy_layers(tensors: list[Any]) -> np.ndarray:
     """Stack (1, ...) torch tensors into one new float32 array, freeing each after its copy."""
     stacked = np.empty((len(tensors), *tuple(tensors[0].shape[1:])), dtype=np.float32)
     for layer in range(len(tensors)):
-        stacked[layer] = tensors[layer][0].numpy()
+        stacked[layer] = _float32_numpy(tensors[layer][0])
         tensors[layer] = None
     return stacked
 
@@ -351,7 +365,9 @@ def _recorded_forward(loaded: LoadedModel, encoding: Encoding) -> _Captured:
     layer_states = list(outputs.hidden_states)
     pooled = outputs.get("pooler_output")
     del outputs  # the lists above now own the tensors, so each is freed right after its copy
-    norms = np.stack([torch.linalg.vector_norm(s[0], dim=-1).numpy() for s in layer_states])
+    norms = np.stack(
+        [torch.linalg.vector_norm(s[0], dim=-1, dtype=torch.float32).numpy() for s in layer_states]
+    )
     return _Captured(
         _copy_layers(layer_attentions), _copy_layers(layer_states), norms, pooled, None
     )
@@ -365,7 +381,7 @@ def run_inference_with_views(
     captured = _capture_forward(loaded, encoding) or _recorded_forward(loaded, encoding)
     pooler_output = None
     if loaded.info.has_pooler and captured.pooled is not None:
-        pooler_output = captured.pooled[0].numpy().astype(np.float32, copy=True)
+        pooler_output = _float32_numpy(captured.pooled[0]).copy()
 
     result = InferenceResult(
         text=encoding.text,

@@ -15,6 +15,7 @@ from typing import Any
 
 from explorer.core.anatomy import parameter_table
 from explorer.core.capture import use_in_place_attention
+from explorer.core.checkpoint_dtype import stored_dtype
 from explorer.core.errors import ModelLoadError
 from explorer.core.results import ModelInfo
 from explorer.core.sources import ModelSource, SourceKind, embedded_model_path
@@ -162,6 +163,9 @@ def load_model(source: ModelSource, progress: LoadProgress = _no_progress) -> Lo
             location,
             config=config,
             attn_implementation="eager",
+            # Always float32, whatever the checkpoint stores: transformers 5 would otherwise
+            # keep bfloat16/float16 weights, which numpy cannot hold and which round the maps.
+            dtype="float32",
             output_loading_info=True,
             weights_only=True,  # a pickled checkpoint is read as tensors only, never executed
             **common,
@@ -214,6 +218,7 @@ def load_model(source: ModelSource, progress: LoadProgress = _no_progress) -> Lo
         config_vocab_size=_config_int(config, "vocab_size"),
         special_tokens=special_token_table(tokenizer),
         parameters=parameter_table(model),
+        stored_dtype=stored_dtype(location, local_only),
     )
     return LoadedModel(tokenizer=tokenizer, model=model, info=info)
 

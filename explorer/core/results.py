@@ -37,6 +37,9 @@ class ModelInfo:
     config_vocab_size: int = 0  # rows of the word-embedding matrix (the tokenizer may know fewer)
     special_tokens: tuple[tuple[str, str, int], ...] = ()  # (roles, token, id), by id
     parameters: tuple[tuple[str, tuple[int, ...]], ...] = ()  # named_parameters(): (name, shape)
+    # The dtype the checkpoint's weights are stored in ("bfloat16", "float16", ...); the model
+    # always computes in float32, and the status bar says so when the two differ.
+    stored_dtype: str = "float32"
 
 
 def _freeze(array: np.ndarray) -> np.ndarray:
@@ -111,6 +114,7 @@ class InferenceResult:
             "num_heads": self.model.num_heads,
             "hidden_size": self.model.hidden_size,
             "max_length": self.model.max_length,
+            "stored_dtype": self.model.stored_dtype,
             "truncated": self.truncated,
             "tokens_dropped": self.tokens_dropped,
             "text": self.text,
