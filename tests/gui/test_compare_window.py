@@ -302,11 +302,13 @@ def test_the_compare_window_follows_a_model_loaded_in_the_main_window(
     qtbot, window, compare_window, tiny_model_dir
 ):
     before = compare_window.compare.b.result.model
-    with qtbot.waitSignal(compare_window.controller.load_started, timeout=TIMEOUT_MS):
-        window.load_model(ModelSource.parse(str(tiny_model_dir)))
-    assert compare_window.statusBar().currentMessage().startswith("Loading")
+    status: list[str] = []  # what the compare window's status bar says when the load starts
+    compare_window.controller.load_started.connect(
+        lambda _label: status.append(compare_window.statusBar().currentMessage())
+    )
     with qtbot.waitSignal(compare_window.controller.model_loaded, timeout=TIMEOUT_MS) as loaded:
-        pass
+        window.load_model(ModelSource.parse(str(tiny_model_dir)))
+    assert status and status[0].startswith("Loading folder:"), status
     comparison = wait_for_comparison(qtbot, compare_window, SNAKE)
     assert comparison.b.model is loaded.args[0] is not before  # run again, on the new model
     assert compare_window.compare.a.model_info is window.state.model_info

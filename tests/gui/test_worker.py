@@ -140,3 +140,20 @@ def test_a_failing_job_is_reported_with_its_id(qtbot, window, monkeypatch):
     request_id, name, message = blocker.args
     assert (request_id, name) == (asked, "test_write")
     assert "disk on fire" in message
+
+
+def test_each_client_drops_only_its_own_stale_replies(qtbot, window):
+    """Latest wins within a client; another client's newer request never makes one stale."""
+    other = window.controller.client()
+    got: dict[str, list[str]] = {"main": [], "other": []}
+    window.controller.result_ready.connect(lambda o: got["main"].append(o.result.text))
+    other.result_ready.connect(lambda o: got["other"].append(o.result.text))
+    window.controller.request_inference("main one", None)
+    other.request_inference("other one", None)
+    window.controller.request_inference("main two", None)  # "main one" is stale now
+    qtbot.waitUntil(lambda: got["main"] == ["main two"] and got["other"] == ["other one"])
+    other.close()  # a closed client hears nothing more; the worker goes on for the rest
+    other.request_inference("unheard", None)
+    window.controller.request_inference("main three", None)
+    qtbot.waitUntil(lambda: got["main"][-1:] == ["main three"], timeout=TIMEOUT_MS)
+    assert got["other"] == ["other one"]

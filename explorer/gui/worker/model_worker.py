@@ -476,16 +476,14 @@ class ModelClient(QObject):
         request_id = self._latest_inference = self._hub.new_id()
         self._last_inputs = (text, pair)
         self._set_inference_open(True)
-        self._hub.post(self._hub.worker.post_inference, self._key, request_id, text, pair)
+        self._post(self._hub.worker.post_inference, self._key, request_id, text, pair)
         return request_id
 
     def request_analysis(self, name: str, params: dict[str, Any]) -> int:
         """Compute ``name`` for this client's result on show; older ``name`` requests go stale."""
         request_id = self._latest_analysis[name] = self._hub.new_id()
         worker = self._hub.worker
-        self._hub.post(
-            worker.post_analysis, self._key, request_id, self._shown_result_id, name, params
-        )
+        self._post(worker.post_analysis, self._key, request_id, self._shown_result_id, name, params)
         return request_id
 
     def request_job(self, name: str, result: InferenceResult, params: dict[str, Any]) -> int:
@@ -494,20 +492,25 @@ class ModelClient(QObject):
         Jobs are never cached nor dropped as stale: asking twice writes twice.
         """
         request_id = self._hub.new_id()
-        self._hub.post(self._hub.worker.post_job, self._key, request_id, name, result, params)
+        self._post(self._hub.worker.post_job, self._key, request_id, name, result, params)
         return request_id
 
     def cancel_inference(self) -> None:
         """Forget the newest request (input cleared): whatever is in flight will be dropped."""
         self._latest_inference = self._hub.new_id()
         self._last_inputs = None
-        self._hub.post(self._hub.worker.discard_pending, self._key)
+        self._post(self._hub.worker.discard_pending, self._key)
         self._set_inference_open(False)
 
     def close(self) -> None:
         """Stop listening: queued work is dropped, replies go nowhere; the worker goes on."""
         self._hub.release(self._key)
         self._set_inference_open(False)
+
+    def _post(self, method: Callable[..., None], *args: Any) -> None:
+        """Hand work to the worker, unless this client was closed (nobody would hear it)."""
+        if self._hub.serves(self._key):
+            self._hub.post(method, *args)
 
     # --- replies (from the controller, GUI thread) --------------------------------------
     def _set_inference_open(self, open_: bool) -> None:
@@ -633,6 +636,10 @@ class ModelController(ModelClient):
         self._clients[key] = client
         client.destroyed.connect(functools.partial(self.release, key))
         return client
+
+    def serves(self, key: int) -> bool:
+        """Whether client ``key`` is open (made here and not closed)."""
+        return key in self._clients
 
     def release(self, key: int, *_destroyed: object) -> None:
         """Forget client ``key``: its queued work is dropped and its replies go nowhere."""
