@@ -43,6 +43,7 @@ def run_inspect(argv: list[str]) -> int:
     """Headless inspection with the same core code as the GUI."""
     args = _inspect_parser().parse_args(argv)
     from explorer.core.api import inspect_arrays
+    from explorer.core.notices import input_notices
     from explorer.core.results import save_npz
 
     if args.out.is_dir():
@@ -62,6 +63,9 @@ def run_inspect(argv: list[str]) -> int:
         f"{result.num_tokens} tokens, {result.num_layers} layers × {result.num_heads} heads"
         f"{notice} → {args.out}"
     )
+    # What the window's message bar would say (NaN weights, [SEP] typed as text, ...).
+    for item in input_notices(result):
+        print(f"{'warning' if item.warning else 'note'}: {item.text}")
     return 0
 
 
@@ -114,6 +118,8 @@ def run_compare(argv: list[str]) -> int:
     for name, result in (("A", a), ("B", b)):
         if result.truncated:
             print(f"note: {name} was truncated: {result.tokens_dropped} tokens dropped")
+        if result.non_finite is not None:
+            print(f"warning: {name}: {result.non_finite.describe()}")
     return 0
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from explorer.core.errors import ExplorerError
-from explorer.core.results import InferenceResult
+from explorer.core.results import InferenceResult, save_npz
 
 COMPARE_FORMAT_VERSION = 1
 COMPARE_ANALYSIS = "compare"
@@ -167,14 +167,18 @@ def attention_mismatch_note(count_a: int, count_b: int, aligned: int) -> str:
 def cosine_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Cosine similarity of matching rows along the last axis (0 where a vector is all zeros).
 
-    Computed in float64 so near-identical vectors give 1.0, not 0.99998.
+    Computed in float64 so near-identical vectors give 1.0, not 0.99998. A vector with NaN or
+    infinite values (a broken checkpoint) gives NaN, never a made-up 0: the display then
+    shows the cell as having no value.
     """
     x64 = np.asarray(x, dtype=np.float64)
     y64 = np.asarray(y, dtype=np.float64)
-    dot = (x64 * y64).sum(axis=-1)
-    norms = np.linalg.norm(x64, axis=-1) * np.linalg.norm(y64, axis=-1)
-    safe = np.where(norms > 0, norms, 1.0)
-    cosine = np.where(norms > 0, dot / safe, 0.0)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf · 0 and inf / inf are NaN
+        dot = (x64 * y64).sum(axis=-1)
+        norms = np.linalg.norm(x64, axis=-1) * np.linalg.norm(y64, axis=-1)
+        zero = norms == 0
+        cosine = np.where(zero, 0.0, dot / np.where(zero, 1.0, norms))
+        cosine = np.where(np.isfinite(norms), cosine, np.nan)
     return np.clip(cosine, -1.0, 1.0).astype(np.float32)  # fresh, so C-contiguous (0-d kept)
 
 
@@ -260,11 +264,8 @@ class Comparison:
         return arrays
 
     def to_npz(self, path: str | Path) -> Path:
-        """Write the compare npz (uncompressed, nothing pickled)."""
-        path = Path(path)
-        with path.open("wb") as handle:
-            np.savez(handle, **self.to_arrays())
-        return path
+        """Write the compare npz (uncompressed, nothing pickled), with the one npz writer."""
+        return save_npz(path, self.to_arrays())
 
 
 def compare_results(
@@ -280,13 +281,16 @@ def compare_results(
     index_a, index_b = alignment.pairs[:, 0], alignment.pairs[:, 1]
     attention_diff = None
     note = ""
-    if not alignment.same_count:
-        note = attention_mismatch_note(a.num_tokens, b.num_tokens, alignment.size)
-    elif with_attention:
-        attention_diff = np.ascontiguousarray(np.subtract(b.attentions, a.attentions))
-    hidden_norm_diff = np.ascontiguousarray(
-        b.hidden_norms[:, index_b] - a.hidden_norms[:, index_a], dtype=np.float32
-    )
+    # A broken checkpoint's NaN and infinite values propagate (inf − inf is NaN), silently:
+    # the result's own notice already says where they start.
+    with np.errstate(invalid="ignore"):
+        if not alignment.same_count:
+            note = attention_mismatch_note(a.num_tokens, b.num_tokens, alignment.size)
+        elif with_attention:
+            attention_diff = np.ascontiguousarray(np.subtract(b.attentions, a.attentions))
+        hidden_norm_diff = np.ascontiguousarray(
+            b.hidden_norms[:, index_b] - a.hidden_norms[:, index_a], dtype=np.float32
+        )
     token_cosine = cosine_rows(a.hidden_states[:, index_a], b.hidden_states[:, index_b])
     cls_cosine = cosine_rows(a.hidden_states[:, 0], b.hidden_states[:, 0])
     pooled = None

@@ -402,6 +402,9 @@ def run_inference_with_views(
         truncated=encoding.truncated,
         tokens_dropped=encoding.tokens_dropped,
     )
+    # The finiteness scan (a pass over every array) runs here, in the worker, and is cached on
+    # the result, so the window's notices about NaN weights cost the GUI thread nothing.
+    _ = result.non_finite
     return result, captured.views or build_views(result)
 
 

@@ -1,5 +1,7 @@
 """What the user should be told about how their text was read, beyond the tokens themselves.
 
+And about what the model made of it when that is not a number at all (NaN weights).
+
 Pure functions over a result, so the window, the CLI and tests say the same thing.
 """
 
@@ -49,9 +51,22 @@ def dropped_characters(text: str, spans: np.ndarray) -> int:
     )
 
 
+def non_finite_notice(result: InferenceResult) -> Notice | None:
+    """A warning when the model produced NaN or infinity, naming the first layer that did.
+
+    Without it a broken checkpoint shows maps that look like data; the result caches where
+    the values stopped being finite (found in the worker), so this costs nothing here.
+    """
+    found = result.non_finite
+    return Notice(found.describe(), warning=True) if found is not None else None
+
+
 def input_notices(result: InferenceResult) -> list[Notice]:
-    """Everything worth saying about how the tokenizer read this input."""
+    """Everything worth saying about how the tokenizer read this input (and the model ran)."""
     notices: list[Notice] = []
+    broken = non_finite_notice(result)
+    if broken is not None:
+        notices.append(broken)
     if result.truncated:
         how = "longest first across the pair" if result.pair is not None else "from the end"
         notices.append(

@@ -8,10 +8,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from explorer.core.finiteness import NonFinite, find_non_finite
 
 NPZ_FORMAT_VERSION = 1
 
@@ -79,6 +82,17 @@ class InferenceResult:
             if isinstance(value, np.ndarray):
                 _freeze(value)
 
+    @cached_property
+    def non_finite(self) -> NonFinite | None:
+        """Where the model stopped producing finite values (None: everything is finite).
+
+        Computed once, on first use: inference asks for it in the worker thread, so the
+        window's notices never scan the arrays on the GUI thread.
+        """
+        return find_non_finite(
+            self.attentions, self.hidden_states, self.hidden_norms, self.pooler_output
+        )
+
     @property
     def num_tokens(self) -> int:
         """T, the sequence length after truncation."""
@@ -117,6 +131,7 @@ class InferenceResult:
             "stored_dtype": self.model.stored_dtype,
             "truncated": self.truncated,
             "tokens_dropped": self.tokens_dropped,
+            "non_finite": self.non_finite.describe() if self.non_finite is not None else None,
             "text": self.text,
             "pair": self.pair,
         }

@@ -21,7 +21,11 @@ OVERVIEW_MAX_TILE = 64
 
 @dataclass(frozen=True, eq=False)
 class DisplayViews:
-    """Derived arrays the panels draw directly (float32, C-contiguous, no NaN)."""
+    """Derived arrays the panels draw directly (float32, C-contiguous).
+
+    NaN only where the model produced NaN (a broken checkpoint): max-pooling propagates it,
+    so a tile with any NaN weight shows as such instead of as a plausible maximum.
+    """
 
     mosaic: np.ndarray  # (L * tile, H * tile) overview image
     mosaic_factor: int  # tokens per mosaic pixel along each axis

@@ -28,7 +28,7 @@ CAPACITY_SCALE = 1_000_000_000
 
 
 class FlowUnavailableError(ExplorerError):
-    """The input is too long (or the request malformed) for attention flow."""
+    """The input is too long, the attention not finite, or the request malformed."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,6 +52,23 @@ def flow_unavailable_reason(num_tokens: int) -> str | None:
     return None
 
 
+def _refuse_non_finite(capacities: np.ndarray) -> None:
+    """NaN capacities would be cast to arbitrary integers: say why there is no flow instead.
+
+    ``capacities[l]`` comes from encoder layer l + 1, so the message names the window's layer.
+    """
+    finite = np.isfinite(capacities).reshape(capacities.shape[0], -1).all(axis=1)
+    if finite.all():
+        return
+    first = int(np.flatnonzero(~finite)[0]) + 1
+    earlier = f" (flow is defined up to layer {first - 1})" if first > 1 else ""
+    raise FlowUnavailableError(
+        "Attention flow is undefined when the attention has NaN values: this model's "
+        f"attention weights are NaN or infinite from layer {first} on{earlier}. Its "
+        "checkpoint's weights probably hold NaN or infinite values."
+    )
+
+
 def max_flow_to(capacities: np.ndarray, position: int) -> np.ndarray:
     """(T,) float32: max flow from each level-0 node to ``position`` at the top level.
 
@@ -64,6 +81,7 @@ def max_flow_to(capacities: np.ndarray, position: int) -> np.ndarray:
     layers, count = capacities.shape[0], capacities.shape[-1]
     if not 0 <= position < count:
         raise FlowUnavailableError(f"Position {position} is outside the {count} tokens.")
+    _refuse_non_finite(capacities)
     scaled = np.floor(np.asarray(capacities, dtype=np.float64) * CAPACITY_SCALE).astype(np.int64)
     graph = nx.DiGraph()
     sink = layers * count + position
@@ -72,11 +90,11 @@ def max_flow_to(capacities: np.ndarray, position: int) -> np.ndarray:
         targets = [position] if level == layers else range(count)
         for target in targets:
             row = scaled[level - 1, target]
-            for source in np.flatnonzero(row > 0):
+            for column in np.flatnonzero(row > 0):
                 graph.add_edge(
-                    (level - 1) * count + int(source),
+                    (level - 1) * count + int(column),
                     level * count + int(target),
-                    capacity=int(row[source]),
+                    capacity=int(row[column]),
                 )
     residual = build_residual_network(graph, "capacity")
     values = np.zeros(count, dtype=np.float32)
