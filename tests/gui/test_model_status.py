@@ -66,3 +66,16 @@ def test_a_remembered_model_that_loads_is_used(qtbot, tiny_model_dir):
     window = _start(qtbot)
     assert window.state.model_info.source == str(tiny_model_dir)
     assert "embedded default" not in window.message_bar.text()
+
+
+def test_the_status_bar_names_a_half_precision_checkpoint(qtbot, tmp_path, tiny_model_dir):
+    import torch
+    from transformers import BertModel
+
+    folder = tmp_path / "bf16"
+    shutil.copytree(tiny_model_dir, folder)
+    BertModel.from_pretrained(folder).to(torch.bfloat16).save_pretrained(folder)
+    window = _start(qtbot, source=ModelSource.parse(str(folder)))
+    assert window.state.result.attentions.dtype.name == "float32"
+    label = window.model_status.model_label.text()
+    assert label.startswith(str(folder)) and "stored as bfloat16, computed in float32" in label

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QStatusBar
 
 from explorer.core.cache_scan import CachedModel
 from explorer.core.errors import ModelLoadError
+from explorer.core.model_text import model_status_text
 from explorer.core.results import ModelInfo
 from explorer.core.sources import ModelSource, SourceKind
 from explorer.gui.state.explorer_state import ExplorerState
@@ -22,14 +23,6 @@ from explorer.gui.state.settings import Settings
 from explorer.gui.widgets.input_bar import InputBar
 from explorer.gui.widgets.message_bar import Level, MessageBar, add_model_status
 from explorer.gui.worker.model_worker import ModelController
-
-
-def status_text(info: ModelInfo) -> str:
-    """The status bar's line about the active model."""
-    return (
-        f"{info.source} · {info.model_type} · {info.num_layers} layers · "
-        f"{info.num_heads} heads · d={info.hidden_size}"
-    )
 
 
 class ModelStatusController(QObject):
@@ -142,7 +135,7 @@ class ModelStatusController(QObject):
         self._inputs.set_model_choices(self._cached_models, self._settings.recent_models)
         self._inputs.show_model(info.source)
         self._status_bar.showMessage(f"Loaded {info.name_or_path}", 5000)
-        self.model_label.setText(status_text(info))
+        self.model_label.setText(model_status_text(info))
         if self._message_bar.level is Level.ERROR:
             self._message_bar.clear()
 

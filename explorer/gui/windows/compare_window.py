@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from explorer.core.analysis.blocks import BLOCK_MOSAIC, block_mosaic, token_segments
 from explorer.core.compare import COMPARE_ANALYSIS
+from explorer.core.model_text import model_status_text
 from explorer.core.results import InferenceResult, ModelInfo
 from explorer.gui.panels.analysis.common import COMPUTING
 from explorer.gui.panels.compare.attention import CompareAttentionPanel
@@ -365,10 +366,7 @@ class CompareWindow(QMainWindow):
         self._model_ready = True
         self._load_error = ""
         self.compare.set_model_info(info)
-        self.model_label.setText(
-            f"{info.source} · {info.num_layers} layers · {info.num_heads} heads · "
-            f"d={info.hidden_size}"
-        )
+        self.model_label.setText(model_status_text(info))
 
     def _on_model_loaded(self, info: ModelInfo) -> None:
         self.statusBar().clearMessage()
