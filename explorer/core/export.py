@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from explorer.core.errors import ExplorerError
-from explorer.core.results import InferenceResult
+from explorer.core.results import InferenceResult, write_npz_into
 
 TOKEN_COLUMNS = (
     "index",
@@ -119,7 +119,7 @@ def write_npz(arrays: Mapping[str, np.ndarray], path: str | Path, *, overwrite: 
     handle = open_for_writing(path, overwrite=overwrite, binary=True)
     try:
         with handle:
-            np.savez(handle, **arrays)
+            write_npz_into(handle, arrays)
     except OSError as err:
         raise ExportError(f"Could not write {path}: {err.strerror or err}.") from err
     return path

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -86,8 +86,9 @@ class InferenceResult:
     def non_finite(self) -> NonFinite | None:
         """Where the model stopped producing finite values (None: everything is finite).
 
-        Computed once, on first use: inference asks for it in the worker thread, so the
-        window's notices never scan the arrays on the GUI thread.
+        Computed once, on first use; inference fills it in the worker thread from the small
+        arrays it already has (see inference._find_non_finite), so the window's notices never
+        scan the arrays on the GUI thread.
         """
         return find_non_finite(
             self.attentions, self.hidden_states, self.hidden_norms, self.pooler_output
@@ -164,10 +165,15 @@ class InferenceResult:
 def save_npz(path: str | Path, arrays: Mapping[str, np.ndarray]) -> Path:
     """Write an uncompressed npz (loads fastest; nothing in it needs pickle)."""
     path = Path(path)
-    payload: dict[str, Any] = dict(arrays)  # keyword names, never savez's own options
     with path.open("wb") as handle:
-        np.savez(handle, **payload)
+        write_npz_into(handle, arrays)
     return path
+
+
+def write_npz_into(handle: BinaryIO, arrays: Mapping[str, np.ndarray]) -> None:
+    """The npz format itself, into an open file (callers choose how the file is opened)."""
+    payload: dict[str, Any] = dict(arrays)  # keyword names, never savez's own options
+    np.savez(handle, **payload)
 
 
 def model_info_dict(info: ModelInfo) -> dict[str, Any]:

@@ -65,7 +65,9 @@ def filter_block(matrix: np.ndarray, segments: np.ndarray, block: str) -> np.nda
     return np.where(mask, matrix, 0).astype(matrix.dtype, copy=False)
 
 
-def filter_block_row(vector: np.ndarray, query_segment: int, segments: np.ndarray, block: str):
+def filter_block_row(
+    vector: np.ndarray, query_segment: int, segments: np.ndarray, block: str
+) -> np.ndarray:
     """The row of one query under ``block``: keys outside it (or a query outside it) become 0."""
     parsed = parse_block(block)
     if parsed is None:

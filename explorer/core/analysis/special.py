@@ -25,7 +25,7 @@ def hide_special(matrix: np.ndarray, special: np.ndarray) -> np.ndarray:
     return hidden
 
 
-def hide_special_row(vector: np.ndarray, query_is_special: bool, special: np.ndarray):
+def hide_special_row(vector: np.ndarray, query_is_special: bool, special: np.ndarray) -> np.ndarray:
     """One query row with special tokens hidden (all zeros when the query itself is special)."""
     source = np.asarray(vector, dtype=np.float32)
     if query_is_special:
