@@ -28,7 +28,7 @@ from explorer.core.loading import LoadedModel, load_model
 from explorer.core.notices import input_notices
 from explorer.core.results import InferenceResult
 from explorer.core.sources import ModelSource, embedded_model_path
-from explorer.core.views import build_views
+from explorer.core.views import attention_mosaic, build_views
 from tests.conftest import save_random_bert
 
 TEXT, PAIR = "I love my pet python", "Is it a snake?"
@@ -199,3 +199,24 @@ def test_inspect_writes_the_npz_and_prints_the_notice(nan_model, tmp_path, capsy
     assert data["attentions"].dtype == np.float32
     assert np.isnan(data["attentions"][NAN_LAYER]).all()
     assert {"rollout", "head_stats", "norm_attention"} <= set(data.files)
+
+
+@pytest.mark.parametrize("which", ["nan", "inf", "tiny"])
+def test_the_worker_screen_agrees_with_a_full_scan(which, request):
+    """Inference fills non_finite from the mosaic and the norms: the same as reading it all."""
+    loaded = request.getfixturevalue(f"{which}_model")
+    for text in (TEXT, " ".join([TEXT] * 30)):  # 13 tokens, and 150 (mosaic factor 3)
+        result = run_inference(loaded, text, PAIR)
+        assert "non_finite" in result.__dict__  # filled in the worker, not on first use
+        full = find_non_finite(result.attentions, result.hidden_states, None, result.pooler_output)
+        assert result.non_finite == full
+
+
+def test_max_pooling_keeps_one_nan_or_infinite_weight_at_any_factor():
+    for count in (7, 130, 200):  # factor 1, 3 with a short last block, 4
+        attentions = np.full((2, 3, count, count), 0.5, np.float32)
+        attentions[0, 2, count - 1, count - 1] = np.nan
+        attentions[1, 1, count // 2, 0] = np.inf
+        mosaic = attention_mosaic(attentions).reshape(2, -1)
+        assert np.isnan(mosaic[0]).sum() == 1 and np.isfinite(mosaic[0]).sum() == mosaic[0].size - 1
+        assert np.isposinf(mosaic[1]).sum() == 1
