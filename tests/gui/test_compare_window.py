@@ -390,12 +390,37 @@ def test_difference_axes_keep_the_selected_pair_and_never_overlap(qtbot, compare
         assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1 :])
 
 
-def test_each_sides_overview_shows_the_chosen_block(compare_window):
+def test_each_sides_overview_shows_the_chosen_block(qtbot, compare_window):
+    """Each side's block mosaic is made by the worker, on that side's stream of the client."""
+    import threading
+
+    import explorer.core.analysis.blocks as blocks
+    import explorer.core.analysis.registry as registry
     from explorer.core.analysis.blocks import block_mask, token_segments
     from explorer.core.views import attention_mosaic
 
     window = compare_window
-    window.compare.lens_a.set_block("B→B")  # one sentence a side: nothing is left
+    made_in: list[int] = []  # the threads the mosaics were made in
+    real = blocks.block_mosaic_analysis
+
+    def recording(loaded, result, params):
+        made_in.append(threading.get_ident())
+        return real(loaded, result, params)
+
+    spec = registry.ANALYSES[blocks.BLOCK_MOSAIC]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(registry.ANALYSES, blocks.BLOCK_MOSAIC, type(spec)(recording))
+        with qtbot.waitSignals(
+            [window.controller.analysis_ready] * 2,
+            check_params_cbs=[
+                lambda outcome: (outcome.name, outcome.stream) == (blocks.BLOCK_MOSAIC, "a"),
+                lambda outcome: (outcome.name, outcome.stream) == (blocks.BLOCK_MOSAIC, "b"),
+            ],
+            timeout=TIMEOUT_MS,
+        ):
+            window.compare.lens_a.set_block("B→B")  # one sentence a side: nothing is left
+    assert len(made_in) == 2
+    assert threading.main_thread().ident not in made_in  # never on the GUI thread
     for side, panels in (("a", window.side_a), ("b", window.side_b)):
         result = window.compare.side(side).result
         segments = token_segments(result.sequence_ids)

@@ -157,3 +157,29 @@ def test_each_client_drops_only_its_own_stale_replies(qtbot, window):
     window.controller.request_inference("main three", None)
     qtbot.waitUntil(lambda: got["main"][-1:] == ["main three"], timeout=TIMEOUT_MS)
     assert got["other"] == ["other one"]
+
+
+def test_a_clients_streams_keep_their_own_newest_result_and_analyses(qtbot, window, column_sums):
+    """A client showing two results (compare's sides) can ask analyses of either of them."""
+    sides = window.controller.client()
+    results: dict[str, object] = {}
+    sides.result_ready.connect(lambda outcome: results.__setitem__(outcome.stream, outcome))
+    sides.request_inference("side a", None, "a")
+    sides.request_inference("side b", None, "b")  # another stream: "side a" is not stale
+    qtbot.waitUntil(lambda: set(results) == {"a", "b"}, timeout=TIMEOUT_MS)
+    assert results["a"].result.text == "side a" and results["b"].result.text == "side b"
+    with qtbot.waitSignals(
+        [sides.analysis_ready] * 2,
+        check_params_cbs=[
+            lambda outcome: outcome.stream == "a",
+            lambda outcome: outcome.stream == "b",
+        ],
+        timeout=TIMEOUT_MS,
+    ):
+        sides.request_analysis("test_column_sums", {"layer": 0}, "a")  # A's result: still kept
+        sides.request_analysis("test_column_sums", {"layer": 0}, "b")  # latest wins per stream
+    assert sorted(text for text, _ in column_sums) == ["side a", "side b"]
+    with qtbot.waitSignal(sides.analysis_failed, timeout=TIMEOUT_MS) as failed:
+        sides.request_analysis("test_column_sums", {"layer": 0, "fail": True}, "a")
+    assert failed.args[0] == "test_column_sums" and failed.args[2] == "a"
+    sides.close()

@@ -2,13 +2,18 @@
 
 The window has no worker of its own: it is a client of the main window's ModelController (one
 worker thread, one model for both windows) and follows the model loaded there. The two sides
-run one after the other through its client: A, then B, then the ``compare`` analysis of B
-against A, all in the worker; a newer edit restarts the chain and the client drops replies it
-no longer waits for (the main window's requests never make them stale: latest wins within a
-client). Both sides are shown together, so no difference view mixes a new A with an old B.
+are two streams of its client (``"a"`` and ``"b"``) and run one after the other: A, then B,
+then the ``compare`` analysis of B against A, all in the worker; a newer edit restarts the
+chain and the client drops replies it no longer waits for (the main window's requests never
+make them stale: latest wins within a client). Both sides are shown together, so no
+difference view mixes a new A with an old B. Each side's own analyses (the overview's block
+mosaic) are asked of the worker on that side's stream, like the main window's.
 """
 
 from __future__ import annotations
+
+from functools import partial
+from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
@@ -24,7 +29,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.core.analysis.blocks import BLOCK_MOSAIC, block_mosaic, token_segments
 from explorer.core.compare import COMPARE_ANALYSIS
 from explorer.core.model_text import model_status_text
 from explorer.core.results import InferenceResult, ModelInfo
@@ -37,7 +41,7 @@ from explorer.gui.panels.main.norms import NormsPanel
 from explorer.gui.panels.main.pooled import PooledPanel
 from explorer.gui.panels.main.tokens import TokensPanel
 from explorer.gui.state.compare_state import SIDES, WAITING_FOR_INPUT, CompareState
-from explorer.gui.state.explorer_state import ExplorerState
+from explorer.gui.state.explorer_state import AnalysisFailure, ExplorerState
 from explorer.gui.state.settings import Settings
 from explorer.gui.style.plot_style import style_plots
 from explorer.gui.style.theme import THEMES, Theme
@@ -102,7 +106,6 @@ class SidePanels(QWidget):
         layout.addWidget(self.header)
         layout.addWidget(self.tabs, 1)
         state.result_changed.connect(self._on_result_changed)
-        state.analysis_requested.connect(self._on_analysis_requested)
         self._on_result_changed()
 
     def _on_result_changed(self) -> None:
@@ -111,19 +114,6 @@ class SidePanels(QWidget):
             self.header.setText(f"{self._name}: nothing to show")
             return
         self.header.setText(f'{self._name}: "{result.text}" · {result.num_tokens} tokens')
-
-    def _on_analysis_requested(self, name: str, params: dict) -> None:
-        """Answer the attention overview's block mosaic here, from this side's own result.
-
-        The worker analyses only the newest result (B's), so side A's could not be asked of
-        it. ``block_mosaic`` filters a layer at a time: no (L, H, T, T) copy even here.
-        """
-        result = self._state.result
-        if name != BLOCK_MOSAIC or result is None:
-            return
-        segments = token_segments(result.sequence_ids)
-        mosaic = block_mosaic(result.attentions, segments, str(params["block"]))
-        self._state.set_analysis(name, dict(params), mosaic)
 
 
 class CompareWindow(QMainWindow):
@@ -174,6 +164,7 @@ class CompareWindow(QMainWindow):
         self._chain: list[str] = []
         self._waiting: tuple[str, int] | None = None
         self._fresh: dict[str, InferenceOutcome] = {}
+        self._shown: dict[str, int] = {}  # side → request id of the result it shows
         self._failures: dict[str, str] = {}
         self._inputs = {"a": "", "b": ""}
 
@@ -217,6 +208,9 @@ class CompareWindow(QMainWindow):
         self.controller.inference_failed.connect(self._on_inference_failed)
         self.controller.analysis_ready.connect(self._on_analysis_ready)
         self.controller.analysis_failed.connect(self._on_analysis_failed)
+        for side in SIDES:
+            requested = self.compare.side(side).analysis_requested
+            requested.connect(partial(self._on_side_analysis_requested, side))
 
         self.busy_indicator.set_busy(models.busy)
         info = models.model_info
@@ -306,6 +300,7 @@ class CompareWindow(QMainWindow):
         self._fresh, self._failures, self._waiting = {}, {}, None
         if not self._chain:
             self.controller.cancel_inference()
+            self._shown = {}
             self.compare.set_results(None, None, WAITING_FOR_INPUT)
             self.message_bar.show_message(WAITING_FOR_INPUT, Level.INFO)
             return
@@ -317,16 +312,17 @@ class CompareWindow(QMainWindow):
 
     def _run_next(self) -> None:
         side = self._chain.pop(0)
-        self._waiting = (side, self.controller.request_inference(self._inputs[side], None))
+        self._waiting = (side, self.controller.request_inference(self._inputs[side], None, side))
 
     def _finish(self) -> None:
         """Both sides are answered: show them together and ask for their comparison."""
         outcome_a, outcome_b = self._fresh.get("a"), self._fresh.get("b")
         side_a = (outcome_a.result, outcome_a.views) if outcome_a else None
         side_b = (outcome_b.result, outcome_b.views) if outcome_b else None
+        self._shown = {side: outcome.request_id for side, outcome in self._fresh.items()}
         if outcome_a is not None and outcome_b is not None:
             self.compare.set_results(side_a, side_b, COMPUTING)
-            self.controller.request_analysis(COMPARE_ANALYSIS, {"other": outcome_a.result})
+            self.controller.request_analysis(COMPARE_ANALYSIS, {"other": outcome_a.result}, "b")
             note = side_notes(outcome_a.result, outcome_b.result)
             if note is None:
                 self.message_bar.clear()
@@ -408,12 +404,21 @@ class CompareWindow(QMainWindow):
         else:
             self._finish()
 
+    def _on_side_analysis_requested(self, side: str, name: str, params: dict[str, Any]) -> None:
+        """A side's panel wants an analysis of that side's result: its stream asks the worker."""
+        self.controller.request_analysis(name, params, side)
+
     def _on_analysis_ready(self, outcome: AnalysisOutcome) -> None:
         if outcome.name == COMPARE_ANALYSIS:
             self.compare.set_comparison(outcome.payload)
+        elif self._shown.get(outcome.stream) == outcome.result_id:  # of the result on show
+            state = self.compare.side(outcome.stream)
+            state.set_analysis(outcome.name, outcome.params, outcome.payload)
 
-    def _on_analysis_failed(self, name: str, message: str) -> None:
+    def _on_analysis_failed(self, name: str, message: str, stream: str) -> None:
         if name != COMPARE_ANALYSIS:
+            if stream in self._shown:
+                self.compare.side(stream).set_analysis(name, {}, AnalysisFailure(message))
             return
         text = f"The comparison failed: {message}"
         self.compare.set_message(text)

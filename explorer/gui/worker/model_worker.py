@@ -8,6 +8,10 @@ worker drain it. Every reply carries its client and request id and each client d
 replies it no longer waits for: a forward pass cannot be interrupted, so stale work is
 dropped, not cancelled, and one window's edits never make another's requests stale.
 
+A client may show several results at once (the compare window's sides): each is a *stream*
+of that client (``""`` unless named), with its own newest request and its own newest result in
+the worker, so analyses of either side are possible.
+
 Requests come in two kinds. Analyses are pure computations: cached by their inputs, latest
 wins. Jobs have side effects (a file written): they queue, are never cached nor dropped, and
 each one is reported with ``job_done`` or ``job_failed``.
@@ -64,6 +68,7 @@ class InferenceOutcome:
     views: DisplayViews
     picked_up_at: float  # time.perf_counter() when the worker took the request
     compute_ms: float
+    stream: str = ""  # which of the client's streams it belongs to
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,14 +80,17 @@ class AnalysisOutcome:
     name: str
     params: dict[str, Any]
     payload: Any
+    stream: str = ""  # the client's stream whose result it analyses
 
 
 _CacheKey = tuple[int, str, tuple[tuple[str, Any], ...]]  # (result id, name, params)
+_StreamKey = tuple[int, str]  # (client, stream): one line of results with its own newest
 
 
 @dataclass(frozen=True)
 class _AnalysisRequest:
     client: int
+    stream: str
     request_id: int
     result_id: int
     name: str
@@ -101,6 +109,7 @@ class _JobRequest:
 @dataclass(frozen=True)
 class _InferenceRequest:
     client: int
+    stream: str
     request_id: int
     text: str
     pair: str | None
@@ -132,12 +141,12 @@ class ModelWorker(QObject):
     """A load was cancelled and the previous model is kept: request id."""
     result_ready = Signal(int, object)
     """An inference finished: client, InferenceOutcome."""
-    inference_failed = Signal(int, int, str)
-    """An inference failed: client, request id, message."""
+    inference_failed = Signal(int, int, str, str)
+    """An inference failed: client, request id, message, stream."""
     analysis_ready = Signal(int, object)
     """An on-demand analysis finished: client, AnalysisOutcome."""
-    analysis_failed = Signal(int, int, str, str)
-    """An analysis failed: client, request id, analysis name, message."""
+    analysis_failed = Signal(int, int, str, str, str)
+    """An analysis failed: client, request id, analysis name, message, stream."""
     job_done = Signal(int, int, str, str)
     """A job did its work: client, request id, job name, what it wrote (a path)."""
     job_failed = Signal(int, int, str, str)
@@ -150,18 +159,18 @@ class ModelWorker(QObject):
         super().__init__()
         self._lock = threading.Lock()
         self._pending_load: _LoadRequest | None = None
-        # Newest of each kind per client; dict order is the turn order between clients (a
-        # client's newer request takes its older one's place in the queue, not the last).
-        self._pending_inferences: dict[int, _InferenceRequest] = {}
-        self._pending_analyses: dict[tuple[int, str], _AnalysisRequest] = {}
+        # Newest of each kind per client stream; dict order is the turn order between clients
+        # (a client's newer request takes its older one's place in the queue, not the last).
+        self._pending_inferences: dict[_StreamKey, _InferenceRequest] = {}
+        self._pending_analyses: dict[tuple[int, str, str], _AnalysisRequest] = {}
         self._pending_jobs: deque[_JobRequest] = deque()  # every one runs, in order
         self._stopping = False
         self._cancelled_load = 0
         self._scan_requested = False
         self._loaded = None  # LoadedModel, touched only in the worker thread
-        # Each client's newest result (for its analyses) and the cache of analyses of it.
-        self._current: dict[int, tuple[int, InferenceResult]] = {}
-        self._analysis_cache: dict[int, dict[_CacheKey, Any]] = {}
+        # Each stream's newest result (for its analyses) and the cache of analyses of it.
+        self._current: dict[_StreamKey, tuple[int, InferenceResult]] = {}
+        self._analysis_cache: dict[_StreamKey, dict[_CacheKey, Any]] = {}
         self._forgotten: set[int] = set()  # clients gone since the worker last looked
         self._wake.connect(self._on_wake)
 
@@ -172,20 +181,29 @@ class ModelWorker(QObject):
             self._pending_load = _LoadRequest(request_id, source)
         self._wake.emit()
 
-    def post_inference(self, client: int, request_id: int, text: str, pair: str | None) -> None:
-        """Ask for an inference; replaces the client's inference not yet started."""
+    def post_inference(
+        self, client: int, stream: str, request_id: int, text: str, pair: str | None
+    ) -> None:
+        """Ask for an inference; replaces the stream's inference not yet started."""
+        request = _InferenceRequest(client, stream, request_id, text, pair)
         with self._lock:
-            self._pending_inferences[client] = _InferenceRequest(client, request_id, text, pair)
+            self._pending_inferences[(client, stream)] = request
         self._wake.emit()
 
     def post_analysis(
-        self, client: int, request_id: int, result_id: int, name: str, params: dict[str, Any]
+        self,
+        client: int,
+        stream: str,
+        request_id: int,
+        result_id: int,
+        name: str,
+        params: dict[str, Any],
     ) -> None:
-        """Ask for an analysis of the client's result ``result_id``; latest wins per name."""
+        """Ask for an analysis of the stream's result ``result_id``; latest wins per name."""
         frozen = tuple(sorted(params.items()))
-        request = _AnalysisRequest(client, request_id, result_id, name, frozen)
+        request = _AnalysisRequest(client, stream, request_id, result_id, name, frozen)
         with self._lock:
-            self._pending_analyses[(client, name)] = request
+            self._pending_analyses[(client, stream, name)] = request
         self._wake.emit()
 
     def post_job(
@@ -222,9 +240,10 @@ class ModelWorker(QObject):
             return self._stopping or self._cancelled_load == request_id
 
     def discard_pending(self, client: int = MAIN_CLIENT) -> None:
-        """Forget the client's queued inference (its input was cleared)."""
+        """Forget the client's queued inferences, every stream's (its input was cleared)."""
         with self._lock:
-            self._pending_inferences.pop(client, None)
+            for key in [key for key in self._pending_inferences if key[0] == client]:
+                del self._pending_inferences[key]
 
     def forget_client(self, client: int) -> None:
         """The client is gone: drop its queued inference and analyses, its result and cache.
@@ -232,9 +251,10 @@ class ModelWorker(QObject):
         Its queued jobs still run (they were asked for); nobody hears their replies.
         """
         with self._lock:
-            self._pending_inferences.pop(client, None)
-            for key in [key for key in self._pending_analyses if key[0] == client]:
-                del self._pending_analyses[key]
+            for key in [key for key in self._pending_inferences if key[0] == client]:
+                del self._pending_inferences[key]
+            for analysis in [key for key in self._pending_analyses if key[0] == client]:
+                del self._pending_analyses[analysis]
             self._forgotten.add(client)  # its result and cache: the worker thread's to drop
         self._wake.emit()
 
@@ -254,9 +274,9 @@ class ModelWorker(QObject):
         with self._lock:
             if self._stopping:
                 return None
-            for client in self._forgotten:  # see forget_client
-                self._current.pop(client, None)
-                self._analysis_cache.pop(client, None)
+            for kept in (self._current, self._analysis_cache):  # see forget_client
+                for stream in [key for key in kept if key[0] in self._forgotten]:
+                    del kept[stream]
             self._forgotten.clear()
             if self._pending_jobs:  # first: asked of the model that made the result on show
                 return self._pending_jobs.popleft()
@@ -334,23 +354,24 @@ class ModelWorker(QObject):
     def _infer(self, request: _InferenceRequest) -> None:
         from explorer.core.inference import run_inference_with_views
 
-        client = request.client
+        client, stream = request.client, request.stream
         picked_up_at = time.perf_counter()
         try:
             result, views = run_inference_with_views(self._loaded, request.text, request.pair)
         except ExplorerError as err:
-            self.inference_failed.emit(client, request.request_id, str(err))
+            self.inference_failed.emit(client, request.request_id, str(err), stream)
             return
         except Exception as err:
             message = f"The model failed on this input: {type(err).__name__}: {err}"
-            self.inference_failed.emit(client, request.request_id, message)
+            self.inference_failed.emit(client, request.request_id, message, stream)
             return
         compute_ms = (time.perf_counter() - picked_up_at) * 1000.0
-        self._current[client] = (request.request_id, result)
-        self._analysis_cache.pop(client, None)  # they were of the client's previous result
-        self.result_ready.emit(
-            client, InferenceOutcome(request.request_id, result, views, picked_up_at, compute_ms)
+        self._current[(client, stream)] = (request.request_id, result)
+        self._analysis_cache.pop((client, stream), None)  # they were of its previous result
+        outcome = InferenceOutcome(
+            request.request_id, result, views, picked_up_at, compute_ms, stream
         )
+        self.result_ready.emit(client, outcome)
 
     def _scan_cache(self) -> None:
         from explorer.core.cache_scan import cached_bert_models
@@ -364,27 +385,27 @@ class ModelWorker(QObject):
     def _analyse(self, request: _AnalysisRequest) -> None:
         from explorer.core.analysis.registry import needs_result, run_analysis
 
-        client = request.client
-        current = self._current.get(client)
+        client, stream = request.client, request.stream
+        current = self._current.get((client, stream))
         fresh = current is not None and current[0] == request.result_id
         if not fresh and needs_result(request.name):
             return  # the result it was asked for is gone; the client no longer waits for it
         result = current[1] if fresh and current is not None else None
         key = (request.result_id if fresh else 0, request.name, request.params)
         params = dict(request.params)
-        cache = self._analysis_cache.setdefault(client, {})
+        cache = self._analysis_cache.setdefault((client, stream), {})
         try:
             if key not in cache:
                 cache[key] = run_analysis(request.name, self._loaded, result, params)
         except ExplorerError as err:
-            self.analysis_failed.emit(client, request.request_id, request.name, str(err))
+            self.analysis_failed.emit(client, request.request_id, request.name, str(err), stream)
             return
         except Exception as err:
             message = f"{request.name} failed: {type(err).__name__}: {err}"
-            self.analysis_failed.emit(client, request.request_id, request.name, message)
+            self.analysis_failed.emit(client, request.request_id, request.name, message, stream)
             return
         outcome = AnalysisOutcome(
-            request.request_id, request.result_id, request.name, params, cache[key]
+            request.request_id, request.result_id, request.name, params, cache[key], stream
         )
         self.analysis_ready.emit(client, outcome)
 
@@ -412,7 +433,9 @@ class ModelClient(QObject):
     """One window's channel to the shared worker: its newest requests and its replies.
 
     Latest wins within a client only: another window's requests never make this one's stale.
-    The model is everyone's: its load signals reach every client. Made by
+    A client that shows several results at once names a stream for each (``stream=``, the
+    compare window's ``"a"`` and ``"b"``): each stream has its own newest inference, result and
+    analyses. The model is everyone's: its load signals reach every client. Made by
     ``ModelController.client()``; the controller is itself the main window's client.
     """
 
@@ -435,9 +458,9 @@ class ModelClient(QObject):
     stale_dropped = Signal(int)
     """A reply for an old request of this client was dropped: its request id."""
     analysis_ready = Signal(object)
-    """An analysis of this client's result on show: AnalysisOutcome."""
-    analysis_failed = Signal(str, str)
-    """This client's newest request for an analysis failed: name, message."""
+    """An analysis of this client's result on show: AnalysisOutcome (its ``stream`` says whose)."""
+    analysis_failed = Signal(str, str, str)
+    """This client's newest request for an analysis failed: name, message, stream."""
     job_done = Signal(int, str, str)
     """A job this client asked for did its work: request id, job name, path written."""
     job_failed = Signal(int, str, str)
@@ -447,18 +470,19 @@ class ModelClient(QObject):
         super().__init__(parent)
         self._hub = hub
         self._key = key
-        self._latest_inference = 0
-        self._inference_open = False
+        # Per stream ('' unless the client names its streams, as the compare window's sides):
+        self._latest_inference: dict[str, int] = {}
+        self._open: set[str] = set()  # streams whose newest inference is unanswered
+        self._last_inputs: dict[str, tuple[str, str | None]] = {}
+        self._shown_result_id: dict[str, int] = {}
+        self._latest_analysis: dict[tuple[str, str], int] = {}  # (stream, name) → request id
         self._busy_shown = False
-        self._last_inputs: tuple[str, str | None] | None = None
-        self._shown_result_id = 0
-        self._latest_analysis: dict[str, int] = {}
 
     # --- read side ---------------------------------------------------------------------
     @property
     def busy(self) -> bool:
-        """True while a load or this client's newest inference is unanswered."""
-        return self._inference_open or self._hub.loading
+        """True while a load or this client's newest inference (of any stream) is unanswered."""
+        return bool(self._open) or self._hub.loading
 
     @property
     def loading(self) -> bool:
@@ -471,19 +495,21 @@ class ModelClient(QObject):
         return self._hub.current_model
 
     # --- requests ----------------------------------------------------------------------
-    def request_inference(self, text: str, pair: str | None) -> int:
-        """Run the newest input; this client's older unanswered request becomes stale."""
-        request_id = self._latest_inference = self._hub.new_id()
-        self._last_inputs = (text, pair)
-        self._set_inference_open(True)
-        self._post(self._hub.worker.post_inference, self._key, request_id, text, pair)
+    def request_inference(self, text: str, pair: str | None, stream: str = "") -> int:
+        """Run the newest input of ``stream``; its older unanswered request becomes stale."""
+        request_id = self._latest_inference[stream] = self._hub.new_id()
+        self._last_inputs[stream] = (text, pair)
+        self._set_open(stream, True)
+        worker = self._hub.worker
+        self._post(worker.post_inference, self._key, stream, request_id, text, pair)
         return request_id
 
-    def request_analysis(self, name: str, params: dict[str, Any]) -> int:
-        """Compute ``name`` for this client's result on show; older ``name`` requests go stale."""
-        request_id = self._latest_analysis[name] = self._hub.new_id()
+    def request_analysis(self, name: str, params: dict[str, Any], stream: str = "") -> int:
+        """Compute ``name`` for the stream's result on show; older ``name`` requests go stale."""
+        request_id = self._latest_analysis[(stream, name)] = self._hub.new_id()
+        shown = self._shown_result_id.get(stream, 0)
         worker = self._hub.worker
-        self._post(worker.post_analysis, self._key, request_id, self._shown_result_id, name, params)
+        self._post(worker.post_analysis, self._key, stream, request_id, shown, name, params)
         return request_id
 
     def request_job(self, name: str, result: InferenceResult, params: dict[str, Any]) -> int:
@@ -496,16 +522,19 @@ class ModelClient(QObject):
         return request_id
 
     def cancel_inference(self) -> None:
-        """Forget the newest request (input cleared): whatever is in flight will be dropped."""
-        self._latest_inference = self._hub.new_id()
-        self._last_inputs = None
+        """Forget every stream's newest request (input cleared): replies in flight are dropped."""
+        for stream in self._latest_inference:
+            self._latest_inference[stream] = self._hub.new_id()
+        self._last_inputs.clear()
         self._post(self._hub.worker.discard_pending, self._key)
-        self._set_inference_open(False)
+        self._open.clear()
+        self._refresh_busy()
 
     def close(self) -> None:
         """Stop listening: queued work is dropped, replies go nowhere; the worker goes on."""
         self._hub.release(self._key)
-        self._set_inference_open(False)
+        self._open.clear()
+        self._refresh_busy()
 
     def _post(self, method: Callable[..., None], *args: Any) -> None:
         """Hand work to the worker, unless this client was closed (nobody would hear it)."""
@@ -513,8 +542,11 @@ class ModelClient(QObject):
             self._hub.post(method, *args)
 
     # --- replies (from the controller, GUI thread) --------------------------------------
-    def _set_inference_open(self, open_: bool) -> None:
-        self._inference_open = open_
+    def _set_open(self, stream: str, open_: bool) -> None:
+        if open_:
+            self._open.add(stream)
+        else:
+            self._open.discard(stream)
         self._refresh_busy()
 
     def _refresh_busy(self) -> None:
@@ -525,40 +557,47 @@ class ModelClient(QObject):
     def _model_arrived(self, info: ModelInfo) -> None:
         self._refresh_busy()
         self.model_loaded.emit(info)
-        if self._last_inputs is not None:  # the worker dropped it: run it on the new model
-            self.request_inference(*self._last_inputs)
+        # The worker dropped them: run each stream's last input on the new model.
+        for stream, (text, pair) in list(self._last_inputs.items()):
+            self.request_inference(text, pair, stream)
 
     def _load_ended(self, has_model: bool) -> None:
         # Without any model, queued inputs can never run: stop showing them as in flight.
-        self._set_inference_open(self._inference_open and has_model)
+        if not has_model:
+            self._open.clear()
+        self._refresh_busy()
 
     def _accept_result(self, outcome: InferenceOutcome) -> None:
-        if outcome.request_id != self._latest_inference:
+        stream = outcome.stream
+        if outcome.request_id != self._latest_inference.get(stream):
             self.stale_dropped.emit(outcome.request_id)
             return
-        self._set_inference_open(False)
-        self._shown_result_id = outcome.request_id
+        self._set_open(stream, False)
+        self._shown_result_id[stream] = outcome.request_id
         self.result_ready.emit(outcome)
 
-    def _accept_inference_failure(self, request_id: int, message: str) -> None:
-        if request_id != self._latest_inference:
+    def _accept_inference_failure(self, request_id: int, message: str, stream: str) -> None:
+        if request_id != self._latest_inference.get(stream):
             self.stale_dropped.emit(request_id)
             return
-        self._set_inference_open(False)
+        self._set_open(stream, False)
         self.inference_failed.emit(message)
 
     def _accept_analysis(self, outcome: AnalysisOutcome) -> None:
-        fresh = self._latest_analysis.get(outcome.name) == outcome.request_id
-        if not fresh or outcome.result_id != self._shown_result_id:
+        stream = outcome.stream
+        fresh = self._latest_analysis.get((stream, outcome.name)) == outcome.request_id
+        if not fresh or outcome.result_id != self._shown_result_id.get(stream, 0):
             self.stale_dropped.emit(outcome.request_id)
             return
         self.analysis_ready.emit(outcome)
 
-    def _accept_analysis_failure(self, request_id: int, name: str, message: str) -> None:
-        if self._latest_analysis.get(name) != request_id:
+    def _accept_analysis_failure(
+        self, request_id: int, name: str, message: str, stream: str
+    ) -> None:
+        if self._latest_analysis.get((stream, name)) != request_id:
             self.stale_dropped.emit(request_id)
             return
-        self.analysis_failed.emit(name, message)
+        self.analysis_failed.emit(name, message, stream)
 
 
 class ModelController(ModelClient):
@@ -734,22 +773,24 @@ class ModelController(ModelClient):
         if (client := self._clients.get(key)) is not None:
             client._accept_result(outcome)
 
-    @Slot(int, int, str)
-    def _on_worker_inference_failed(self, key: int, request_id: int, message: str) -> None:
+    @Slot(int, int, str, str)
+    def _on_worker_inference_failed(
+        self, key: int, request_id: int, message: str, stream: str
+    ) -> None:
         if (client := self._clients.get(key)) is not None:
-            client._accept_inference_failure(request_id, message)
+            client._accept_inference_failure(request_id, message, stream)
 
     @Slot(int, object)
     def _on_worker_analysis_ready(self, key: int, outcome: AnalysisOutcome) -> None:
         if (client := self._clients.get(key)) is not None:
             client._accept_analysis(outcome)
 
-    @Slot(int, int, str, str)
+    @Slot(int, int, str, str, str)
     def _on_worker_analysis_failed(
-        self, key: int, request_id: int, name: str, message: str
+        self, key: int, request_id: int, name: str, message: str, stream: str
     ) -> None:
         if (client := self._clients.get(key)) is not None:
-            client._accept_analysis_failure(request_id, name, message)
+            client._accept_analysis_failure(request_id, name, message, stream)
 
     @Slot(int, int, str, str)
     def _on_worker_job_done(self, key: int, request_id: int, name: str, written: str) -> None:
