@@ -443,7 +443,7 @@ class MainWindow(QMainWindow):
     def _on_analysis_ready(self, outcome: AnalysisOutcome) -> None:
         self.state.set_analysis(outcome.name, outcome.params, outcome.payload)
 
-    def _on_analysis_failed(self, name: str, message: str) -> None:
+    def _on_analysis_failed(self, name: str, message: str, _stream: str = "") -> None:
         self.state.set_analysis(name, {}, AnalysisFailure(message))
 
     def _show_about(self) -> None:
