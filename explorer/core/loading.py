@@ -6,7 +6,7 @@ caller keeps its previous model.
 
 from __future__ import annotations
 
-import json
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +17,15 @@ from explorer.core.anatomy import parameter_table
 from explorer.core.capture import use_in_place_attention
 from explorer.core.checkpoint_dtype import stored_dtype
 from explorer.core.errors import ModelLoadError
+from explorer.core.model_checks import (
+    JSON_LIMITS,
+    check_folder_files,
+    check_memory,
+    check_vocabulary,
+    read_json_bounded,
+    validate_config,
+    validate_tokenizer_config,
+)
 from explorer.core.results import ModelInfo
 from explorer.core.sources import ModelSource, SourceKind, embedded_model_path
 from explorer.core.tokenization import special_token_table
@@ -55,23 +64,58 @@ def _resolve(source: ModelSource) -> tuple[str, bool]:
             raise ModelLoadError(f"The folder {folder} does not exist.")
         if not folder.is_dir():
             raise ModelLoadError(f"{folder} is a file; choose the folder that holds config.json.")
-        config_path = folder / "config.json"
-        if not config_path.is_file():
+        if not os.path.lexists(folder / "config.json"):
             raise ModelLoadError(
                 f"{folder} has no config.json, so it is not a Hugging Face model folder. "
                 "Choose the folder made by save_pretrained()."
             )
-        _refuse_custom_code(config_path)
         return str(folder), True
     return source.location, False
 
 
-def _refuse_custom_code(config_path: Path) -> None:
-    """Custom modelling code would run arbitrary Python: we never enable trust_remote_code."""
+def _cached_hub_folder(repo_id: str) -> Path | None:
+    """The local snapshot of a hub model whose config.json is already in the cache."""
+    from huggingface_hub import try_to_load_from_cache
+
     try:
-        raw = json.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ModelLoadError(f"{config_path} is not valid JSON ({err}).") from err
+        found = try_to_load_from_cache(repo_id, "config.json")
+    except Exception:  # a malformed id or cache: the load itself will say what is wrong
+        return None
+    return Path(found).parent if isinstance(found, str) else None
+
+
+def check_model_folder(folder: Path) -> None:
+    """Every check a model folder passes before transformers reads any of it.
+
+    Bounded, regular files; a config of sane types and sizes that fits in memory and ships
+    no code; tokenizer settings of usable values.
+    """
+    check_folder_files(folder)
+    config_path = folder / "config.json"
+    raw = read_json_bounded(config_path, JSON_LIMITS["config.json"], "The config")
+    _refuse_custom_code(config_path, raw)
+    validate_config(raw, str(config_path))
+    _refuse_other_families(raw.get("model_type"), str(folder))
+    check_memory(raw, str(folder))
+    for name in ("tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"):
+        path = folder / name
+        if os.path.lexists(path):
+            settings = read_json_bounded(path, JSON_LIMITS[name], "The tokenizer file")
+            if name == "tokenizer_config.json":
+                validate_tokenizer_config(settings, str(path))
+
+
+def _refuse_other_families(model_type: object, location: str) -> None:
+    """Only encoders whose outputs the explorer knows how to read (checked before building)."""
+    if model_type is not None and model_type not in SUPPORTED_MODEL_TYPES:
+        raise ModelLoadError(
+            f"{location} is a '{model_type}' model. The explorer shows BERT-family encoders "
+            f"only ({', '.join(sorted(SUPPORTED_MODEL_TYPES))}); pick one of those."
+        )
+
+
+def _refuse_custom_code(config_path: Path, raw: Any) -> None:
+    """Custom modelling code would run arbitrary Python: we never enable trust_remote_code."""
     if not isinstance(raw, dict):
         raise ModelLoadError(f"{config_path} does not hold a JSON object.")
     if raw.get("auto_map"):
@@ -110,9 +154,36 @@ def load_model(source: ModelSource, progress: LoadProgress = _no_progress) -> Lo
 
     ``progress`` is told each stage; it may raise LoadCancelledError to stop between stages
     (a running ``from_pretrained`` cannot be interrupted, so its result is then discarded).
+    Whatever goes wrong on the way ends as a ModelLoadError naming the stage: a model folder
+    is data from anywhere, and no file in it may bring a traceback.
     """
+    stage = "checking the source"
+
+    def report(name: str, percent: int) -> None:
+        nonlocal stage
+        stage = name.lower()
+        progress(name, percent)
+
+    try:
+        return _load_model(source, report)
+    except ModelLoadError:
+        raise
+    except Exception as err:
+        detail = str(err).splitlines()[0][:300] if str(err) else ""
+        raise ModelLoadError(
+            f"Could not load {source.spec} while {stage}: {type(err).__name__}: {detail}"
+        ) from err
+
+
+def _load_model(source: ModelSource, progress: LoadProgress) -> LoadedModel:
     progress("Checking the source", 0)
     location, local_only = _resolve(source)
+    checked = source.kind is not SourceKind.HUB
+    if checked:
+        check_model_folder(Path(location))
+    elif (cached := _cached_hub_folder(location)) is not None:
+        check_model_folder(cached)
+        checked = True
     _quiet_transformers()
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
@@ -133,12 +204,10 @@ def load_model(source: ModelSource, progress: LoadProgress = _no_progress) -> Lo
             "The explorer supports BERT-family encoders."
         ) from err
 
+    if not checked and (fetched := _cached_hub_folder(location)) is not None:
+        check_model_folder(fetched)  # a first download: checked once its files are here
     model_type = getattr(config, "model_type", "?")
-    if model_type not in SUPPORTED_MODEL_TYPES:
-        raise ModelLoadError(
-            f"{location} is a '{model_type}' model. The explorer shows BERT-family encoders "
-            f"only ({', '.join(sorted(SUPPORTED_MODEL_TYPES))}); pick one of those."
-        )
+    _refuse_other_families(model_type, location)
 
     progress("Loading the tokenizer", 25)
     try:
@@ -154,6 +223,7 @@ def load_model(source: ModelSource, progress: LoadProgress = _no_progress) -> Lo
             "for character offsets. Add tokenizer.json or vocab.txt."
         )
 
+    check_vocabulary(tokenizer, int(getattr(config, "vocab_size", 0) or 0), location)
     _check_vocabulary(location, tokenizer, config)
 
     progress("Loading the weights", 40)
@@ -180,6 +250,12 @@ def load_model(source: ModelSource, progress: LoadProgress = _no_progress) -> Lo
                 f"Refused to load {location}: its pickled checkpoint holds Python objects, not "
                 "just tensors, and unpickling those could run code. Nothing was executed. "
                 "Convert it to model.safetensors with a trusted tool."
+            ) from err
+        if "ignore_mismatched_sizes" in str(err):
+            raise ModelLoadError(
+                f"The checkpoint in {location} does not match its config: some weights have "
+                "other shapes than the config's sizes (hidden_size, intermediate_size, "
+                "vocab_size, …) say. Fix config.json or re-save the model."
             ) from err
         raise ModelLoadError(
             f"The weights in {location} are unreadable (truncated or corrupt?): "
@@ -282,5 +358,10 @@ def _max_length(tokenizer: Any, config: Any) -> int:
     positions = int(getattr(config, "max_position_embeddings", 512))
     if getattr(config, "model_type", "") in {"roberta", "xlm-roberta", "camembert"}:
         positions -= 2  # RoBERTa reserves two position slots for the padding offset
-    tokenizer_max = int(getattr(tokenizer, "model_max_length", positions) or positions)
-    return max(4, min(positions, tokenizer_max))
+    stated = getattr(tokenizer, "model_max_length", None)
+    limit = positions  # infinity, huge sentinels and nonsense mean "as long as the model allows"
+    if isinstance(stated, bool) or not isinstance(stated, int | float):
+        return max(4, limit)
+    if math.isfinite(stated) and 0 < stated < positions:
+        limit = int(stated)
+    return max(4, limit)

@@ -140,6 +140,8 @@ def load_session(path: str | Path) -> Session:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as err:
         raise SessionError(f"{path} is not a text file.") from err
+    except RecursionError as err:
+        raise SessionError(f"{path} nests too deeply to be a session file.") from err
     except json.JSONDecodeError as err:
         raise SessionError(f"{path} is not valid JSON (line {err.lineno}: {err.msg}).") from err
     except OSError as err:

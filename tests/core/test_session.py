@@ -95,3 +95,10 @@ def test_relative_model_folder_resolves_next_to_the_session(tmp_path, tiny_model
     path = tmp_path / "s.json"
     path.write_text(json.dumps(valid(model="./models/tiny")))
     assert load_session(path).model == str((tmp_path / "models" / "tiny").resolve())
+
+
+def test_a_deeply_nested_session_file_is_refused_with_a_message(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text('{"a":' * 100_000 + "1" + "}" * 100_000)
+    with pytest.raises(SessionError, match="nests too deeply"):
+        load_session(path)

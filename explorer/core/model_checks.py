@@ -1,0 +1,367 @@
+"""Checks every model passes before anything is built from it, each failure a plain message.
+
+A model folder is data from anywhere: its JSON may be huge, deeply nested or of the wrong
+types, its sizes may ask for more memory than the machine has, its vocabulary may not fit its
+embeddings. transformers and tokenizers answer such files with tracebacks, hangs or gigabytes
+of allocation; these checks answer them with a ModelLoadError that says what is wrong, before
+transformers reads a byte. They are the one set of checks of the one load path
+(``explorer.core.loading.load_model``), whichever way a model arrives.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import stat
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from explorer.core.errors import ModelLoadError
+
+MB = 1024 * 1024
+GB = 1024 * MB
+# The largest file of each kind we read (or let transformers read). Real BERT-family files are
+# far smaller: config.json is about 1 KB, tokenizer.json of a 250k-piece vocabulary 17 MB.
+JSON_LIMITS: Mapping[str, int] = {
+    "config.json": 1 * MB,
+    "tokenizer_config.json": 4 * MB,
+    "special_tokens_map.json": 1 * MB,
+    "added_tokens.json": 16 * MB,
+    "tokenizer.json": 128 * MB,
+}
+OTHER_JSON_LIMIT = 4 * MB  # any other *.json in the folder (generation_config, modules, ...)
+TEXT_LIMITS: Mapping[str, int] = {
+    "vocab.txt": 64 * MB,
+    "merges.txt": 64 * MB,
+    "vocab.json": 64 * MB,
+    "sentencepiece.bpe.model": 64 * MB,
+    "spiece.model": 64 * MB,
+}
+MAX_JSON_DEPTH = 64  # real configs nest 3 deep, tokenizer.json 5; Rust's parser stops at 128
+
+# Integer sizes of a config: (smallest, largest) accepted. The upper bounds are far above any
+# published encoder (xlm-roberta-xxl: 48 layers, 32 heads, hidden 4096) but stop configs whose
+# size alone makes loading take minutes (100,000 tiny layers).
+INT_FIELDS: Mapping[str, tuple[int, int]] = {
+    "num_hidden_layers": (1, 256),
+    "n_layers": (1, 256),
+    "num_attention_heads": (1, 256),
+    "n_heads": (1, 256),
+    "hidden_size": (1, 65_536),
+    "dim": (1, 65_536),
+    "intermediate_size": (1, 262_144),
+    "hidden_dim": (1, 262_144),
+    "embedding_size": (1, 65_536),
+    "vocab_size": (1, 4_000_000),
+    "max_position_embeddings": (1, 1_048_576),
+    "type_vocab_size": (0, 1_024),
+    "num_hidden_groups": (1, 256),
+    "inner_group_num": (1, 256),
+}
+PROBABILITY_FIELDS = (
+    "hidden_dropout_prob",
+    "attention_probs_dropout_prob",
+    "dropout",
+    "attention_dropout",
+    "seq_classif_dropout",
+    "qa_dropout",
+    "classifier_dropout",
+)
+POSITIVE_FLOAT_FIELDS = ("layer_norm_eps", "initializer_range")
+BYTES_PER_VALUE = 4  # every model computes in float32, whatever its stored dtype
+MEMORY_HEADROOM = 1.5  # a load briefly holds the checkpoint's tensors beside the model's
+
+
+# --- files ----------------------------------------------------------------------------------
+def _regular_file_size(path: Path, what: str) -> int:
+    """The size of ``path``, refusing anything but a regular file (a FIFO would hang a read)."""
+    try:
+        info = path.stat()
+    except OSError as err:
+        raise ModelLoadError(f"{what} {path} cannot be read: {err.strerror or err}.") from err
+    if not stat.S_ISREG(info.st_mode):
+        raise ModelLoadError(
+            f"{what} {path} is not a regular file (a folder, device or pipe); "
+            "a model folder holds plain files."
+        )
+    return info.st_size
+
+
+def _limit_for(name: str) -> int | None:
+    if name in JSON_LIMITS:
+        return JSON_LIMITS[name]
+    if name in TEXT_LIMITS:
+        return TEXT_LIMITS[name]
+    if name.endswith(".json"):
+        return OTHER_JSON_LIMIT
+    return None
+
+
+def _size_text(size: float) -> str:
+    return f"{size / GB:.1f} GB" if size >= GB else f"{size / MB:.1f} MB"
+
+
+def check_folder_files(folder: Path) -> None:
+    """Every JSON and vocabulary file transformers may read is a regular file of sane size.
+
+    Checked before transformers opens any of them: it reads JSON whole, and opens whatever
+    the name says, pipes included.
+    """
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as err:
+        raise ModelLoadError(f"The folder {folder} cannot be listed: {err.strerror}.") from err
+    for path in entries:
+        limit = _limit_for(path.name)
+        if limit is None:
+            continue
+        size = _regular_file_size(path, "The file")
+        if size > limit:
+            raise ModelLoadError(
+                f"{path} is {_size_text(size)}, more than the {_size_text(limit)} such a file "
+                "can reasonably hold; it is not a model file the explorer reads."
+            )
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests lists and objects (iterative: no recursion limit to hit)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def read_json_bounded(path: Path, limit: int, what: str) -> Any:
+    """Parse a JSON file no larger than ``limit`` bytes and no deeper than MAX_JSON_DEPTH."""
+    size = _regular_file_size(path, what)
+    if size > limit:
+        raise ModelLoadError(
+            f"{what} {path} is {_size_text(size)}; the explorer reads at most "
+            f"{_size_text(limit)} of it."
+        )
+    try:
+        raw = json.loads(path.read_bytes().decode("utf-8"))
+    except RecursionError as err:
+        raise ModelLoadError(f"{what} {path} nests too deeply to be a model file.") from err
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ModelLoadError(f"{what} {path} is not valid JSON ({err}).") from err
+    if _depth(raw) > MAX_JSON_DEPTH:
+        raise ModelLoadError(
+            f"{what} {path} nests more than {MAX_JSON_DEPTH} levels deep; it is not a model file."
+        )
+    return raw
+
+
+# --- config -----------------------------------------------------------------------------------
+def _describe(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, float) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def validate_config(raw: Mapping[str, Any], where: str) -> None:
+    """Types and ranges of the sizes and rates a BERT-family config holds.
+
+    transformers takes a float, NaN or a string for a layer count as it comes and fails
+    much later (or allocates without end); here each gets a sentence naming the field.
+    """
+    fix = f"Fix it in {where}."
+    model_type = raw.get("model_type")
+    if model_type is not None and not isinstance(model_type, str):
+        raise ModelLoadError(f"model_type is {_describe(model_type)}, not a name. {fix}")
+    for name, (low, high) in INT_FIELDS.items():
+        if name not in raw:
+            continue
+        value = raw[name]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ModelLoadError(
+                f"{name} is {_describe(value)}, but it must be a whole number. {fix}"
+            )
+        if not low <= value <= high:
+            raise ModelLoadError(
+                f"{name} is {value}, outside the {low}–{high:,} the explorer accepts. {fix}"
+            )
+    for name in PROBABILITY_FIELDS + POSITIVE_FLOAT_FIELDS:
+        value = raw.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ModelLoadError(f"{name} is {_describe(value)}, but it must be a number. {fix}")
+        if not math.isfinite(value):
+            raise ModelLoadError(f"{name} is {_describe(value)}; it must be finite. {fix}")
+        if name in PROBABILITY_FIELDS and not 0 <= value <= 1:
+            raise ModelLoadError(f"{name} is {value}; a probability lies in 0–1. {fix}")
+        if name in POSITIVE_FLOAT_FIELDS and value <= 0:
+            raise ModelLoadError(f"{name} is {value}; it must be above 0. {fix}")
+    hidden = _first(raw, "hidden_size", "dim")
+    heads = _first(raw, "num_attention_heads", "n_heads")
+    if hidden is not None and heads is not None and hidden % heads:
+        raise ModelLoadError(
+            f"The hidden size {hidden} is not a multiple of the {heads} attention heads, so "
+            f"the heads cannot split it. {fix}"
+        )
+    for name in ("hidden_act", "activation"):
+        value = raw.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise ModelLoadError(f"{name} is {_describe(value)}, not a function name. {fix}")
+        from transformers.activations import ACT2FN
+
+        if value not in ACT2FN:
+            raise ModelLoadError(
+                f"{name} is the unknown activation {value!r} (known: gelu, relu, silu, "
+                f"tanh, …). {fix}"
+            )
+
+
+def _first(raw: Mapping[str, Any], *names: str) -> int | None:
+    for name in names:
+        value = raw.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+# --- memory -----------------------------------------------------------------------------------
+def estimate_parameters(raw: Mapping[str, Any]) -> int:
+    """How many values the encoder's weights hold, from its config alone (within a few %).
+
+    Embeddings (words, positions, token types, LayerNorm, ALBERT's projection), every layer's
+    attention (Q, K, V, O), feed-forward and two LayerNorms, and the pooler.
+    """
+    hidden = _first(raw, "hidden_size", "dim") or 768
+    embedding = _first(raw, "embedding_size") or hidden
+    layers = _first(raw, "num_hidden_layers", "n_layers") or 12
+    distinct_layers = _first(raw, "num_hidden_groups") if "num_hidden_groups" in raw else None
+    inner = _first(raw, "intermediate_size", "hidden_dim") or 4 * hidden
+    vocab = _first(raw, "vocab_size") or 30_522
+    positions = _first(raw, "max_position_embeddings") or 512
+    types = _first(raw, "type_vocab_size") or 0
+    embeddings = (vocab + positions + types) * embedding + 2 * embedding
+    if embedding != hidden:
+        embeddings += embedding * hidden + hidden
+    per_layer = 4 * (hidden * hidden + hidden) + 2 * hidden * inner + inner + hidden + 4 * hidden
+    stored_layers = distinct_layers or layers
+    pooler = hidden * hidden + hidden
+    return embeddings + stored_layers * per_layer + pooler
+
+
+def attention_bytes(raw: Mapping[str, Any], max_tokens: int) -> int:
+    """The attention maps of one input of ``max_tokens``: the result holds all of them."""
+    layers = _first(raw, "num_hidden_layers", "n_layers") or 12
+    heads = _first(raw, "num_attention_heads", "n_heads") or 12
+    return layers * heads * max_tokens * max_tokens * BYTES_PER_VALUE
+
+
+def available_memory() -> int | None:
+    """Bytes the machine can still give (MemAvailable), or None when it does not say."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def check_memory(raw: Mapping[str, Any], where: str, available: int | None = None) -> None:
+    """Refuse a model whose weights and attention maps the machine cannot hold."""
+    available = available_memory() if available is None else available
+    if available is None:
+        return
+    weights = estimate_parameters(raw) * BYTES_PER_VALUE
+    positions = _first(raw, "max_position_embeddings") or 512
+    maps = attention_bytes(raw, min(positions, 512))
+    needed = int(weights * MEMORY_HEADROOM) + maps
+    if needed > available:
+        raise ModelLoadError(
+            f"The model in {where} would need about {_size_text(needed)} of memory "
+            f"({_size_text(weights)} for its weights in float32, {_size_text(maps)} for the "
+            f"attention maps of one full-length input); this machine has "
+            f"{_size_text(available)} available. Check its config.json sizes, or use a "
+            "machine with more memory."
+        )
+
+
+# --- tokenizer --------------------------------------------------------------------------------
+def validate_tokenizer_config(raw: Any, where: str) -> None:
+    """The settings the explorer reads from tokenizer_config.json have usable values.
+
+    ``model_max_length`` is often a huge sentinel (1e30) meaning "no limit": that is fine.
+    NaN, a string, zero or a negative length are not.
+    """
+    if not isinstance(raw, dict):
+        raise ModelLoadError(f"{where} does not hold a JSON object.")
+    for name in ("model_max_length", "max_len"):
+        if name not in raw or raw[name] is None:
+            continue
+        value = raw[name]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ModelLoadError(
+                f"{name} in {where} is {_describe(value)}, not a number of tokens."
+            )
+        if math.isnan(value) or value <= 0:
+            raise ModelLoadError(
+                f"{name} in {where} is {_describe(value)}; it must be a positive number of tokens."
+            )
+
+
+def check_vocabulary(tokenizer: Any, embedding_rows: int, where: str) -> None:
+    """The vocabulary has its special tokens and fits the embedding matrix.
+
+    A token id at or past the matrix's last row makes the forward pass index out of range; a
+    declared special token missing from the vocabulary makes every input lose it silently.
+    """
+    vocab: Mapping[str, int] = tokenizer.get_vocab()
+    if not vocab:
+        raise ModelLoadError(f"The tokenizer in {where} has an empty vocabulary.")
+    missing = [token for token in _declared_special_tokens(tokenizer) if token not in vocab]
+    if missing:
+        raise ModelLoadError(
+            f"The vocabulary in {where} lacks the special tokens the tokenizer declares: "
+            f"{', '.join(missing)}. Add them to vocab.txt / tokenizer.json, or use the "
+            "tokenizer that was trained with this model."
+        )
+    if getattr(tokenizer, "unk_token", None) is None:
+        raise ModelLoadError(
+            f"The tokenizer in {where} has no unknown token (like [UNK]), so words outside "
+            "its vocabulary cannot be read. Declare it in tokenizer_config.json."
+        )
+    beyond = sorted((i, t) for t, i in vocab.items() if embedding_rows and i >= embedding_rows)
+    if beyond:
+        highest, token = beyond[-1]
+        specials = [t for _i, t in beyond if t in _declared_special_tokens(tokenizer)]
+        why = (
+            f" The vocabulary file lacks {', '.join(specials)}, which the tokenizer then adds "
+            "past the end."
+            if specials
+            else ""
+        )
+        raise ModelLoadError(
+            f"The vocabulary in {where} has ids up to {highest} ({token!r}) but the model has "
+            f"only {embedding_rows} word embeddings: tokenizer and model do not belong "
+            f"together.{why}"
+        )
+
+
+def _declared_special_tokens(tokenizer: Any) -> Iterable[str]:
+    names = ("unk_token", "cls_token", "sep_token", "pad_token", "mask_token", "bos_token")
+    seen: list[str] = []
+    for name in names:
+        token = getattr(tokenizer, name, None)
+        if isinstance(token, str) and token and token not in seen:
+            seen.append(token)
+    return seen
