@@ -42,5 +42,3 @@ def inspect_arrays(
     arrays = result.to_arrays()
     arrays.update(analysis_arrays(loaded, result))
     return result, arrays
-
-
