@@ -83,3 +83,11 @@ def test_window_on_a_nan_model_warns_and_shows_nan_cells(qtbot, nan_model_dir):
     norms = window.norms_panel
     low, high = norms.image.levels if hasattr(norms, "image") else (0.0, 1.0)
     assert np.isfinite([low, high]).all()
+
+
+def test_pooled_summary_says_when_the_vector_is_not_finite():
+    from explorer.gui.panels.main.pooled import pooled_summary
+
+    assert "‖p‖" in pooled_summary(np.ones(4, np.float32))
+    text = pooled_summary(np.array([1.0, np.nan, np.inf, 0.0], np.float32))
+    assert "2 are NaN or infinite" in text and "nan" not in text

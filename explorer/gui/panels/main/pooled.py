@@ -19,7 +19,13 @@ NO_POOLER_TEXT = (
 
 
 def pooled_summary(vector: np.ndarray) -> str:
-    """One line with the vector's size, norm, minimum and maximum."""
+    """One line with the vector's size, norm, minimum and maximum (or why there are none)."""
+    finite = np.isfinite(vector)
+    if not finite.all():
+        return (
+            f"{vector.shape[0]} dims · {int((~finite).sum())} are NaN or infinite "
+            "(the model's numbers stopped being finite), so no norm or range is shown"
+        )
     return (
         f"{vector.shape[0]} dims · ‖p‖ = {float(np.linalg.norm(vector)):.3f} · "
         f"min {float(vector.min()):+.3f} (dim {int(vector.argmin())}) · "
