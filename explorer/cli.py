@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from explorer.core.errors import ExplorerError
@@ -123,13 +124,27 @@ def run_compare(argv: list[str]) -> int:
     return 0
 
 
+def _headless(command: Callable[[list[str]], int], argv: list[str]) -> int:
+    """Run a headless command; whatever escapes it is one line on stderr and exit code 2.
+
+    The commands turn every expected failure into a message themselves; this is the net for
+    the unexpected, so a script sees a reason and an exit code, never a traceback.
+    """
+    try:
+        return command(argv)
+    except Exception as err:
+        detail = " ".join(str(err).split())[:300]
+        print(f"error: unexpected {type(err).__name__}: {detail}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bert-explorer`` console script and ``python -m explorer``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "inspect":
-        return run_inspect(argv[1:])
+        return _headless(run_inspect, argv[1:])
     if argv and argv[0] == "compare":
-        return run_compare(argv[1:])
+        return _headless(run_compare, argv[1:])
     args = _gui_parser().parse_args(argv)
     from explorer.core.sources import ModelSource
 

@@ -19,8 +19,12 @@ from explorer.core.checkpoint_dtype import stored_dtype
 from explorer.core.errors import ModelLoadError
 from explorer.core.model_checks import (
     JSON_LIMITS,
+    TEXT_LIMITS,
     check_folder_files,
+    check_listed_sizes,
     check_memory,
+    check_token_types,
+    check_vocab_file,
     check_vocabulary,
     read_json_bounded,
     validate_config,
@@ -73,6 +77,12 @@ def _resolve(source: ModelSource) -> tuple[str, bool]:
     return source.location, False
 
 
+def _hub_folder(repo_id: str) -> Path | None:
+    """A hub model's files to check: fetched now when online, else the cached snapshot."""
+    fetched = None if _offline() else _fetch_hub_files(repo_id)
+    return fetched if fetched is not None else _cached_hub_folder(repo_id)
+
+
 def _cached_hub_folder(repo_id: str) -> Path | None:
     """The local snapshot of a hub model whose config.json is already in the cache."""
     from huggingface_hub import try_to_load_from_cache
@@ -82,6 +92,35 @@ def _cached_hub_folder(repo_id: str) -> Path | None:
     except Exception:  # a malformed id or cache: the load itself will say what is wrong
         return None
     return Path(found).parent if isinstance(found, str) else None
+
+
+# The hub files check_model_folder reads or bounds: fetched (sizes checked first) before
+# transformers reads any of them. Exact names match only the repository's top folder.
+_HUB_CHECKED_FILES = sorted({*JSON_LIMITS, *TEXT_LIMITS})
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip() not in ("", "0", "false", "False")
+
+
+def _fetch_hub_files(repo_id: str) -> Path | None:
+    """Download a hub model's config and tokenizer files, their listed sizes checked first.
+
+    transformers reads each file as it downloads it; fetched here, check_model_folder sees
+    them first. None when the hub cannot be reached: the cache, or the load, then says more.
+    """
+    from huggingface_hub import snapshot_download
+
+    try:
+        planned = snapshot_download(repo_id, allow_patterns=_HUB_CHECKED_FILES, dry_run=True)
+    except Exception:  # offline, unknown or gated repository: from_pretrained says which
+        return None
+    if not isinstance(planned, str):
+        check_listed_sizes([(item.filename, item.file_size) for item in planned], repo_id)
+    try:
+        return Path(snapshot_download(repo_id, allow_patterns=_HUB_CHECKED_FILES))
+    except Exception:
+        return None
 
 
 def check_model_folder(folder: Path) -> None:
@@ -103,6 +142,9 @@ def check_model_folder(folder: Path) -> None:
             settings = read_json_bounded(path, JSON_LIMITS[name], "The tokenizer file")
             if name == "tokenizer_config.json":
                 validate_tokenizer_config(settings, str(path))
+    vocab_file = folder / "vocab.txt"
+    if not os.path.lexists(folder / "tokenizer.json") and os.path.lexists(vocab_file):
+        check_vocab_file(vocab_file)  # the tokenizer is built from it
 
 
 def _refuse_other_families(model_type: object, location: str) -> None:
@@ -127,8 +169,7 @@ def _refuse_custom_code(config_path: Path, raw: Any) -> None:
 
 
 def _hub_message(name: str, err: Exception) -> str:
-    offline = os.environ.get("HF_HUB_OFFLINE", "").strip() not in ("", "0", "false", "False")
-    reason = "HF_HUB_OFFLINE is set" if offline else "the hub could not be reached"
+    reason = "HF_HUB_OFFLINE is set" if _offline() else "the hub could not be reached"
     return (
         f"Could not load '{name}' from the Hugging Face hub: {reason} and it is not in the "
         "local cache (~/.cache/huggingface/hub, or HF_HOME). Connect and unset HF_HUB_OFFLINE "
@@ -169,7 +210,7 @@ def load_model(source: ModelSource, progress: LoadProgress = _no_progress) -> Lo
     except ModelLoadError:
         raise
     except Exception as err:
-        detail = str(err).splitlines()[0][:300] if str(err) else ""
+        detail = " ".join(str(err).split())[:300]
         raise ModelLoadError(
             f"Could not load {source.spec} while {stage}: {type(err).__name__}: {detail}"
         ) from err
@@ -181,8 +222,8 @@ def _load_model(source: ModelSource, progress: LoadProgress) -> LoadedModel:
     checked = source.kind is not SourceKind.HUB
     if checked:
         check_model_folder(Path(location))
-    elif (cached := _cached_hub_folder(location)) is not None:
-        check_model_folder(cached)
+    elif (hub_folder := _hub_folder(location)) is not None:
+        check_model_folder(hub_folder)
         checked = True
     _quiet_transformers()
     from transformers import AutoConfig, AutoModel, AutoTokenizer
@@ -198,10 +239,10 @@ def _load_model(source: ModelSource, progress: LoadProgress) -> LoadedModel:
         if source.kind is SourceKind.HUB:
             raise ModelLoadError(_hub_message(location, err)) from err
         raise ModelLoadError(f"Could not read the config in {location}: {err}") from err
-    except ValueError as err:
+    except ValueError as err:  # unknown families are refused before; this is a bad field
         raise ModelLoadError(
-            f"{location} holds a model type transformers does not know ({err}). "
-            "The explorer supports BERT-family encoders."
+            f"transformers could not read the config in {location}: "
+            f"{' '.join(str(err).split())[:300]}"
         ) from err
 
     if not checked and (fetched := _cached_hub_folder(location)) is not None:
@@ -214,8 +255,9 @@ def _load_model(source: ModelSource, progress: LoadProgress) -> LoadedModel:
         tokenizer = AutoTokenizer.from_pretrained(location, use_fast=True, **common)
     except Exception as err:  # tokenizers raise many types for missing or broken files
         raise ModelLoadError(
-            f"The tokenizer in {location} could not be loaded: the folder needs vocab.txt "
-            f"or tokenizer.json. Details: {type(err).__name__}: {err}"
+            f"The tokenizer in {location} could not be loaded: the folder needs a valid "
+            "vocab.txt or tokenizer.json (and tokenizer settings of the right types). "
+            f"Details: {type(err).__name__}: {' '.join(str(err).split())[:300]}"
         ) from err
     if not getattr(tokenizer, "is_fast", False):
         raise ModelLoadError(
@@ -225,6 +267,7 @@ def _load_model(source: ModelSource, progress: LoadProgress) -> LoadedModel:
 
     check_vocabulary(tokenizer, int(getattr(config, "vocab_size", 0) or 0), location)
     _check_vocabulary(location, tokenizer, config)
+    check_token_types(tokenizer, getattr(config, "type_vocab_size", None), location)
 
     progress("Loading the weights", 40)
 
@@ -332,7 +375,8 @@ def _check_loading_info(location: str, config: Any, info: dict[str, Any], model:
         raise ModelLoadError(
             f"The checkpoint in {location} does not match its config ({layers} layers): "
             f"{len(missing) + len(mismatched)} weights are missing or of the wrong shape "
-            f"(e.g. {example[0]}). Fix num_hidden_layers in config.json or re-save the model."
+            f"(e.g. {example[0]}). Fix config.json (num_hidden_layers, add_cross_attention, "
+            "...) or re-save the model."
         )
     stray_layers = [k for k in unexpected if ".layer." in k]
     if stray_layers:

@@ -55,8 +55,10 @@ INT_FIELDS: Mapping[str, tuple[int, int]] = {
     "hidden_dim": (1, 262_144),
     "embedding_size": (1, 65_536),
     "vocab_size": (1, 4_000_000),
-    "max_position_embeddings": (1, 1_048_576),
-    "type_vocab_size": (0, 1_024),
+    # A few positions at least: [CLS], a word and [SEP] (RoBERTa reserves two more).
+    "max_position_embeddings": (8, 1_048_576),
+    # One row at least: every input's token types index it (DistilBERT has no such table).
+    "type_vocab_size": (1, 1_024),
     "num_hidden_groups": (1, 256),
     "inner_group_num": (1, 256),
 }
@@ -70,6 +72,23 @@ PROBABILITY_FIELDS = (
     "classifier_dropout",
 )
 POSITIVE_FLOAT_FIELDS = ("layer_norm_eps", "initializer_range")
+# Token ids a config names: each indexes the word embeddings (pad_token_id even while they
+# are built), so each must be a row of them.
+TOKEN_ID_FIELDS = ("pad_token_id", "bos_token_id", "eos_token_id", "sep_token_id", "cls_token_id")
+BOOL_FIELDS = (
+    "is_decoder",
+    "add_cross_attention",
+    "tie_word_embeddings",
+    "output_attentions",
+    "output_hidden_states",
+    "use_cache",
+    "return_dict",
+    "sinusoidal_pos_embds",
+)
+MAX_LABELS = 100_000
+# Weight files are opened by name as well (and memory-mapped); a pipe or device under such a
+# name would hang or fail deep inside torch. Their size is what the memory check bounds.
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack")
 BYTES_PER_VALUE = 4  # every model computes in float32, whatever its stored dtype
 MEMORY_HEADROOM = 1.5  # a load briefly holds the checkpoint's tensors beside the model's
 
@@ -116,12 +135,25 @@ def check_folder_files(folder: Path) -> None:
     for path in entries:
         limit = _limit_for(path.name)
         if limit is None:
+            if path.name.endswith(WEIGHT_SUFFIXES):
+                _regular_file_size(path, "The weights file")
             continue
         size = _regular_file_size(path, "The file")
         if size > limit:
             raise ModelLoadError(
                 f"{path} is {_size_text(size)}, more than the {_size_text(limit)} such a file "
                 "can reasonably hold; it is not a model file the explorer reads."
+            )
+
+
+def check_listed_sizes(files: Iterable[tuple[str, int | None]], where: str) -> None:
+    """The files a hub repository lists are of sane size, checked before any is downloaded."""
+    for name, size in files:
+        limit = _limit_for(name.rsplit("/", 1)[-1])
+        if limit is not None and size is not None and size > limit:
+            raise ModelLoadError(
+                f"{where} lists {name} of {_size_text(size)}, more than the {_size_text(limit)} "
+                "such a file can reasonably hold; it was not downloaded."
             )
 
 
@@ -201,6 +233,7 @@ def validate_config(raw: Mapping[str, Any], where: str) -> None:
             raise ModelLoadError(f"{name} is {value}; a probability lies in 0–1. {fix}")
         if name in POSITIVE_FLOAT_FIELDS and value <= 0:
             raise ModelLoadError(f"{name} is {value}; it must be above 0. {fix}")
+    _validate_flags_and_ids(raw, fix)
     hidden = _first(raw, "hidden_size", "dim")
     heads = _first(raw, "num_attention_heads", "n_heads")
     if hidden is not None and heads is not None and hidden % heads:
@@ -221,6 +254,55 @@ def validate_config(raw: Mapping[str, Any], where: str) -> None:
                 f"{name} is the unknown activation {value!r} (known: gelu, relu, silu, "
                 f"tanh, …). {fix}"
             )
+
+
+def _validate_flags_and_ids(raw: Mapping[str, Any], fix: str) -> None:
+    """Switches are booleans, token ids rows of the embeddings, labels a small id → name map.
+
+    transformers checks some of these with a one-line error deep in its dataclasses, and
+    others not at all (a pad_token_id past the vocabulary fails while building the model).
+    """
+    for name in BOOL_FIELDS:
+        value = raw.get(name)
+        if value is not None and not isinstance(value, bool):
+            raise ModelLoadError(
+                f"{name} is {_describe(value)}, but it must be true or false. {fix}"
+            )
+    vocab = _first(raw, "vocab_size")
+    for name in TOKEN_ID_FIELDS:
+        value = raw.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ModelLoadError(f"{name} is {_describe(value)}, not a token id. {fix}")
+        if value < 0 or (vocab is not None and value >= vocab):
+            rows = f"0–{vocab - 1:,}" if vocab is not None else "0 or more"
+            raise ModelLoadError(
+                f"{name} is {value:,}, but a token id is a row of the word embeddings "
+                f"({rows}). {fix}"
+            )
+    for name, key_kind, value_kind in (("id2label", "number", str), ("label2id", "name", int)):
+        labels = raw.get(name)
+        if labels is None:
+            continue
+        if not isinstance(labels, dict):
+            raise ModelLoadError(f"{name} is {_describe(labels)}, not a JSON object. {fix}")
+        if len(labels) > MAX_LABELS:
+            raise ModelLoadError(
+                f"{name} has {len(labels):,} labels, more than {MAX_LABELS:,}. {fix}"
+            )
+        for key, value in labels.items():
+            key_ok = key_kind == "name" or _is_whole_number_text(key)
+            value_ok = isinstance(value, value_kind) and not isinstance(value, bool)
+            if not (key_ok and value_ok):
+                raise ModelLoadError(
+                    f"{name} maps {_describe(key)} to {_describe(value)}; it maps label "
+                    f"{'ids to names' if name == 'id2label' else 'names to ids'}. {fix}"
+                )
+
+
+def _is_whole_number_text(text: str) -> bool:
+    return text.isascii() and text.lstrip("-").isdigit() and len(text) <= 18
 
 
 def _first(raw: Mapping[str, Any], *names: str) -> int | None:
@@ -354,6 +436,59 @@ def check_vocabulary(tokenizer: Any, embedding_rows: int, where: str) -> None:
             f"The vocabulary in {where} has ids up to {highest} ({token!r}) but the model has "
             f"only {embedding_rows} word embeddings: tokenizer and model do not belong "
             f"together.{why}"
+        )
+
+
+def check_vocab_file(path: Path) -> None:
+    """A vocab.txt the tokenizer is built from has one distinct token per line.
+
+    The line number is the token id. A repeated token leaves one of its ids unreachable and
+    shows that the file is not the one the model was trained with; an empty file leaves the
+    tokenizer nothing but its special tokens.
+    """
+    size = _regular_file_size(path, "The vocabulary")
+    limit = TEXT_LIMITS["vocab.txt"]
+    if size > limit:
+        raise ModelLoadError(
+            f"The vocabulary {path} is {_size_text(size)}; the explorer reads at most "
+            f"{_size_text(limit)} of it."
+        )
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ModelLoadError(f"The vocabulary {path} is not UTF-8 text ({err.reason}).") from err
+    except OSError as err:
+        raise ModelLoadError(f"The vocabulary {path} cannot be read: {err.strerror}.") from err
+    tokens = text.split("\n")
+    if tokens and tokens[-1] == "":
+        tokens.pop()
+    if not tokens:
+        raise ModelLoadError(f"The vocabulary {path} is empty: it lists no tokens.")
+    first_line: dict[str, int] = {}
+    for line, token in enumerate(tokens, start=1):
+        if token in first_line:
+            raise ModelLoadError(
+                f"The vocabulary {path} lists {token!r} twice (lines {first_line[token]} and "
+                f"{line}); each line is one token id, so this is not the vocabulary the model "
+                "was trained with."
+            )
+        first_line[token] = line
+
+
+def check_token_types(tokenizer: Any, type_vocab_size: int | None, where: str) -> None:
+    """The token types the tokenizer gives a sentence pair are rows of the model's type table.
+
+    BERT marks sentence B with type 1; a model with one type row would fail on every pair.
+    """
+    if not type_vocab_size or "token_type_ids" not in getattr(tokenizer, "model_input_names", ()):
+        return
+    types = tokenizer("a", "b", return_token_type_ids=True).get("token_type_ids") or [0]
+    highest = max(int(t) for t in types)
+    if highest >= type_vocab_size:
+        raise ModelLoadError(
+            f"The tokenizer in {where} marks sentence B with token type {highest}, but the "
+            f"model has only {type_vocab_size} token type(s) (type_vocab_size in config.json): "
+            "tokenizer and model do not belong together."
         )
 
 

@@ -144,6 +144,8 @@ def load_session(path: str | Path) -> Session:
         raise SessionError(f"{path} nests too deeply to be a session file.") from err
     except json.JSONDecodeError as err:
         raise SessionError(f"{path} is not valid JSON (line {err.lineno}: {err.msg}).") from err
+    except ValueError as err:  # e.g. a number of more than 4300 digits
+        raise SessionError(f"{path} is not a usable JSON file ({err}).") from err
     except OSError as err:
         raise SessionError(f"Could not read {path}: {err.strerror or err}.") from err
     return parse_session(raw, path)

@@ -102,3 +102,10 @@ def test_a_deeply_nested_session_file_is_refused_with_a_message(tmp_path):
     path.write_text('{"a":' * 100_000 + "1" + "}" * 100_000)
     with pytest.raises(SessionError, match="nests too deeply"):
         load_session(path)
+
+
+def test_a_number_too_long_to_convert_is_refused_with_a_message(tmp_path):
+    path = tmp_path / "digits.json"
+    path.write_text('{"format": ' + "9" * 5000 + "}")
+    with pytest.raises(SessionError, match="not a usable JSON file"):
+        load_session(path)

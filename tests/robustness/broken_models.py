@@ -39,13 +39,15 @@ def config(**values: Any) -> Callable[[Path], None]:
 
 
 def raw_config(text: str) -> Callable[[Path], None]:
-    """Replace one field's value with raw JSON text (for NaN, huge numbers, …)."""
+    """Set one field to raw JSON text (for NaN, huge numbers, …), adding it if missing."""
 
     def build(folder: Path) -> None:
         path = folder / "config.json"
         data = path.read_text(encoding="utf-8")
         key = text.split(":")[0].strip('" ')
-        data = re.sub(rf'"{key}":\s*[^,}}]+', text, data)
+        data, found = re.subn(rf'"{key}":\s*[^,}}]+', text, data)
+        if not found:
+            data = data.replace("{", "{" + text + ", ", 1)
         path.write_text(data, encoding="utf-8")
 
     return build
@@ -79,6 +81,11 @@ def sparse(name: str, size: int) -> Callable[[Path], None]:
 def nested(depth: int) -> str:
     """A JSON object nested ``depth`` levels deep."""
     return '{"a":' * depth + "1" + "}" * depth
+
+
+def write_to(content: str) -> Callable[[Path], None]:
+    """Write ``content`` to the path given (for builders that choose the path)."""
+    return lambda path: path.write_text(content, encoding="utf-8")
 
 
 def replace_with_folder(name: str) -> Callable[[Path], None]:
@@ -153,6 +160,39 @@ def truncate_weights(keep: int) -> Callable[[Path], None]:
     return build
 
 
+def weights_replaced_by(name: str, make: Callable[[Path], None]) -> Callable[[Path], None]:
+    """model.safetensors gone, ``name`` made by ``make`` in its place."""
+
+    def build(folder: Path) -> None:
+        (folder / "model.safetensors").unlink()
+        make(folder / name)
+
+    return build
+
+
+def link_to(name: str, target: str) -> Callable[[Path], None]:
+    """``name`` replaced by a symlink to ``target`` (a device, a file elsewhere)."""
+
+    def build(folder: Path) -> None:
+        (folder / name).unlink(missing_ok=True)
+        (folder / name).symlink_to(target)
+
+    return build
+
+
+def vocab_with_duplicate(line: int, copy_of: int) -> Callable[[Path], None]:
+    """Only vocab.txt (tokenizer.json gone), with line ``line`` a copy of line ``copy_of``."""
+
+    def build(folder: Path) -> None:
+        (folder / "tokenizer.json").unlink()
+        path = folder / "vocab.txt"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        lines[line - 1] = lines[copy_of - 1]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    return build
+
+
 def both(*builders: Callable[[Path], None]) -> Callable[[Path], None]:
     def build(folder: Path) -> None:
         for builder in builders:
@@ -197,15 +237,37 @@ CATALOGUE: list[Broken] = [
     Broken("model_type t5", config(model_type="t5"), "'t5' model"),
     Broken("model_type gpt2", config(model_type="gpt2"), "'gpt2' model"),
     Broken("custom code", config(auto_map={"AutoModel": "x.Y"}), "custom model code"),
+    Broken("DistilBERT layers a float", config(model_type="distilbert", n_layers=2.5), WHOLE),
+    Broken("DistilBERT zero heads", config(model_type="distilbert", n_heads=0), RANGE),
+    Broken("DistilBERT dim a string", config(model_type="distilbert", dim="768"), WHOLE),
+    Broken("DistilBERT hidden_dim NaN", raw_config('"hidden_dim": NaN'), WHOLE),
+    Broken("hidden size a 5000-digit number", raw_config('"hidden_size": ' + "9" * 5000), "JSON"),
+    Broken("three positions", config(max_position_embeddings=3), RANGE),
+    Broken("no token types", config(type_vocab_size=0), RANGE),
+    Broken("pad id past the vocabulary", config(pad_token_id=10**9), "row of the word embeddings"),
+    Broken("pad id negative", config(pad_token_id=-5), "row of the word embeddings"),
+    Broken("pad id a string", config(pad_token_id="[PAD]"), "not a token id"),
+    Broken("tie_word_embeddings a string", config(tie_word_embeddings="yes"), "true or false"),
+    Broken("is_decoder a number", config(is_decoder=1), "true or false"),
+    Broken("id2label a list", config(id2label=["a", "b"]), "not a JSON object"),
+    Broken("id2label keyed by names", config(id2label={"a": "b"}), "maps label ids to names"),
+    Broken("label2id to strings", config(label2id={"a": "b"}), "maps label names to ids"),
+    Broken("one token type, pairs need two", config(type_vocab_size=1), "token type"),
     # --- resource bombs
+    # Terabytes, whatever the machine: the largest sizes the field checks let through.
     Broken(
         "weights beyond memory",
-        config(hidden_size=65_536, num_attention_heads=64, intermediate_size=262_144),
+        config(
+            num_hidden_layers=256,
+            hidden_size=65_536,
+            num_attention_heads=64,
+            intermediate_size=262_144,
+        ),
         "would need about",
     ),
     Broken(
         "attention maps beyond memory",
-        config(num_hidden_layers=256, num_attention_heads=256, hidden_size=4096),
+        config(num_hidden_layers=256, num_attention_heads=256, hidden_size=16_384),
         "would need about",
     ),
     Broken("2 GB config.json", sparse("config.json", 2 * 1024**3), "more than the 1.0 MB"),
@@ -221,6 +283,13 @@ CATALOGUE: list[Broken] = [
     ),
     Broken("1 GB vocab.txt", sparse("vocab.txt", 1024**3), "more than"),
     Broken("100 MB stray json", sparse("generation_config.json", 100 * 1024**2), "more than"),
+    Broken("tokenizer.json nested 200 deep", write("tokenizer.json", nested(200)), "tokenizer"),
+    Broken("tokenizer.json nested 100000 deep", write("tokenizer.json", nested(100_000)), "tok"),
+    Broken(
+        "weights index nested 100000 deep",
+        weights_replaced_by("model.safetensors.index.json", write_to(nested(100_000))),
+        "weights",
+    ),
     # --- files that are not what their names say
     Broken("no config.json", remove("config.json"), "has no config.json"),
     Broken("config.json is a folder", replace_with_folder("config.json"), "not a regular file"),
@@ -228,6 +297,15 @@ CATALOGUE: list[Broken] = [
     Broken("config.json links to itself", symlink_loop("config.json"), "cannot be read"),
     Broken("tokenizer_config is a pipe", replace_with_fifo("tokenizer_config.json"), "regular"),
     Broken("added_tokens.json is a pipe", replace_with_fifo("added_tokens.json"), "regular"),
+    Broken("vocab.txt is a pipe", replace_with_fifo("vocab.txt"), "not a regular file"),
+    Broken("weights are a pipe", replace_with_fifo("model.safetensors"), "not a regular file"),
+    Broken("weights are a folder", replace_with_folder("model.safetensors"), "not a regular"),
+    Broken(
+        "pickled weights a pipe", weights_replaced_by("pytorch_model.bin", os.mkfifo), "regular"
+    ),
+    Broken("config.json links to /dev/zero", link_to("config.json", "/dev/zero"), "regular"),
+    Broken("tokenizer.json links to /dev/zero", link_to("tokenizer.json", "/dev/zero"), "regular"),
+    Broken("dangling config link", link_to("config.json", "/nonexistent/x"), "cannot be read"),
     Broken("empty config.json", write("config.json", ""), "not valid JSON"),
     Broken("config.json a list", write("config.json", "[1, 2]"), "does not hold a JSON object"),
     Broken("config.json truncated", write("config.json", '{"model_type": "bert", '), "JSON"),
@@ -239,12 +317,26 @@ CATALOGUE: list[Broken] = [
     Broken("max length zero", tokenizer_setting(model_max_length=0), "positive"),
     Broken("tokenizer_config a list", write("tokenizer_config.json", "[]"), "JSON object"),
     Broken("tokenizer.json garbage", write("tokenizer.json", b"\x89PNG garbage"), "tokenizer"),
+    Broken("tokenizer.json a list", write("tokenizer.json", "[]"), "tokenizer"),
+    Broken("lowercasing a string", tokenizer_setting(do_lower_case="yes"), "tokenizer"),
+    Broken("unk token a number", write("special_tokens_map.json", '{"unk_token": 7}'), "unk_token"),
+    Broken(
+        "special tokens not in the vocabulary",
+        write("special_tokens_map.json", '{"unk_token": "[NOPE]", "cls_token": "<s>"}'),
+        "lacks [NOPE], <s>",
+    ),
     Broken("no tokenizer files", remove("tokenizer.json", "vocab.txt"), "vocab"),
     # --- vocabularies that do not fit the model
     Broken("vocabulary without [UNK]", vocab_without("[UNK]"), "[UNK]"),
     Broken("vocabulary without [CLS] and [SEP]", vocab_without("[CLS]", "[SEP]"), "[CLS]"),
     Broken("vocabulary without [MASK]", vocab_without("[MASK]"), "[MASK]"),
-    Broken("empty vocab.txt", both(remove("tokenizer.json"), write("vocab.txt", "")), "vocabulary"),
+    Broken("empty vocab.txt", both(remove("tokenizer.json"), write("vocab.txt", "")), "is empty"),
+    Broken("vocab.txt with a duplicate", vocab_with_duplicate(2001, 1001), "twice"),
+    Broken(
+        "vocab.txt not UTF-8",
+        both(remove("tokenizer.json"), write("vocab.txt", b"\xff\xfe")),
+        "UTF-8",
+    ),
     Broken("ids beyond the embeddings", added_token_with_id(99_999), "has ids up to 30522"),
     Broken("more tokens than embeddings", config(vocab_size=30_000), "do not belong together"),
     # --- weights

