@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -18,3 +19,16 @@ def resources_dir() -> Path:
 def resource_path(name: str) -> Path:
     """A file inside the resources folder."""
     return resources_dir() / name
+
+
+def load_examples() -> list[dict[str, str | None]]:
+    """The Examples menu entries shipped in resources/examples.json."""
+    try:
+        raw = json.loads(resource_path("examples.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [
+        {"name": str(e["name"]), "text": str(e["text"]), "pair": e.get("pair")}
+        for e in raw
+        if isinstance(e, dict) and "name" in e and "text" in e
+    ]

@@ -10,7 +10,7 @@ from PySide6.QtGui import QColor
 from explorer.gui.state.explorer_state import MEAN_OF_HEADS
 from explorer.gui.state.settings import Settings
 from explorer.gui.widgets.shortcuts import ShortcutsDialog, shortcut_rows
-from explorer.gui.windows.main_window import load_examples
+from explorer.resources import load_examples
 from tests.gui.conftest import wait_for_result
 
 SINAN = "Sinan loves a beautiful day"

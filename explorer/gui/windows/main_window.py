@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -40,26 +38,13 @@ from explorer.gui.worker.model_worker import (
     InferenceOutcome,
     ModelController,
 )
-from explorer.resources import resource_path
+from explorer.resources import load_examples
 
 DEBOUNCE_MS = 150
 EMPTY_HINT = "Type a sentence in A (and optionally B) to see what the model does with it."
 DEFAULT_TEXT = "I love my pet python"
 DEFAULT_PAIR = "Is it a snake?"
 PANELS_AT_LATEST_MS = 10_000  # a load that takes longer (a download) gets the panels anyway
-
-
-def load_examples() -> list[dict[str, str | None]]:
-    """The Examples menu entries shipped in resources/examples.json."""
-    try:
-        raw = json.loads(resource_path("examples.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    return [
-        {"name": str(e["name"]), "text": str(e["text"]), "pair": e.get("pair")}
-        for e in raw
-        if isinstance(e, dict) and "name" in e and "text" in e
-    ]
 
 
 class MainWindow(QMainWindow):
