@@ -19,7 +19,9 @@ from explorer.core.checkpoint_dtype import stored_dtype
 from explorer.core.errors import ModelLoadError
 from explorer.core.model_checks import (
     JSON_LIMITS,
+    PADDING_OFFSET_TYPES,
     TEXT_LIMITS,
+    check_added_token_count,
     check_folder_files,
     check_listed_sizes,
     check_memory,
@@ -140,6 +142,7 @@ def check_model_folder(folder: Path) -> None:
         path = folder / name
         if os.path.lexists(path):
             settings = read_json_bounded(path, JSON_LIMITS[name], "The tokenizer file")
+            check_added_token_count(name, settings, str(path))
             if name == "tokenizer_config.json":
                 validate_tokenizer_config(settings, str(path))
     vocab_file = folder / "vocab.txt"
@@ -400,12 +403,13 @@ def _config_int(config: Any, *names: str) -> int:
 def _max_length(tokenizer: Any, config: Any) -> int:
     """The longest input the model accepts (tokenizers often report a huge sentinel)."""
     positions = int(getattr(config, "max_position_embeddings", 512))
-    if getattr(config, "model_type", "") in {"roberta", "xlm-roberta", "camembert"}:
-        positions -= 2  # RoBERTa reserves two position slots for the padding offset
+    if getattr(config, "model_type", "") in PADDING_OFFSET_TYPES:
+        pad = getattr(config, "pad_token_id", 1)  # positions count from pad_token_id + 1
+        positions -= (pad if isinstance(pad, int) else 1) + 1
     stated = getattr(tokenizer, "model_max_length", None)
     limit = positions  # infinity, huge sentinels and nonsense mean "as long as the model allows"
     if isinstance(stated, bool) or not isinstance(stated, int | float):
         return max(4, limit)
-    if math.isfinite(stated) and 0 < stated < positions:
+    if (isinstance(stated, int) or math.isfinite(stated)) and 0 < stated < positions:
         limit = int(stated)
     return max(4, limit)

@@ -86,6 +86,11 @@ BOOL_FIELDS = (
     "sinusoidal_pos_embds",
 )
 MAX_LABELS = 100_000
+# Tokens a tokenizer file adds to its vocabulary (BERT adds five special ones).
+ADDED_TOKEN_KEYS = ("additional_special_tokens", "extra_special_tokens", "added_tokens_decoder")
+MAX_ADDED_TOKENS = 10_000
+# Families whose position ids start after pad_token_id (RoBERTa's padding offset).
+PADDING_OFFSET_TYPES = frozenset({"roberta", "xlm-roberta", "camembert"})
 # Weight files are opened by name as well (and memory-mapped); a pipe or device under such a
 # name would hang or fail deep inside torch. Their size is what the memory check bounds.
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack")
@@ -219,7 +224,8 @@ def validate_config(raw: Mapping[str, Any], where: str) -> None:
             )
         if not low <= value <= high:
             raise ModelLoadError(
-                f"{name} is {value}, outside the {low}–{high:,} the explorer accepts. {fix}"
+                f"{name} is {_describe(value)}, outside the {low}–{high:,} the explorer "
+                f"accepts. {fix}"
             )
     for name in PROBABILITY_FIELDS + POSITIVE_FLOAT_FIELDS:
         value = raw.get(name)
@@ -227,13 +233,14 @@ def validate_config(raw: Mapping[str, Any], where: str) -> None:
             continue
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ModelLoadError(f"{name} is {_describe(value)}, but it must be a number. {fix}")
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):  # ints are finite, any size
             raise ModelLoadError(f"{name} is {_describe(value)}; it must be finite. {fix}")
         if name in PROBABILITY_FIELDS and not 0 <= value <= 1:
-            raise ModelLoadError(f"{name} is {value}; a probability lies in 0–1. {fix}")
+            raise ModelLoadError(f"{name} is {_describe(value)}; a probability lies in 0–1. {fix}")
         if name in POSITIVE_FLOAT_FIELDS and value <= 0:
-            raise ModelLoadError(f"{name} is {value}; it must be above 0. {fix}")
+            raise ModelLoadError(f"{name} is {_describe(value)}; it must be above 0. {fix}")
     _validate_flags_and_ids(raw, fix)
+    _validate_positions(raw, fix)
     hidden = _first(raw, "hidden_size", "dim")
     heads = _first(raw, "num_attention_heads", "n_heads")
     if hidden is not None and heads is not None and hidden % heads:
@@ -278,7 +285,7 @@ def _validate_flags_and_ids(raw: Mapping[str, Any], fix: str) -> None:
         if value < 0 or (vocab is not None and value >= vocab):
             rows = f"0–{vocab - 1:,}" if vocab is not None else "0 or more"
             raise ModelLoadError(
-                f"{name} is {value:,}, but a token id is a row of the word embeddings "
+                f"{name} is {_describe(value)}, but a token id is a row of the word embeddings "
                 f"({rows}). {fix}"
             )
     for name, key_kind, value_kind in (("id2label", "number", str), ("label2id", "name", int)):
@@ -299,6 +306,36 @@ def _validate_flags_and_ids(raw: Mapping[str, Any], fix: str) -> None:
                     f"{name} maps {_describe(key)} to {_describe(value)}; it maps label "
                     f"{'ids to names' if name == 'id2label' else 'names to ids'}. {fix}"
                 )
+
+
+def _validate_positions(raw: Mapping[str, Any], fix: str) -> None:
+    """Every input the explorer sends gets position ids inside the position table.
+
+    RoBERTa-style models count positions from pad_token_id + 1, so a large pad id pushes every
+    position past the table's end. Chunked feed-forward layers need inputs whose length is a
+    multiple of the chunk, and the explorer sends inputs of any length.
+    """
+    chunk = raw.get("chunk_size_feed_forward")
+    if chunk is not None and chunk != 0:
+        raise ModelLoadError(
+            f"chunk_size_feed_forward is {_describe(chunk)}; the explorer runs inputs of any "
+            "length, and chunking only accepts multiples of it. Set it to 0 (the same "
+            f"result, computed at once). {fix}"
+        )
+    if raw.get("model_type") not in PADDING_OFFSET_TYPES:
+        return
+    pad = raw.get("pad_token_id", 1)
+    positions = _first(raw, "max_position_embeddings") or 512
+    if pad is None:
+        raise ModelLoadError(
+            f"pad_token_id is null, but a {raw['model_type']} model counts positions from it. {fix}"
+        )
+    if isinstance(pad, int) and pad + 1 + 4 > positions:
+        raise ModelLoadError(
+            f"pad_token_id is {pad:,}; a {raw['model_type']} model counts positions from "
+            f"pad_token_id + 1, which leaves no room in its {positions:,} "
+            f"max_position_embeddings. {fix}"
+        )
 
 
 def _is_whole_number_text(text: str) -> bool:
@@ -395,10 +432,30 @@ def validate_tokenizer_config(raw: Any, where: str) -> None:
             raise ModelLoadError(
                 f"{name} in {where} is {_describe(value)}, not a number of tokens."
             )
-        if math.isnan(value) or value <= 0:
+        if (isinstance(value, float) and math.isnan(value)) or value <= 0:
             raise ModelLoadError(
                 f"{name} in {where} is {_describe(value)}; it must be a positive number of tokens."
             )
+
+
+def check_added_token_count(name: str, raw: Any, where: str) -> None:
+    """A tokenizer file adds at most MAX_ADDED_TOKENS tokens of its own.
+
+    transformers registers the special tokens of tokenizer_config.json and
+    special_tokens_map.json one by one against all the others: 100,000 of them take a minute
+    before any check can run, in a file well under its size limit.
+    """
+    if not isinstance(raw, dict):
+        if name == "added_tokens.json":
+            raise ModelLoadError(f"{where} does not hold a JSON object.")
+        return
+    lists = [raw] if name == "added_tokens.json" else [raw.get(key) for key in ADDED_TOKEN_KEYS]
+    count = sum(len(item) for item in lists if isinstance(item, list | dict))
+    if count > MAX_ADDED_TOKENS:
+        raise ModelLoadError(
+            f"{where} adds {count:,} tokens, more than the {MAX_ADDED_TOKENS:,} the explorer "
+            "accepts (a BERT tokenizer adds a handful); it is not a model file the explorer reads."
+        )
 
 
 def check_vocabulary(tokenizer: Any, embedding_rows: int, where: str) -> None:
@@ -425,7 +482,8 @@ def check_vocabulary(tokenizer: Any, embedding_rows: int, where: str) -> None:
     beyond = sorted((i, t) for t, i in vocab.items() if embedding_rows and i >= embedding_rows)
     if beyond:
         highest, token = beyond[-1]
-        specials = [t for _i, t in beyond if t in _declared_special_tokens(tokenizer)]
+        declared = set(_declared_special_tokens(tokenizer))
+        specials = [t for _i, t in beyond if t in declared]
         why = (
             f" The vocabulary file lacks {', '.join(specials)}, which the tokenizer then adds "
             "past the end."

@@ -253,6 +253,15 @@ CATALOGUE: list[Broken] = [
     Broken("id2label keyed by names", config(id2label={"a": "b"}), "maps label ids to names"),
     Broken("label2id to strings", config(label2id={"a": "b"}), "maps label names to ids"),
     Broken("one token type, pairs need two", config(type_vocab_size=1), "token type"),
+    Broken("dropout a 401-digit number", raw_config('"hidden_dropout_prob": 1' + "0" * 400), "0–1"),
+    Broken("chunked feed-forward", config(chunk_size_feed_forward=3), "chunk_size_feed_forward"),
+    Broken("chunk size a string", config(chunk_size_feed_forward="x"), "chunk_size_feed_forward"),
+    Broken(
+        "RoBERTa pad id past the positions",
+        config(model_type="roberta", pad_token_id=510),
+        "counts positions from",
+    ),
+    Broken("RoBERTa pad id null", config(model_type="roberta", pad_token_id=None), "is null"),
     # --- resource bombs
     # Terabytes, whatever the machine: the largest sizes the field checks let through.
     Broken(
@@ -283,6 +292,16 @@ CATALOGUE: list[Broken] = [
     ),
     Broken("1 GB vocab.txt", sparse("vocab.txt", 1024**3), "more than"),
     Broken("100 MB stray json", sparse("generation_config.json", 100 * 1024**2), "more than"),
+    Broken(
+        "100,000 special tokens (a minute in transformers)",
+        tokenizer_setting(additional_special_tokens=[f"[S{i}]" for i in range(100_000)]),
+        "adds 100,000 tokens",
+    ),
+    Broken(
+        "100,000 added tokens",
+        write("added_tokens.json", json.dumps({f"[A{i}]": 30_522 + i for i in range(100_000)})),
+        "adds 100,000 tokens",
+    ),
     Broken("tokenizer.json nested 200 deep", write("tokenizer.json", nested(200)), "tokenizer"),
     Broken("tokenizer.json nested 100000 deep", write("tokenizer.json", nested(100_000)), "tok"),
     Broken(
@@ -316,6 +335,18 @@ CATALOGUE: list[Broken] = [
     Broken("max length negative", tokenizer_setting(model_max_length=-1), "positive"),
     Broken("max length zero", tokenizer_setting(model_max_length=0), "positive"),
     Broken("tokenizer_config a list", write("tokenizer_config.json", "[]"), "JSON object"),
+    Broken("added_tokens.json a list", write("added_tokens.json", "[1]"), "JSON object"),
+    Broken("added token id a string", write("added_tokens.json", '{"[A]": "x"}'), "tokenizer"),
+    Broken(
+        "added token past the embeddings",
+        write("added_tokens.json", '{"[A]": 9999999}'),
+        "ids up to",
+    ),
+    Broken(
+        "added tokens keyed by names",
+        tokenizer_setting(added_tokens_decoder={"abc": {"content": "[X]"}}),
+        "tokenizer",
+    ),
     Broken("tokenizer.json garbage", write("tokenizer.json", b"\x89PNG garbage"), "tokenizer"),
     Broken("tokenizer.json a list", write("tokenizer.json", "[]"), "tokenizer"),
     Broken("lowercasing a string", tokenizer_setting(do_lower_case="yes"), "tokenizer"),
@@ -353,6 +384,11 @@ LOADABLE: list[tuple[str, Callable[[Path], None]]] = [
     ("max length 1e30", tokenizer_setting(model_max_length=1e30)),
     ("max length null", tokenizer_setting(model_max_length=None)),
     ("max length 64", tokenizer_setting(model_max_length=64)),
+    (
+        "max length a 401-digit number",
+        write("tokenizer_config.json", '{"model_max_length": 1' + "0" * 400 + "}"),
+    ),
+    ("RoBERTa", config(model_type="roberta", pad_token_id=1)),
 ]
 
 

@@ -86,6 +86,20 @@ def test_odd_but_valid_folders_still_load(tmp_path, tiny_model_dir, name, build)
     assert 4 <= loaded.info.max_length <= 512
 
 
+def test_roberta_inputs_stop_where_its_positions_end(tmp_path, tiny_model_dir):
+    """RoBERTa counts positions from pad_token_id + 1: a large pad id shortens the inputs."""
+    from explorer.core.inference import run_inference
+    from tests.robustness.broken_models import config
+
+    folder = build_folder(
+        tiny_model_dir, tmp_path / "r", config(model_type="roberta", pad_token_id=300)
+    )
+    loaded = load_model(ModelSource.parse(str(folder)))
+    assert loaded.info.max_length == 512 - 301
+    result = run_inference(loaded, " ".join(["word"] * 600), None)
+    assert result.num_tokens == 211 and result.truncated
+
+
 def test_a_resource_bomb_is_refused_before_anything_is_built(tmp_path, tiny_model_dir):
     folder = build_folder(
         tiny_model_dir,
