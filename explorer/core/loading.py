@@ -26,6 +26,7 @@ from explorer.core.model_checks import (
     check_listed_sizes,
     check_memory,
     check_token_types,
+    check_tokenizer_json,
     check_vocab_file,
     check_vocabulary,
     read_json_bounded,
@@ -129,7 +130,7 @@ def check_model_folder(folder: Path) -> None:
     """Every check a model folder passes before transformers reads any of it.
 
     Bounded, regular files; a config of sane types and sizes that fits in memory and ships
-    no code; tokenizer settings of usable values.
+    no code; tokenizer settings of usable values; a vocabulary that fits the embeddings.
     """
     check_folder_files(folder)
     config_path = folder / "config.json"
@@ -145,9 +146,14 @@ def check_model_folder(folder: Path) -> None:
             check_added_token_count(name, settings, str(path))
             if name == "tokenizer_config.json":
                 validate_tokenizer_config(settings, str(path))
-    vocab_file = folder / "vocab.txt"
-    if not os.path.lexists(folder / "tokenizer.json") and os.path.lexists(vocab_file):
-        check_vocab_file(vocab_file)  # the tokenizer is built from it
+    rows = raw.get("vocab_size")  # validated: a whole number in range, or absent
+    tokenizer_json, vocab_file = folder / "tokenizer.json", folder / "vocab.txt"
+    if os.path.lexists(tokenizer_json):
+        limit = JSON_LIMITS["tokenizer.json"]
+        settings = read_json_bounded(tokenizer_json, limit, "The tokenizer file")
+        check_tokenizer_json(settings, str(tokenizer_json), rows)
+    elif os.path.lexists(vocab_file):
+        check_vocab_file(vocab_file, rows)  # the tokenizer is built from it
 
 
 def _refuse_other_families(model_type: object, location: str) -> None:

@@ -29,7 +29,8 @@ JSON_LIMITS: Mapping[str, int] = {
     "tokenizer_config.json": 4 * MB,
     "special_tokens_map.json": 1 * MB,
     "added_tokens.json": 16 * MB,
-    "tokenizer.json": 128 * MB,
+    # Read whole by transformers' Python JSON parser (10x its size in memory) and by ours.
+    "tokenizer.json": 64 * MB,
 }
 OTHER_JSON_LIMIT = 4 * MB  # any other *.json in the folder (generation_config, modules, ...)
 TEXT_LIMITS: Mapping[str, int] = {
@@ -446,10 +447,15 @@ def check_added_token_count(name: str, raw: Any, where: str) -> None:
     before any check can run, in a file well under its size limit.
     """
     if not isinstance(raw, dict):
-        if name == "added_tokens.json":
+        if name in ("added_tokens.json", "tokenizer.json"):
             raise ModelLoadError(f"{where} does not hold a JSON object.")
         return
-    lists = [raw] if name == "added_tokens.json" else [raw.get(key) for key in ADDED_TOKEN_KEYS]
+    if name == "added_tokens.json":
+        lists: list[Any] = [raw]
+    elif name == "tokenizer.json":
+        lists = [raw.get("added_tokens")]
+    else:
+        lists = [raw.get(key) for key in ADDED_TOKEN_KEYS]
     count = sum(len(item) for item in lists if isinstance(item, list | dict))
     if count > MAX_ADDED_TOKENS:
         raise ModelLoadError(
@@ -497,12 +503,29 @@ def check_vocabulary(tokenizer: Any, embedding_rows: int, where: str) -> None:
         )
 
 
-def check_vocab_file(path: Path) -> None:
+def check_tokenizer_json(raw: Any, where: str, embedding_rows: int | None) -> None:
+    """tokenizer.json adds few tokens and lists no more than the model has embeddings.
+
+    Checked before the tokenizers library builds it: a million added tokens take it half a
+    minute and gigabytes, and a vocabulary larger than the embeddings cannot be right.
+    """
+    check_added_token_count("tokenizer.json", raw, where)
+    model = raw.get("model")
+    vocab = model.get("vocab") if isinstance(model, dict) else None
+    if isinstance(vocab, dict | list) and embedding_rows and len(vocab) > embedding_rows:
+        raise ModelLoadError(
+            f"{where} lists {len(vocab):,} tokens but the model has only {embedding_rows:,} "
+            "word embeddings (vocab_size in config.json): tokenizer and model do not belong "
+            "together."
+        )
+
+
+def check_vocab_file(path: Path, embedding_rows: int | None = None) -> None:
     """A vocab.txt the tokenizer is built from has one distinct token per line.
 
     The line number is the token id. A repeated token leaves one of its ids unreachable and
     shows that the file is not the one the model was trained with; an empty file leaves the
-    tokenizer nothing but its special tokens.
+    tokenizer nothing but its special tokens; more lines than embedding rows cannot fit.
     """
     size = _regular_file_size(path, "The vocabulary")
     limit = TEXT_LIMITS["vocab.txt"]
@@ -522,6 +545,12 @@ def check_vocab_file(path: Path) -> None:
         tokens.pop()
     if not tokens:
         raise ModelLoadError(f"The vocabulary {path} is empty: it lists no tokens.")
+    if embedding_rows and len(tokens) > embedding_rows:
+        raise ModelLoadError(
+            f"The vocabulary {path} lists {len(tokens):,} tokens but the model has only "
+            f"{embedding_rows:,} word embeddings (vocab_size in config.json): tokenizer and "
+            "model do not belong together."
+        )
     first_line: dict[str, int] = {}
     for line, token in enumerate(tokens, start=1):
         if token in first_line:

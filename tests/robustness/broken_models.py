@@ -152,6 +152,17 @@ def added_token_with_id(token_id: int) -> Callable[[Path], None]:
     return lambda folder: _edit_json(folder / "tokenizer.json", change)
 
 
+def many_added_tokens(count: int) -> Callable[[Path], None]:
+    """tokenizer.json with ``count`` more added tokens (ids past the vocabulary)."""
+
+    def change(data: dict[str, Any]) -> None:
+        data["added_tokens"] += [
+            {"id": 30_522 + i, "content": f"[T{i}]", "special": True} for i in range(count)
+        ]
+
+    return lambda folder: _edit_json(folder / "tokenizer.json", change)
+
+
 def truncate_weights(keep: int) -> Callable[[Path], None]:
     def build(folder: Path) -> None:
         path = folder / "model.safetensors"
@@ -302,8 +313,10 @@ CATALOGUE: list[Broken] = [
         write("added_tokens.json", json.dumps({f"[A{i}]": 30_522 + i for i in range(100_000)})),
         "adds 100,000 tokens",
     ),
-    Broken("tokenizer.json nested 200 deep", write("tokenizer.json", nested(200)), "tokenizer"),
-    Broken("tokenizer.json nested 100000 deep", write("tokenizer.json", nested(100_000)), "tok"),
+    Broken("tokenizer.json nested 200 deep", write("tokenizer.json", nested(200)), "nests more"),
+    Broken("tokenizer.json nested 100000 deep", write("tokenizer.json", nested(100_000)), "nests"),
+    Broken("65 MB tokenizer.json", sparse("tokenizer.json", 65 * 1024**2), "than the 64.0 MB"),
+    Broken("20,000 added tokens in tokenizer.json", many_added_tokens(20_000), "adds 20,005"),
     Broken(
         "weights index nested 100000 deep",
         weights_replaced_by("model.safetensors.index.json", write_to(nested(100_000))),
@@ -347,8 +360,8 @@ CATALOGUE: list[Broken] = [
         tokenizer_setting(added_tokens_decoder={"abc": {"content": "[X]"}}),
         "tokenizer",
     ),
-    Broken("tokenizer.json garbage", write("tokenizer.json", b"\x89PNG garbage"), "tokenizer"),
-    Broken("tokenizer.json a list", write("tokenizer.json", "[]"), "tokenizer"),
+    Broken("tokenizer.json garbage", write("tokenizer.json", b"\x89PNG garbage"), "not valid JSON"),
+    Broken("tokenizer.json a list", write("tokenizer.json", "[]"), "JSON object"),
     Broken("lowercasing a string", tokenizer_setting(do_lower_case="yes"), "tokenizer"),
     Broken("unk token a number", write("special_tokens_map.json", '{"unk_token": 7}'), "unk_token"),
     Broken(
@@ -370,6 +383,11 @@ CATALOGUE: list[Broken] = [
     ),
     Broken("ids beyond the embeddings", added_token_with_id(99_999), "has ids up to 30522"),
     Broken("more tokens than embeddings", config(vocab_size=30_000), "do not belong together"),
+    Broken(
+        "vocab.txt longer than the embeddings",
+        both(remove("tokenizer.json"), config(vocab_size=1_000)),
+        "lists 30,522 tokens",
+    ),
     # --- weights
     Broken("no weights", remove("model.safetensors"), "weights"),
     Broken("truncated weights", truncate_weights(4096), "weights"),
