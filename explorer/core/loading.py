@@ -22,6 +22,7 @@ from explorer.core.model_checks import (
     PADDING_OFFSET_TYPES,
     TEXT_LIMITS,
     check_added_token_count,
+    check_checkpoint_matches,
     check_folder_files,
     check_listed_sizes,
     check_memory,
@@ -29,6 +30,7 @@ from explorer.core.model_checks import (
     check_tokenizer_json,
     check_vocab_file,
     check_vocabulary,
+    checkpoint_shapes,
     read_json_bounded,
     validate_config,
     validate_tokenizer_config,
@@ -130,7 +132,8 @@ def check_model_folder(folder: Path) -> None:
     """Every check a model folder passes before transformers reads any of it.
 
     Bounded, regular files; a config of sane types and sizes that fits in memory and ships
-    no code; tokenizer settings of usable values; a vocabulary that fits the embeddings.
+    no code; weights of the config's sizes; tokenizer settings of usable values; a
+    vocabulary that fits the embeddings.
     """
     check_folder_files(folder)
     config_path = folder / "config.json"
@@ -139,6 +142,8 @@ def check_model_folder(folder: Path) -> None:
     validate_config(raw, str(config_path))
     _refuse_other_families(raw.get("model_type"), str(folder))
     check_memory(raw, str(folder))
+    if (shapes := checkpoint_shapes(folder)) is not None:
+        check_checkpoint_matches(raw, shapes, str(folder))
     for name in ("tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"):
         path = folder / name
         if os.path.lexists(path):

@@ -13,11 +13,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from explorer.core.checkpoint_dtype import safetensors_header
 from explorer.core.errors import ModelLoadError
 
 MB = 1024 * 1024
@@ -125,7 +127,7 @@ def _limit_for(name: str) -> int | None:
 
 
 def _size_text(size: float) -> str:
-    return f"{size / GB:.1f} GB" if size >= GB else f"{size / MB:.1f} MB"
+    return f"{size / GB:,.1f} GB" if size >= GB else f"{size / MB:.1f} MB"
 
 
 def check_folder_files(folder: Path) -> None:
@@ -414,6 +416,93 @@ def check_memory(raw: Mapping[str, Any], where: str, available: int | None = Non
             f"{_size_text(available)} available. Check its config.json sizes, or use a "
             "machine with more memory."
         )
+
+
+# --- checkpoint -------------------------------------------------------------------------------
+_LAYER_KEY = re.compile(r"(?:^|\.)(?:encoder|transformer)\.layer\.(\d+)\.")
+MAX_SHARDS = 1_000
+# (tensor name ending, axis, config fields that give that axis' size)
+_SHAPE_FIELDS: tuple[tuple[str, int, tuple[str, ...]], ...] = (
+    ("embeddings.word_embeddings.weight", 0, ("vocab_size",)),
+    ("embeddings.word_embeddings.weight", 1, ("embedding_size", "hidden_size", "dim")),
+    ("layer.0.attention.self.query.weight", 0, ("hidden_size",)),
+    ("layer.0.attention.q_lin.weight", 0, ("dim",)),
+    ("layer.0.intermediate.dense.weight", 0, ("intermediate_size",)),
+    ("layer.0.ffn.lin1.weight", 0, ("hidden_dim",)),
+)
+
+
+def checkpoint_shapes(folder: Path) -> dict[str, list[int]] | None:
+    """Tensor name → shape, from the safetensors headers alone (a few kilobytes per file).
+
+    None when the folder has no safetensors checkpoint or a header cannot be read: loading
+    the weights then says what is wrong.
+    """
+    single = folder / "model.safetensors"
+    index = folder / "model.safetensors.index.json"
+    if single.is_file():
+        files = [single]
+    elif index.is_file():
+        raw = read_json_bounded(index, OTHER_JSON_LIMIT, "The weights index")
+        weight_map = raw.get("weight_map") if isinstance(raw, dict) else None
+        if not isinstance(weight_map, dict):
+            raise ModelLoadError(f"The weights index {index} has no weight_map object.")
+        shards = {str(name) for name in weight_map.values()}
+        if len(shards) > MAX_SHARDS:
+            raise ModelLoadError(
+                f"The weights index {index} names {len(shards):,} shard files, more than the "
+                f"{MAX_SHARDS:,} the explorer reads."
+            )
+        outside = sorted(name for name in shards if Path(name).name != name)
+        if outside:
+            raise ModelLoadError(
+                f"The weights index {index} names shards outside its folder ({outside[0]}); "
+                "a model folder keeps its shards beside the index."
+            )
+        files = [folder / name for name in sorted(shards)]
+    else:
+        return None
+    shapes: dict[str, list[int]] = {}
+    for path in files:
+        header = safetensors_header(path) if path.is_file() else None
+        if header is None:
+            return None
+        for name, entry in header.items():
+            shape = entry.get("shape") if isinstance(entry, dict) else None
+            if isinstance(shape, list) and all(isinstance(n, int) for n in shape):
+                shapes[name] = shape
+    return shapes
+
+
+def check_checkpoint_matches(
+    raw: Mapping[str, Any], shapes: Mapping[str, list[int]], where: str
+) -> None:
+    """The checkpoint's layer count and sizes are the config's, checked from the headers.
+
+    transformers builds the model the config describes first, and initialises every weight
+    the checkpoint lacks: a config claiming 256 wide layers over a tiny checkpoint costs
+    gigabytes and half a minute before its missing weights can be reported.
+    """
+    fix = "Fix config.json or re-save the model."
+    layers = {int(m.group(1)) for name in shapes if (m := _LAYER_KEY.search(name))}
+    wanted = _first(raw, "num_hidden_layers", "n_layers")
+    if layers and wanted is not None and wanted > max(layers) + 1:
+        raise ModelLoadError(
+            f"The checkpoint in {where} does not match its config: config.json asks for "
+            f"{wanted} layers, the weights hold {max(layers) + 1}. {fix}"
+        )
+    for ending, axis, fields in _SHAPE_FIELDS:
+        found = [shape for name, shape in shapes.items() if name.endswith(ending)]
+        expected = next((v for f in fields if (v := _first(raw, f)) is not None), None)
+        if len(found) != 1 or expected is None or len(found[0]) <= axis:
+            continue  # absent, ambiguous (a generator beside a discriminator) or not sized
+        actual = found[0][axis]
+        if actual != expected:
+            field = next(f for f in fields if _first(raw, f) is not None)
+            raise ModelLoadError(
+                f"The checkpoint in {where} does not match its config: config.json says "
+                f"{field} {expected:,}, the weights ({ending}) have {actual:,}. {fix}"
+            )
 
 
 # --- tokenizer --------------------------------------------------------------------------------

@@ -163,6 +163,22 @@ def many_added_tokens(count: int) -> Callable[[Path], None]:
     return lambda folder: _edit_json(folder / "tokenizer.json", change)
 
 
+def shrink_embeddings(rows: int) -> Callable[[Path], None]:
+    """A consistent smaller model: ``rows`` word embeddings in weights and config alike."""
+
+    def build(folder: Path) -> None:
+        from safetensors.torch import load_file, save_file
+
+        path = folder / "model.safetensors"
+        tensors = load_file(path)
+        key = "embeddings.word_embeddings.weight"
+        tensors[key] = tensors[key][:rows].clone()
+        save_file(tensors, path, metadata={"format": "pt"})
+        config(vocab_size=rows)(folder)
+
+    return build
+
+
 def truncate_weights(keep: int) -> Callable[[Path], None]:
     def build(folder: Path) -> None:
         path = folder / "model.safetensors"
@@ -382,10 +398,10 @@ CATALOGUE: list[Broken] = [
         "UTF-8",
     ),
     Broken("ids beyond the embeddings", added_token_with_id(99_999), "has ids up to 30522"),
-    Broken("more tokens than embeddings", config(vocab_size=30_000), "do not belong together"),
+    Broken("more tokens than embeddings", shrink_embeddings(30_000), "do not belong together"),
     Broken(
         "vocab.txt longer than the embeddings",
-        both(remove("tokenizer.json"), config(vocab_size=1_000)),
+        both(remove("tokenizer.json"), shrink_embeddings(1_000)),
         "lists 30,522 tokens",
     ),
     # --- weights
@@ -393,6 +409,26 @@ CATALOGUE: list[Broken] = [
     Broken("truncated weights", truncate_weights(4096), "weights"),
     Broken("garbage weights", write("model.safetensors", b"\x00" * 64), "weights"),
     Broken("weights of another width", config(hidden_size=64), "does not match its config"),
+    Broken("config vocabulary smaller than the weights'", config(vocab_size=30_000), "30,522"),
+    Broken("wider feed-forward than the weights'", config(intermediate_size=64), "intermediate"),
+    Broken(
+        "256 wide layers over a tiny checkpoint",
+        config(num_hidden_layers=256, hidden_size=512, num_attention_heads=8),
+        "does not match its config",
+    ),
+    Broken(
+        "weights index a list",
+        weights_replaced_by("model.safetensors.index.json", write_to("[]")),
+        "weight_map",
+    ),
+    Broken(
+        "weights shard outside the folder",
+        weights_replaced_by(
+            "model.safetensors.index.json",
+            write_to('{"weight_map": {"a": "../../etc/passwd"}}'),
+        ),
+        "outside its folder",
+    ),
     Broken("fewer layers than weights", config(num_hidden_layers=2), "more weights than"),
     Broken("more layers than weights", config(num_hidden_layers=6), "does not match"),
 ]
