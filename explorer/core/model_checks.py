@@ -15,6 +15,7 @@ import math
 import os
 import re
 import stat
+import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -435,8 +436,9 @@ _SHAPE_FIELDS: tuple[tuple[str, int, tuple[str, ...]], ...] = (
 def checkpoint_shapes(folder: Path) -> dict[str, list[int]] | None:
     """Tensor name → shape, from the safetensors headers alone (a few kilobytes per file).
 
-    None when the folder has no safetensors checkpoint or a header cannot be read: loading
-    the weights then says what is wrong.
+    A pickled ``pytorch_model.bin`` in zip form is memory-mapped as tensors only, the way
+    transformers opens it, so no weight is read. None when the folder has neither, or they
+    cannot be read: loading the weights then says what is wrong.
     """
     single = folder / "model.safetensors"
     index = folder / "model.safetensors.index.json"
@@ -461,7 +463,7 @@ def checkpoint_shapes(folder: Path) -> dict[str, list[int]] | None:
             )
         files = [folder / name for name in sorted(shards)]
     else:
-        return None
+        return _pickled_shapes(folder / "pytorch_model.bin")
     shapes: dict[str, list[int]] = {}
     for path in files:
         header = safetensors_header(path) if path.is_file() else None
@@ -472,6 +474,21 @@ def checkpoint_shapes(folder: Path) -> dict[str, list[int]] | None:
             if isinstance(shape, list) and all(isinstance(n, int) for n in shape):
                 shapes[name] = shape
     return shapes
+
+
+def _pickled_shapes(path: Path) -> dict[str, list[int]] | None:
+    """Shapes of a zip-format torch checkpoint, memory-mapped (tensors only, nothing executed)."""
+    if not path.is_file() or not zipfile.is_zipfile(path):
+        return None  # the legacy format would be read whole: leave it to the load
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
+    except Exception:  # refused pickles and broken archives: the load says which
+        return None
+    if not isinstance(state, dict):
+        return None
+    return {str(k): list(v.shape) for k, v in state.items() if isinstance(v, torch.Tensor)}
 
 
 def check_checkpoint_matches(

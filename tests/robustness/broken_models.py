@@ -179,6 +179,16 @@ def shrink_embeddings(rows: int) -> Callable[[Path], None]:
     return build
 
 
+def pickled_weights(folder: Path) -> None:
+    """model.safetensors converted to a zip-format pytorch_model.bin (same tensors)."""
+    import torch
+    from safetensors.torch import load_file
+
+    path = folder / "model.safetensors"
+    torch.save(load_file(path), folder / "pytorch_model.bin")
+    path.unlink()
+
+
 def truncate_weights(keep: int) -> Callable[[Path], None]:
     def build(folder: Path) -> None:
         path = folder / "model.safetensors"
@@ -417,6 +427,13 @@ CATALOGUE: list[Broken] = [
         "does not match its config",
     ),
     Broken(
+        "256 wide layers over a tiny pickled checkpoint",
+        both(
+            pickled_weights, config(num_hidden_layers=256, hidden_size=512, num_attention_heads=8)
+        ),
+        "does not match its config",
+    ),
+    Broken(
         "weights index a list",
         weights_replaced_by("model.safetensors.index.json", write_to("[]")),
         "weight_map",
@@ -443,6 +460,7 @@ LOADABLE: list[tuple[str, Callable[[Path], None]]] = [
         write("tokenizer_config.json", '{"model_max_length": 1' + "0" * 400 + "}"),
     ),
     ("RoBERTa", config(model_type="roberta", pad_token_id=1)),
+    ("pickled weights", pickled_weights),
 ]
 
 
