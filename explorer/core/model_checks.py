@@ -65,6 +65,8 @@ INT_FIELDS: Mapping[str, tuple[int, int]] = {
     "type_vocab_size": (1, 1_024),
     "num_hidden_groups": (1, 256),
     "inner_group_num": (1, 256),
+    # Without id2label, transformers makes a label name for each: 10**9 of them fill memory.
+    "num_labels": (0, 100_000),
 }
 PROBABILITY_FIELDS = (
     "hidden_dropout_prob",
@@ -93,6 +95,9 @@ MAX_LABELS = 100_000
 # Tokens a tokenizer file adds to its vocabulary (BERT adds five special ones).
 ADDED_TOKEN_KEYS = ("additional_special_tokens", "extra_special_tokens", "added_tokens_decoder")
 MAX_ADDED_TOKENS = 10_000
+# DistilBERT's sinusoidal position table is computed in pure Python (about 1 µs a value):
+# 512 × 768 takes 0.4 s, 1,048,576 × 768 a quarter of an hour.
+MAX_SINUSOIDAL_VALUES = 4_194_304
 # Families whose position ids start after pad_token_id (RoBERTa's padding offset).
 PADDING_OFFSET_TYPES = frozenset({"roberta", "xlm-roberta", "camembert"})
 # Weight files are opened by name as well (and memory-mapped); a pipe or device under such a
@@ -317,7 +322,8 @@ def _validate_positions(raw: Mapping[str, Any], fix: str) -> None:
 
     RoBERTa-style models count positions from pad_token_id + 1, so a large pad id pushes every
     position past the table's end. Chunked feed-forward layers need inputs whose length is a
-    multiple of the chunk, and the explorer sends inputs of any length.
+    multiple of the chunk, and the explorer sends inputs of any length. A sinusoidal position
+    table small in memory can still take transformers minutes to compute.
     """
     chunk = raw.get("chunk_size_feed_forward")
     if chunk is not None and chunk != 0:
@@ -326,10 +332,19 @@ def _validate_positions(raw: Mapping[str, Any], fix: str) -> None:
             "length, and chunking only accepts multiples of it. Set it to 0 (the same "
             f"result, computed at once). {fix}"
         )
+    positions = _first(raw, "max_position_embeddings") or 512
+    if raw.get("sinusoidal_pos_embds") is True:
+        width = _first(raw, "dim", "hidden_size") or 768
+        if positions * width > MAX_SINUSOIDAL_VALUES:
+            raise ModelLoadError(
+                f"sinusoidal_pos_embds asks for a {positions:,} × {width:,} position table, "
+                "which transformers computes value by value in Python (a million values take "
+                f"about a second); the explorer accepts at most {MAX_SINUSOIDAL_VALUES:,}. "
+                f"Lower max_position_embeddings. {fix}"
+            )
     if raw.get("model_type") not in PADDING_OFFSET_TYPES:
         return
     pad = raw.get("pad_token_id", 1)
-    positions = _first(raw, "max_position_embeddings") or 512
     if pad is None:
         raise ModelLoadError(
             f"pad_token_id is null, but a {raw['model_type']} model counts positions from it. {fix}"

@@ -299,6 +299,8 @@ CATALOGUE: list[Broken] = [
         "counts positions from",
     ),
     Broken("RoBERTa pad id null", config(model_type="roberta", pad_token_id=None), "is null"),
+    Broken("num_labels a string", config(num_labels="many"), WHOLE),
+    Broken("num_labels negative", config(num_labels=-1), RANGE),
     # --- resource bombs
     # Terabytes, whatever the machine: the largest sizes the field checks let through.
     Broken(
@@ -329,6 +331,13 @@ CATALOGUE: list[Broken] = [
     ),
     Broken("1 GB vocab.txt", sparse("vocab.txt", 1024**3), "more than"),
     Broken("100 MB stray json", sparse("generation_config.json", 100 * 1024**2), "more than"),
+    # Small files whose values transformers expands value by value in Python.
+    Broken("a million labels", config(num_labels=1_000_000), "num_labels is 1000000"),
+    Broken(
+        "DistilBERT sinusoidal table of 200,000 positions",
+        config(model_type="distilbert", sinusoidal_pos_embds=True, max_position_embeddings=200_000),
+        "position table",
+    ),
     Broken(
         "100,000 special tokens (a minute in transformers)",
         tokenizer_setting(additional_special_tokens=[f"[S{i}]" for i in range(100_000)]),

@@ -225,3 +225,15 @@ def test_an_unexpected_error_in_the_cli_is_a_message(monkeypatch, capsys, tmp_pa
     err = capsys.readouterr().err
     assert "error: unexpected RuntimeError: something nobody foresaw second line" in err
     assert "Traceback" not in err
+
+
+def test_sizes_expanded_in_python_are_bounded_but_real_ones_pass():
+    """num_labels and a sinusoidal position table cost time per value, however small the file."""
+    validate_config({"num_labels": 3}, "c")
+    validate_config({"model_type": "distilbert", "sinusoidal_pos_embds": True, "dim": 768}, "c")
+    with pytest.raises(ModelLoadError, match="num_labels is 1000000000, outside"):
+        validate_config({"num_labels": 10**9}, "c")
+    with pytest.raises(ModelLoadError, match=r"1,048,576 × 768 position table"):
+        validate_config(
+            {"sinusoidal_pos_embds": True, "dim": 768, "max_position_embeddings": 1_048_576}, "c"
+        )
