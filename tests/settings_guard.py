@@ -27,14 +27,23 @@ def real_settings_folder(environ: os._Environ[str] | dict[str, str] = os.environ
 
 
 def fingerprint(folder: Path) -> dict[str, str]:
-    """Relative path → SHA-256 of every file below ``folder`` (empty when it does not exist)."""
+    """Relative path → size, mtime and SHA-256 of everything below ``folder`` and itself.
+
+    Empty when the folder does not exist; a folder is listed too, so creating an empty one
+    counts as a change, and so does rewriting a file with the same content (its mtime).
+    """
     if not folder.is_dir():
         return {}
-    return {
-        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
+    prints: dict[str, str] = {}
+    for path in [folder, *sorted(folder.rglob("*"))]:
+        name = str(path.relative_to(folder))
+        if path.is_dir() and not path.is_symlink():
+            prints[name] = "folder"
+            continue
+        stat = path.stat() if path.exists() else path.lstat()  # a dangling link too
+        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "-"
+        prints[name] = f"{stat.st_size} bytes, mtime {stat.st_mtime_ns}, sha256 {digest}"
+    return prints
 
 
 def isolate_home() -> Path:

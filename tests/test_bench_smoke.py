@@ -20,7 +20,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_benchmark_smoke_run_writes_every_figure(tmp_path):
     out = tmp_path / "bench.json"
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HF_HUB_OFFLINE": "1"}
+    # Its settings and models go to temporary folders: below this test's own (TMPDIR).
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "HF_HUB_OFFLINE": "1",
+        "TMPDIR": str(tmp_path),
+    }
     done = subprocess.run(
         [sys.executable, "-m", "explorer.bench", "--smoke", "--out", str(out)],
         cwd=REPO,

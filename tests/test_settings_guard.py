@@ -89,3 +89,45 @@ def test_the_guard_fails_a_run_that_changed_the_real_settings(tmp_path):
 def test_the_guard_passes_a_run_that_left_them_alone(tmp_path):
     done = _inner_run(tmp_path, "assert target.read_text().startswith('[model]')")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_guard_fails_a_run_that_only_rewrote_them_unchanged(tmp_path):
+    done = _inner_run(
+        tmp_path,
+        "os.utime(target, ns=(0, 0))",  # same bytes, another mtime: still touched
+    )
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert "BERT Attention Explorer.ini" in done.stdout
+
+
+def test_the_guard_fails_a_run_that_created_the_settings_folder(tmp_path):
+    done = _inner_run(tmp_path, "(target.parent / 'more').mkdir()")
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert "more" in done.stdout
+
+
+def test_an_app_started_by_a_test_keeps_its_settings_in_the_temporary_home(tmp_path):
+    # The inner test starts a child process that stores the app's settings the app's own
+    # way; it inherits the inner run's temporary HOME, so the fake real file stays as it was.
+    child = (
+        "from explorer.gui.state.settings import Settings; s = Settings(); "
+        "s.remember_model('/tmp/pytest-of-x/tiny'); s.sync(); "
+        "print(s._store.fileName())"
+    )
+    body = "\n    ".join(
+        [
+            "import subprocess, sys",
+            f"done = subprocess.run([sys.executable, '-c', {child!r}],"
+            " capture_output=True, text=True, timeout=120)",
+            "assert done.returncode == 0, done.stderr",
+            "written = Path(done.stdout.strip())",
+            "assert written.is_file() and not written.is_relative_to(target.parents[2])",
+            "assert 'tiny' in written.read_text()",
+        ]
+    )
+    done = _inner_run(tmp_path, body)
+    assert "1 passed" in done.stdout, done.stdout + done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "home/.config/bert-explorer/BERT Attention Explorer.ini").read_text() == (
+        "[model]\nsource=embedded\n"
+    )

@@ -188,6 +188,7 @@ def test_session_with_a_missing_model_offers_the_picker(qtbot, pet_window, tmp_p
 
 
 def test_command_line_opens_a_session(tmp_path, tiny_model_dir):
+    import os
     import subprocess
     import sys
 
@@ -210,8 +211,13 @@ def test_command_line_opens_a_session(tmp_path, tiny_model_dir):
         "from explorer.cli import main\n"
         f"sys.exit(main([{str(path)!r}]))\n"
     )
+    # The app remembers its model and inputs: in a home of this test's own, never the user's.
+    home = tmp_path / "home"
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
     done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, env=env
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"VIEW {PET} 1 2 3" in done.stdout
+    remembered = home / ".config" / "bert-explorer" / "BERT Attention Explorer.ini"
+    assert str(tiny_model_dir) in remembered.read_text(encoding="utf-8")

@@ -28,7 +28,7 @@ def _start(qtbot, **kwargs) -> MainWindow:
 
 @pytest.mark.parametrize(
     "broken",
-    ["deleted folder", "folder that no longer loads", "unparsable entry"],
+    ["deleted folder", "folder that no longer loads", "hub id not cached", "unparsable entry"],
 )
 def test_a_remembered_model_that_is_gone_opens_the_embedded_default(
     qtbot, tmp_path, tiny_model_dir, broken
@@ -40,6 +40,8 @@ def test_a_remembered_model_that_is_gone_opens_the_embedded_default(
         shutil.rmtree(folder)
     elif broken == "folder that no longer loads":
         (folder / "config.json").write_text("{ not json", encoding="utf-8")
+    elif broken == "hub id not cached":
+        spec = "nobody-here/not-cached-bert"  # offline, with an empty HF cache
     else:
         spec = "not a model: ?!"
     Settings().remember_model(spec)
@@ -48,7 +50,44 @@ def test_a_remembered_model_that_is_gone_opens_the_embedded_default(
     assert window.state.model_info.source == "embedded"
     text = window.message_bar.text()
     assert spec in text and "embedded default" in text
+    if broken == "deleted folder":
+        assert "no longer there" in text
     assert Settings().model_source == "embedded"  # the next start does not trip again
+
+
+def test_the_embedded_default_is_remembered_only_once_it_loaded(qtbot, tmp_path):
+    gone = str(tmp_path / "deleted-bert")
+    Settings().remember_model(gone)
+    window = MainWindow(text="")
+    qtbot.addWidget(window)
+    assert Settings().model_source == gone  # the fallback has not loaded yet
+    with qtbot.waitSignal(window.controller.model_loaded, timeout=TIMEOUT_MS):
+        window.show()
+    assert window.state.model_info.source == "embedded"
+    assert gone in window.message_bar.text()
+    assert Settings().model_source == "embedded"
+
+
+def test_a_model_picked_during_the_remembered_load_that_fails_does_not_fall_back(
+    qtbot, tmp_path, tiny_model_dir
+):
+    # The remembered model fails too, but a failure superseded by the pick is never reported.
+    remembered = tmp_path / "broken-bert"
+    shutil.copytree(tiny_model_dir, remembered)
+    (remembered / "config.json").write_text("{ not json", encoding="utf-8")
+    Settings().remember_model(str(remembered))
+    window = MainWindow(text="")
+    qtbot.addWidget(window)
+    picked = ModelSource.parse(str(tmp_path / "nowhere"))
+    with qtbot.waitSignal(window.controller.load_failed, timeout=TIMEOUT_MS):
+        window.load_model(picked)  # before the remembered model answered: the newest wins
+        window.show()
+    text = window.message_bar.text()
+    assert "does not exist" in text and "embedded default" not in text
+    assert str(remembered) not in text
+    assert not window.controller.loading
+    assert window.state.model_info is None
+    assert Settings().model_source == str(remembered)
 
 
 def test_an_explicit_model_that_fails_keeps_the_message_and_no_fallback(qtbot, tmp_path):

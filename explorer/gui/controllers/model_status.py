@@ -85,10 +85,18 @@ class ModelStatusController(QObject):
             return
         if remembered.kind is not SourceKind.EMBEDDED:
             self._remembered = remembered
-        self.load(remembered)
+        self._request(remembered)
 
     def load(self, source: ModelSource) -> None:
-        """Ask the worker for a model; the current one stays until the new one is ready."""
+        """Ask the worker for a model; the current one stays until the new one is ready.
+
+        An explicit request (the picker, a session) replaces the remembered first load: if
+        it fails, the user is told so and nothing falls back.
+        """
+        self._remembered = None
+        self._request(source)
+
+    def _request(self, source: ModelSource) -> None:
         self._controller.request_load(source)
         self._inputs.set_loading(True)
 
@@ -100,7 +108,7 @@ class ModelStatusController(QObject):
             "opened the embedded default instead. Pick another model in the model picker."
         )
         self._message_bar.show_message(self.notice, Level.WARNING)
-        self.load(ModelSource.embedded())
+        self._request(ModelSource.embedded())
 
     # --- controller → view -------------------------------------------------------------
     def _on_load_started(self, label: str) -> None:
@@ -112,6 +120,7 @@ class ModelStatusController(QObject):
         self._status_bar.showMessage(f"{stage}… ({percent}%)")
 
     def _on_load_cancelled(self) -> None:
+        self._remembered = None
         self._inputs.set_loading(False)
         info = self._state.model_info
         keeping = f" Still using {info.source}." if info is not None else ""

@@ -354,14 +354,22 @@ class MainWindow(QMainWindow):
         if not text.strip():
             self.controller.cancel_inference()
             self.state.set_result(None, None)
+            # What the user must know about the model (a remembered one that is gone) stays.
+            notice = [self.model_status.notice] if self.model_status.notice else []
             if pair is not None:
                 self.message_bar.show_message(
-                    "Sentence A is empty but sentence B is not: type the first sentence in A; "
-                    "B is only the second segment of a pair.",
+                    "\n".join(
+                        [
+                            *notice,
+                            "Sentence A is empty but sentence B is not: type the first sentence "
+                            "in A; B is only the second segment of a pair.",
+                        ]
+                    ),
                     Level.WARNING,
                 )
             else:
-                self.message_bar.show_message(EMPTY_HINT, Level.INFO)
+                level = Level.WARNING if notice else Level.INFO
+                self.message_bar.show_message("\n".join([*notice, EMPTY_HINT]), level)
             return
         self.settings.remember_inputs(text, pair)
         self.controller.request_inference(text, pair)
