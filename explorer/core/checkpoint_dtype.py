@@ -23,7 +23,9 @@ DEFAULT_DTYPE = "float32"
 SAFETENSORS_FILE = "model.safetensors"
 SAFETENSORS_INDEX = "model.safetensors.index.json"
 CONFIG_FILE = "config.json"
-MAX_HEADER_BYTES = 100_000_000  # the limit the safetensors library itself enforces
+# A BERT-family header lists a few hundred tensors in tens of KB; parsing a 100 MB one (the
+# safetensors library's own limit) takes seconds and hundreds of MB, twice over.
+MAX_HEADER_BYTES = 16_000_000
 MAX_JSON_BYTES = 50_000_000  # an index or config larger than this is not worth reading
 
 # safetensors' dtype names → torch's names (the ones the status bar shows).

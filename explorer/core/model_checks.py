@@ -35,7 +35,17 @@ JSON_LIMITS: Mapping[str, int] = {
     # Read whole by transformers' Python JSON parser (10x its size in memory) and by ours.
     "tokenizer.json": 64 * MB,
 }
-OTHER_JSON_LIMIT = 4 * MB  # any other *.json in the folder (generation_config, modules, ...)
+# Other JSON files the load reads; the rest (trainer_state.json, …) it never opens.
+TRANSFORMERS_READS = frozenset(
+    {
+        "generation_config.json",
+        "preprocessor_config.json",
+        "modules.json",
+        "sentence_bert_config.json",
+        "config_sentence_transformers.json",
+    }
+)
+OTHER_JSON_LIMIT = 4 * MB  # the other JSON files a load reads, and weight indexes
 TEXT_LIMITS: Mapping[str, int] = {
     "vocab.txt": 64 * MB,
     "merges.txt": 64 * MB,
@@ -127,9 +137,9 @@ def _limit_for(name: str) -> int | None:
         return JSON_LIMITS[name]
     if name in TEXT_LIMITS:
         return TEXT_LIMITS[name]
-    if name.endswith(".json"):
+    if name.endswith(".index.json") or name in TRANSFORMERS_READS:
         return OTHER_JSON_LIMIT
-    return None
+    return None  # trainer_state.json and the like: nothing the load reads
 
 
 def _size_text(size: float) -> str:

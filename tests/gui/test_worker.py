@@ -151,7 +151,9 @@ def test_each_client_drops_only_its_own_stale_replies(qtbot, window):
     window.controller.request_inference("main one", None)
     other.request_inference("other one", None)
     window.controller.request_inference("main two", None)  # "main one" is stale now
-    qtbot.waitUntil(lambda: got["main"] == ["main two"] and got["other"] == ["other one"])
+    qtbot.waitUntil(
+        lambda: got["main"] == ["main two"] and got["other"] == ["other one"], timeout=TIMEOUT_MS
+    )
     other.close()  # a closed client hears nothing more; the worker goes on for the rest
     other.request_inference("unheard", None)
     window.controller.request_inference("main three", None)

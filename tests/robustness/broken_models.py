@@ -460,6 +460,7 @@ CATALOGUE: list[Broken] = [
 ]
 
 LOADABLE: list[tuple[str, Callable[[Path], None]]] = [
+    ("a 6 MB trainer_state.json the load never reads", sparse("trainer_state.json", 6 * 1024**2)),
     ("max length infinity", tokenizer_setting(model_max_length=float("inf"))),
     ("max length 1e30", tokenizer_setting(model_max_length=1e30)),
     ("max length null", tokenizer_setting(model_max_length=None)),

@@ -113,7 +113,7 @@ class ExplorerState(QObject):
     def view_options(self) -> dict[str, OptionValue]:
         """The lens and every panel's options as plain values, for a saved session.
 
-        The lens keeps the keys the attention panel gave it when it stored them itself.
+        The lens's keys start with ``attention.``, as in session files written before.
         """
         lens = {f"{LENS_PREFIX}{key}": value for key, value in self.lens.options().items()}
         return {**lens, **self.panel_options.values()}

@@ -298,8 +298,10 @@ class CompareWindow(QMainWindow):
         self._inputs = {"a": self.input_a.text(), "b": self.input_b.text()}
         self._chain = [side for side in SIDES if self._inputs[side].strip()]
         self._fresh, self._failures, self._waiting = {}, {}, None
+        # Older requests of either side go stale, so a late failure is never charged to the
+        # side this run waits for.
+        self.controller.cancel_inference()
         if not self._chain:
-            self.controller.cancel_inference()
             self._shown = {}
             self.compare.set_results(None, None, WAITING_FOR_INPUT)
             self.message_bar.show_message(WAITING_FOR_INPUT, Level.INFO)

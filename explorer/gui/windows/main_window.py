@@ -398,9 +398,6 @@ class MainWindow(QMainWindow):
     def _on_look_changed(self) -> None:
         self.dark_action.setChecked(self.look.theme.name == "dark")
 
-    def _waiting_for_session_model(self) -> bool:
-        return self.sessions is not None and self.sessions.waiting_for_model()
-
     def offer_model_picker(self) -> None:
         """Point the user at the model picker (a session's model could not be found)."""
         self.input_bar.model_combo.setFocus()
