@@ -118,3 +118,27 @@ def test_the_status_bar_names_a_half_precision_checkpoint(qtbot, tmp_path, tiny_
     assert window.state.result.attentions.dtype.name == "float32"
     label = window.model_status.model_label.text()
     assert label.startswith(str(folder)) and "stored as bfloat16, computed in float32" in label
+
+
+def test_a_refused_session_stays_on_screen_when_the_first_model_loads(qtbot, tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text("{ not a session", encoding="utf-8")
+    window = MainWindow(source=ModelSource.embedded(), text="I love my pet python")
+    qtbot.addWidget(window)
+    window.show()
+    assert not window.sessions.open(path)  # refused before the model has loaded
+    refusal = window.message_bar.text()
+    assert "Session not opened" in refusal
+    with qtbot.waitSignal(window.controller.model_loaded, timeout=TIMEOUT_MS):
+        pass
+    assert window.message_bar.text() == refusal
+
+
+def test_a_load_error_is_cleared_by_the_next_model_that_loads(qtbot, tmp_path):
+    window = _start(qtbot, source=ModelSource.embedded())
+    with qtbot.waitSignal(window.controller.load_failed, timeout=TIMEOUT_MS):
+        window.load_model(ModelSource.parse(str(tmp_path / "nowhere")))
+    assert "Model not loaded" in window.message_bar.text()
+    with qtbot.waitSignal(window.controller.model_loaded, timeout=TIMEOUT_MS):
+        window.load_model(ModelSource.embedded())
+    assert "Model not loaded" not in window.message_bar.text()

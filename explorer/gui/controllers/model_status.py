@@ -59,6 +59,7 @@ class ModelStatusController(QObject):
         self.notice = ""
         """What the user should know about the model on show ('' for nothing)."""
         self._keep_notice = False  # the fallback's notice outlives the fallback's own load
+        self._load_error = ""  # the message bar's text of the newest failed load, if shown
         self.model_label, self.busy_indicator = add_model_status(status_bar, "No model yet")
         controller.busy_changed.connect(self.busy_indicator.set_busy)
         controller.load_started.connect(self._on_load_started)
@@ -145,8 +146,11 @@ class ModelStatusController(QObject):
         self._inputs.show_model(info.source)
         self._status_bar.showMessage(f"Loaded {info.name_or_path}", 5000)
         self.model_label.setText(model_status_text(info))
-        if self._message_bar.level is Level.ERROR:
+        # The failure of an earlier load is answered by this one; any other error (a session
+        # that was refused, say) stays until the user closes it.
+        if self._message_bar.text() == self._load_error:
             self._message_bar.clear()
+        self._load_error = ""
 
     def _on_load_failed(self, message: str) -> None:
         remembered, self._remembered = self._remembered, None
@@ -161,6 +165,7 @@ class ModelStatusController(QObject):
         self._status_bar.clearMessage()
         if info is None:
             self.model_label.setText("No model loaded")
-        self._message_bar.show_message(f"Model not loaded: {message}{keeping}", Level.ERROR)
+        self._load_error = f"Model not loaded: {message}{keeping}"
+        self._message_bar.show_message(self._load_error, Level.ERROR)
         if self._waiting_for_session_model():
             self._offer_model_picker()
