@@ -302,7 +302,13 @@ def _load_model(source: ModelSource, progress: LoadProgress) -> LoadedModel:
             raise ModelLoadError(_hub_message(location, err)) from err
         raise ModelLoadError(f"The weights in {location} could not be loaded: {err}") from err
     except Exception as err:  # safetensors raises its own error types for corrupt files
-        if "weights only load failed" in str(err).lower():
+        text = str(err)
+        if "weights only load failed" in text.lower() and "GLOBAL" not in text:
+            raise ModelLoadError(
+                f"The weights in {location} are unreadable: the pickled checkpoint is truncated "
+                "or corrupt (not a PyTorch file). Re-save or re-download the model."
+            ) from err
+        if "weights only load failed" in text.lower():
             raise ModelLoadError(
                 f"Refused to load {location}: its pickled checkpoint holds Python objects, not "
                 "just tensors, and unpickling those could run code. Nothing was executed. "

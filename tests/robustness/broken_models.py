@@ -425,6 +425,11 @@ CATALOGUE: list[Broken] = [
     ),
     # --- weights
     Broken("no weights", remove("model.safetensors"), "weights"),
+    Broken(
+        "garbage pytorch_model.bin",
+        both(remove("model.safetensors"), write("pytorch_model.bin", bytes(range(256)) * 16)),
+        "truncated or corrupt (not a PyTorch file)",
+    ),
     Broken("truncated weights", truncate_weights(4096), "weights"),
     Broken("garbage weights", write("model.safetensors", b"\x00" * 64), "weights"),
     Broken("weights of another width", config(hidden_size=64), "does not match its config"),
