@@ -32,13 +32,11 @@ def inspect_arrays(
     """The result and every npz array: the result's own keys plus the analyses' keys.
 
     The analyses (rollout, norm-based attention, head statistics) need the model that made
-    the result, which only this module holds, so they are computed here.
+    the result, which only this module holds; the keys are the ones the GUI's export writes.
     """
-    from explorer.core.analysis.export import analysis_arrays
+    from explorer.core.export import inspect_arrays as arrays_of
 
     spec = ModelSource.parse(model).spec
     loaded = _cached_model(spec)
     result = run_inference(loaded, text, pair)
-    arrays = result.to_arrays()
-    arrays.update(analysis_arrays(loaded, result))
-    return result, arrays
+    return result, arrays_of(loaded, result)
