@@ -336,7 +336,23 @@ def _load_model(source: ModelSource, progress: LoadProgress) -> LoadedModel:
     # Same operations as eager, computed in the result's own buffer (explorer.core.capture).
     use_in_place_attention(model)
 
-    info = ModelInfo(
+    info = _model_info(source, location, local_only, config, tokenizer, model, has_pooler)
+    return LoadedModel(tokenizer=tokenizer, model=model, info=info)
+
+
+def _model_info(
+    source: ModelSource,
+    location: str,
+    local_only: bool,
+    config: Any,
+    tokenizer: Any,
+    model: Any,
+    has_pooler: bool,
+) -> ModelInfo:
+    """What the panels need to know about a loaded model, read once here (family-aware)."""
+    model_type = getattr(config, "model_type", "?")
+    impl = getattr(model.config, "_attn_implementation", "eager")
+    return ModelInfo(
         source=source.spec,
         name_or_path=str(getattr(config, "_name_or_path", "") or location),
         model_type=model_type,
@@ -359,7 +375,6 @@ def _load_model(source: ModelSource, progress: LoadProgress) -> LoadedModel:
         parameters=parameter_table(model),
         stored_dtype=stored_dtype(location, local_only),
     )
-    return LoadedModel(tokenizer=tokenizer, model=model, info=info)
 
 
 def _check_vocabulary(location: str, tokenizer: Any, config: Any) -> None:
