@@ -17,7 +17,7 @@ def _gui_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bert-explorer",
         description="Look inside BERT: tokens, attention, hidden-state norms, pooled vector. "
-        "Use 'bert-explorer inspect --help' for the headless command.",
+        "Headless commands: inspect, compare, context, corpus (each with --help).",
     )
     parser.add_argument(
         "--model", default=None, help="embedded, a folder, or a hub id (default: the last one)"
@@ -145,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
         return _headless(run_inspect, argv[1:])
     if argv and argv[0] == "compare":
         return _headless(run_compare, argv[1:])
+    if argv and argv[0] == "context":
+        from explorer.commands.context import run_context
+
+        return _headless(run_context, argv[1:])
     args = _gui_parser().parse_args(argv)
     from explorer.core.sources import ModelSource
 

@@ -9,18 +9,21 @@ import numpy as np
 from explorer.core.analysis.head_stats import head_statistics_of
 from explorer.core.analysis.norm_based import norm_attention_of
 from explorer.core.analysis.rollout import attention_rollout
+from explorer.core.cka import layer_cka
 from explorer.core.results import InferenceResult
 
 
 def analysis_arrays(loaded: Any, result: InferenceResult) -> dict[str, np.ndarray]:
-    """``rollout``, ``head_stats`` and, when the model's weights are at hand, the norm maps.
+    """``rollout``, ``head_stats``, ``layer_cka`` and, with the model's weights, the norm maps.
 
     Keys: ``rollout`` (L, T, T) float32, ``head_stats`` (L, H) structured array,
-    ``norm_attention`` (L, H, T, T) float32, ``norm_attention_summed`` (L, T, T) float32.
+    ``layer_cka`` (L+1, L+1) float32, ``norm_attention`` (L, H, T, T) float32,
+    ``norm_attention_summed`` (L, T, T) float32.
     """
     arrays = {
         "rollout": attention_rollout(result.attentions),
         "head_stats": head_statistics_of(result).to_structured(),
+        "layer_cka": layer_cka(result.hidden_states),
     }
     if loaded is not None:
         norms = norm_attention_of(loaded, result)

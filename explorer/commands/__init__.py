@@ -1,0 +1,1 @@
+"""Headless subcommands beyond ``inspect`` and ``compare``: each imports no Qt."""

@@ -1,0 +1,234 @@
+"""One word across many sentences: how context changes its vector, layer by layer.
+
+For each sentence the word's state at every layer is the mean over its word pieces (its first
+occurrence, found through the tokenizer's word ids and offsets, so "Python" matches "python"
+and a word split into pieces is one vector). From those states:
+
+- ``cosine`` (L+1, n, n): the cosine between every two occurrences at each layer;
+- ``self_similarity`` (L+1,): Ethayarajh (2019)'s mean pairwise cosine of the occurrences;
+- ``anisotropy`` (L+1,): the mean cosine between distinct random tokens of the same sentences
+  (a seeded sample, so the baseline can be reproduced); any two vectors of a layer are this
+  similar by default, so ``self_similarity − anisotropy`` is what context leaves the word;
+- ``pca`` (n, L+1, 2): every occurrence at every layer in one 2-D PCA fitted on all points.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from explorer.core.errors import ExplorerError
+from explorer.core.inference import run_inference
+from explorer.core.loading import LoadedModel
+from explorer.core.results import InferenceResult
+
+ANISOTROPY_SEED = 0
+ANISOTROPY_SAMPLE = 500  # tokens; every distinct pair among them is averaged
+CONTEXT_FORMAT_VERSION = 1
+
+
+class ContextInputError(ExplorerError):
+    """The word or the sentences cannot be compared (missing word, too few sentences)."""
+
+
+@dataclass(frozen=True, eq=False)
+class ContextResult:
+    """One word's states in n sentences, and the measures derived from them."""
+
+    word: str
+    sentences: tuple[str, ...]
+    positions: tuple[tuple[int, ...], ...]  # the word's token positions in each sentence
+    states: np.ndarray  # (n, L+1, D) float32
+    cosine: np.ndarray  # (L+1, n, n) float32
+    self_similarity: np.ndarray  # (L+1,) float32
+    anisotropy: np.ndarray  # (L+1,) float32
+    sample: np.ndarray  # (S, 2) int64: (sentence, token) pairs behind the anisotropy
+    seed: int
+    model: dict[str, Any]
+
+    @property
+    def adjusted_self_similarity(self) -> np.ndarray:
+        """Self-similarity minus the anisotropy baseline (Ethayarajh 2019)."""
+        return (self.self_similarity - self.anisotropy).astype(np.float32)
+
+    @cached_property
+    def pca(self) -> np.ndarray:
+        """(n, L+1, 2): the trajectories of the occurrences through the layers, in one PCA."""
+        return pca_trajectories(self.states)
+
+    def meta(self) -> dict[str, Any]:
+        """What the npz's ``meta`` says: enough to reproduce every number."""
+        return {
+            "format_version": CONTEXT_FORMAT_VERSION,
+            "word": self.word,
+            "sentences": list(self.sentences),
+            "positions": [list(p) for p in self.positions],
+            "anisotropy_sampling": {
+                "seed": self.seed,
+                "sample_size": int(self.sample.shape[0]),
+                "population": "every non-special token of the sentences",
+                "tokens": self.sample.tolist(),
+            },
+            **self.model,
+        }
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The ``bert-explorer context`` npz payload (a public format: add keys, never rename)."""
+        return {
+            "states": self.states,
+            "cosine": self.cosine,
+            "self_similarity": self.self_similarity,
+            "anisotropy": self.anisotropy,
+            "meta": np.asarray(json.dumps(self.meta(), ensure_ascii=False)),
+        }
+
+
+def _normalized(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def word_positions(result: InferenceResult, word: str) -> tuple[int, ...]:
+    """Token positions of the first run of whole words in sentence A that spell ``word``.
+
+    Words come from the tokenizer's word ids (so pieces group into words the way the model's
+    pre-tokenizer split them); their text from the offsets, compared case- and
+    space-insensitively. Empty when the word does not occur.
+    """
+    target = _normalized(word)
+    if not target:
+        return ()
+    in_a = np.flatnonzero((result.sequence_ids == 0) & (result.word_ids >= 0))
+    words: list[list[int]] = []
+    for position in in_a.tolist():
+        if words and result.word_ids[words[-1][0]] == result.word_ids[position]:
+            words[-1].append(position)
+        else:
+            words.append([position])
+    text = result.text
+    for first in range(len(words)):
+        start = int(result.offsets[words[first][0], 0])
+        for last in range(first, len(words)):
+            end = int(result.offsets[words[last][-1], 1])
+            spelled = _normalized(text[start:end])
+            if spelled == target:
+                return tuple(p for w in words[first : last + 1] for p in w)
+            if len(spelled) >= len(target):
+                break
+    return ()
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1 (a zero row stays zero: cosine 0 with everything)."""
+    v = np.asarray(vectors, dtype=np.float64)
+    norms = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.where(norms > 0, norms, 1.0)
+
+
+def pairwise_cosine(states: np.ndarray) -> np.ndarray:
+    """(n, L+1, D) → (L+1, n, n) cosine between every two rows at each layer."""
+    unit = _unit(np.swapaxes(states, 0, 1))  # (L+1, n, D)
+    return np.einsum("lnd,lmd->lnm", unit, unit).astype(np.float32)
+
+
+def mean_pairwise_cosine(states: np.ndarray) -> np.ndarray:
+    """(n, L+1, D) → (L+1,): the mean cosine over distinct pairs, from the sum of unit vectors.
+
+    |Σu|² = n + Σ_{i≠j} uᵢ·uⱼ, so the mean over the n(n−1) ordered pairs needs no n × n matrix.
+    NaN with fewer than two vectors (there is no pair).
+    """
+    n = states.shape[0]
+    if n < 2:
+        return np.full(states.shape[1], np.nan, dtype=np.float32)
+    summed = _unit(states).sum(axis=0)  # (L+1, D)
+    return (((summed * summed).sum(-1) - n) / (n * (n - 1))).astype(np.float32)
+
+
+def anisotropy_sample(
+    results: Sequence[InferenceResult], size: int = ANISOTROPY_SAMPLE, seed: int = ANISOTROPY_SEED
+) -> np.ndarray:
+    """(S, 2) (sentence, token) pairs: a seeded sample of the sentences' non-special tokens."""
+    population = np.array(
+        [
+            (i, t)
+            for i, r in enumerate(results)
+            for t in np.flatnonzero(~r.special_tokens_mask).tolist()
+        ],
+        dtype=np.int64,
+    ).reshape(-1, 2)
+    if population.shape[0] <= size:
+        return population
+    chosen = np.random.default_rng(seed).choice(population.shape[0], size, replace=False)
+    return population[np.sort(chosen)]
+
+
+def pca_trajectories(states: np.ndarray) -> np.ndarray:
+    """(n, L+1, D) → (n, L+1, 2): one PCA fitted once on every occurrence at every layer."""
+    from sklearn.decomposition import PCA
+
+    n, layers, width = states.shape
+    points = states.reshape(n * layers, width).astype(np.float64)
+    if n * layers < 2 or width < 2:
+        return np.zeros((n, layers, 2), dtype=np.float32)
+    projected = PCA(n_components=2, svd_solver="full").fit_transform(points)
+    return projected.reshape(n, layers, 2).astype(np.float32)
+
+
+def context_of(
+    loaded: LoadedModel,
+    word: str,
+    sentences: Sequence[str],
+    *,
+    sample_size: int = ANISOTROPY_SAMPLE,
+    seed: int = ANISOTROPY_SEED,
+) -> ContextResult:
+    """Run each sentence once and measure how the word's vector changes with its context."""
+    if not word.strip():
+        raise ContextInputError("Name the word to follow across the sentences.")
+    if len(sentences) < 2:
+        raise ContextInputError(
+            f"Give at least two sentences containing {word!r}: self-similarity compares "
+            "the word's occurrences with each other."
+        )
+    results: list[InferenceResult] = []
+    positions: list[tuple[int, ...]] = []
+    for number, sentence in enumerate(sentences, start=1):
+        if not sentence.strip():
+            raise ContextInputError(f"Sentence {number} is empty.")
+        result = run_inference(loaded, sentence)
+        found = word_positions(result, word)
+        if not found:
+            cut = " (it was truncated to the model's maximum length)" if result.truncated else ""
+            raise ContextInputError(
+                f"Sentence {number} does not contain the word {word!r}{cut}: {sentence!r}"
+            )
+        results.append(result)
+        positions.append(found)
+    pairs = zip(results, positions, strict=True)
+    states = np.stack([r.hidden_states[:, list(p), :].mean(axis=1) for r, p in pairs])
+    states = states.astype(np.float32)
+    sample = anisotropy_sample(results, sample_size, seed)
+    sampled = np.stack([results[i].hidden_states[:, t, :] for i, t in sample.tolist()])
+    first = results[0]
+    return ContextResult(
+        word=word,
+        sentences=tuple(sentences),
+        positions=tuple(positions),
+        states=states,
+        cosine=pairwise_cosine(states),
+        self_similarity=mean_pairwise_cosine(states),
+        anisotropy=mean_pairwise_cosine(sampled),
+        sample=sample,
+        seed=seed,
+        model={
+            "source": first.model.source,
+            "name_or_path": first.model.name_or_path,
+            "model_type": first.model.model_type,
+            "num_layers": first.model.num_layers,
+            "hidden_size": first.model.hidden_size,
+        },
+    )
