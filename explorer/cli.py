@@ -37,6 +37,19 @@ def _inspect_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pair", default=None, help="sentence B")
     parser.add_argument("--model", default="embedded", help="embedded, a folder, or a hub id")
     parser.add_argument("--out", required=True, type=Path, help="output .npz file")
+    parser.add_argument(
+        "--mask",
+        action="append",
+        type=int,
+        default=[],
+        metavar="I",
+        help="replace token I (0 is [CLS]) with the mask token first; repeatable",
+    )
+    parser.add_argument(
+        "--lens",
+        action="store_true",
+        help="add the logit lens: the masked-LM head on every layer (lens_top_ids/probs)",
+    )
     return parser
 
 
@@ -44,6 +57,7 @@ def run_inspect(argv: list[str]) -> int:
     """Headless inspection with the same core code as the GUI."""
     args = _inspect_parser().parse_args(argv)
     from explorer.core.api import inspect_arrays
+    from explorer.core.heads.summary import prediction_lines
     from explorer.core.notices import input_notices
     from explorer.core.results import save_npz
 
@@ -51,7 +65,9 @@ def run_inspect(argv: list[str]) -> int:
         print(f"error: --out {args.out} is a folder; give a file name.", file=sys.stderr)
         return 2
     try:
-        result, arrays = inspect_arrays(args.text, pair=args.pair, model=args.model)
+        result, arrays = inspect_arrays(
+            args.text, pair=args.pair, model=args.model, mask=args.mask, lens=args.lens
+        )
         save_npz(args.out, arrays)
     except ExplorerError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -67,6 +83,8 @@ def run_inspect(argv: list[str]) -> int:
     # What the window's message bar would say (NaN weights, [SEP] typed as text, ...).
     for item in input_notices(result):
         print(f"{'warning' if item.warning else 'note'}: {item.text}")
+    for line in prediction_lines(result, arrays, lens_asked=args.lens):
+        print(line)
     return 0
 
 

@@ -37,13 +37,16 @@ _WORDS = tuple(
 )
 
 
-def save_random_bert(folder: Path, **config: Any) -> Path:
-    """Save a randomly initialised BertModel (BertConfig defaults unless overridden).
+def save_random_bert(folder: Path, architecture: str = "BertModel", **config: Any) -> Path:
+    """Save a randomly initialised BERT (BertConfig defaults unless overridden).
 
-    The embedded model's tokenizer files go beside it: its uncased vocabulary is BERT base's.
+    ``architecture`` names the transformers class (BertForMaskedLM, ...): its head is saved
+    with it and named in config.json. The embedded model's tokenizer files go beside it: its
+    uncased vocabulary is BERT base's.
     """
     import torch
-    from transformers import BertConfig, BertModel
+    import transformers
+    from transformers import BertConfig
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # the table is the output, not shard progress bars
@@ -51,7 +54,7 @@ def save_random_bert(folder: Path, **config: Any) -> Path:
     from explorer.core.sources import embedded_model_path
 
     torch.manual_seed(0)
-    model = BertModel(BertConfig(**config))
+    model = getattr(transformers, architecture)(BertConfig(**config))
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
     source = embedded_model_path()

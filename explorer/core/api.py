@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 
+from explorer.core.heads.masking import masked_text
 from explorer.core.inference import run_inference
 from explorer.core.loading import LoadedModel, load_model
 from explorer.core.results import InferenceResult
@@ -17,26 +19,47 @@ def _cached_model(spec: str) -> LoadedModel:
     return load_model(ModelSource.parse(spec))
 
 
-def inspect(text: str, pair: str | None = None, model: str | None = None) -> InferenceResult:
+def _run(loaded: LoadedModel, text: str, pair: str | None, mask: Sequence[int]) -> InferenceResult:
+    """One pass; with ``mask``, those tokens of the text's own tokenization are masked first."""
+    if not mask:
+        return run_inference(loaded, text, pair)
+    first = run_inference(loaded, text, pair)
+    text, pair = masked_text(first, mask, loaded.info.mask_token)
+    return run_inference(loaded, text, pair)
+
+
+def inspect(
+    text: str,
+    pair: str | None = None,
+    model: str | None = None,
+    mask: Sequence[int] = (),
+) -> InferenceResult:
     """Run ``text`` (and ``pair``) through ``model`` (default: the embedded BERT).
 
-    Models are cached per source so repeated calls in a notebook pay the load once.
+    ``mask`` lists token positions to replace by the mask token first (a masked-LM head's
+    predictions are then in ``result.predictions.masked``). Models are cached per source so
+    repeated calls in a notebook pay the load once.
     """
     spec = ModelSource.parse(model).spec
-    return run_inference(_cached_model(spec), text, pair)
+    return _run(_cached_model(spec), text, pair, mask)
 
 
 def inspect_arrays(
-    text: str, pair: str | None = None, model: str | None = None
+    text: str,
+    pair: str | None = None,
+    model: str | None = None,
+    mask: Sequence[int] = (),
+    lens: bool = False,
 ) -> tuple[InferenceResult, dict[str, np.ndarray]]:
     """The result and every npz array: the result's own keys plus the analyses' keys.
 
-    The analyses (rollout, norm-based attention, head statistics) need the model that made
-    the result, which only this module holds; the keys are the ones the GUI's export writes.
+    The analyses (rollout, norm-based attention, head statistics) and the head's keys
+    (``mlm_top_*``, with ``lens`` the logit lens, a pair's sentence embeddings) need the model
+    that made the result, which only this module holds; the keys are the GUI export's.
     """
     from explorer.core.export import inspect_arrays as arrays_of
 
     spec = ModelSource.parse(model).spec
     loaded = _cached_model(spec)
-    result = run_inference(loaded, text, pair)
-    return result, arrays_of(loaded, result)
+    result = _run(loaded, text, pair, mask)
+    return result, arrays_of(loaded, result, lens=lens)

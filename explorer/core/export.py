@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -104,12 +105,19 @@ def write_matrix_csv(
     return _write_rows(Path(path), matrix_rows(result, matrix), overwrite=overwrite)
 
 
-def inspect_arrays(loaded: Any, result: InferenceResult) -> dict[str, np.ndarray]:
+def inspect_arrays(
+    loaded: Any, result: InferenceResult, *, lens: bool = False
+) -> dict[str, np.ndarray]:
     """Everything `bert-explorer inspect` writes, for the GUI's npz export to match it."""
     from explorer.core.analysis.export import analysis_arrays
+    from explorer.core.heads.arrays import prediction_arrays
 
     arrays = result.to_arrays()
     arrays.update(analysis_arrays(loaded, result))
+    predicted, meta = prediction_arrays(loaded, result, lens=lens)
+    arrays.update(predicted)
+    if meta:
+        arrays["meta"] = np.asarray(json.dumps({**result.meta(), **meta}, ensure_ascii=False))
     return arrays
 
 

@@ -12,6 +12,8 @@ import numpy as np
 from explorer.core.capture import writing_into
 from explorer.core.errors import InputTextError
 from explorer.core.finiteness import find_non_finite
+from explorer.core.heads.modules import vocabulary_at
+from explorer.core.heads.predict import mask_positions, predictions_of
 from explorer.core.loading import LoadedModel
 from explorer.core.results import InferenceResult
 from explorer.core.views import DisplayViews, build_views, mosaic_geometry
@@ -102,7 +104,9 @@ def _model_inputs(loaded: LoadedModel, encoding: Encoding) -> dict[str, Any]:
 
     ids = torch.from_numpy(encoding.input_ids).unsqueeze(0)
     inputs: dict[str, Any] = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
-    if "token_type_ids" in loaded.tokenizer.model_input_names:
+    # The model's own table decides: ALBERT reads token types though its tokenizer does not
+    # list them; DistilBERT, GPT-2 and DeBERTa-v3 have none.
+    if loaded.info.has_token_types:
         inputs["token_type_ids"] = torch.from_numpy(encoding.token_type_ids).unsqueeze(0)
     return inputs
 
@@ -122,13 +126,29 @@ def _recorded_modules(model: Any, key: str) -> list[Any]:
     seen = _MODULES_SEEN.setdefault(model, {})
     if key not in seen:
         spec = (getattr(type(model), "_can_record_outputs", None) or {}).get(key)
-        found = (
-            []
-            if not isinstance(spec, type)
-            else [m for m in model.modules() if isinstance(m, spec)]
-        )
-        seen[key] = found
+        seen[key] = _modules_named_by(model, spec)
     return seen[key]
+
+
+def _modules_named_by(model: Any, spec: Any) -> list[Any]:
+    """The distinct modules a ``_can_record_outputs`` entry names, in call order.
+
+    An entry is a class, or an OutputRecorder whose ``layer_name`` picks among modules of one
+    class (GPT-2's GPT2Attention is ".attn", not ".crossattention"). A shared layer (ALBERT)
+    is one module, called once per depth; the capture counts calls, not modules.
+    """
+    if isinstance(spec, type):
+        return [m for m in model.modules() if isinstance(m, spec)]
+    target = getattr(spec, "target_class", None)
+    if not isinstance(target, type) or getattr(spec, "index", 0) not in (0, 1):
+        return []
+    layer_name = getattr(spec, "layer_name", None)
+    wanted = None if layer_name is None else f".{layer_name.strip('.')}."
+    return [
+        module
+        for name, module in model.named_modules()
+        if isinstance(module, target) and (wanted is None or wanted in f".{name}.")
+    ]
 
 
 def _first_tensor(value: Any) -> Any:
@@ -158,7 +178,7 @@ class _LayerCapture:
         import torch
 
         self._torch = torch
-        layers, heads = len(layer_modules), info.num_heads
+        layers, heads = info.num_layers, info.num_heads  # depths, not modules (ALBERT shares)
         self.attentions = np.empty((layers, heads, count, count), dtype=np.float32)
         self.hidden = np.empty((layers + 1, count, info.hidden_size), dtype=np.float32)
         self.norms = np.empty((layers + 1, count), dtype=np.float32)
@@ -166,23 +186,27 @@ class _LayerCapture:
         self.mosaic = np.empty((layers * self.tile, heads * self.tile), dtype=np.float32)
         self._attention_t = torch.from_numpy(self.attentions).unsqueeze(1)  # (L, 1, H, T, T)
         self._mosaic_t = torch.from_numpy(self.mosaic).view(layers, self.tile, heads, self.tile)
-        self._layer_of = {id(module): index for index, module in enumerate(attention_modules)}
+        # Layers are counted as they run: a shared layer (ALBERT) is one module at every depth.
+        self._attention_ids = {id(module) for module in attention_modules}
+        self._next_attention = 0
+        self._next_hidden = 1
+        self._overflow = False
         self._seen_attention = [0] * layers
         self._seen_hidden = [0] * (layers + 1)
         self._handles = [
-            module.register_forward_hook(self._attention_hook(index))
-            for index, module in enumerate(attention_modules)
+            module.register_forward_hook(self._attention_hook) for module in attention_modules
         ]
         self._handles.append(layer_modules[0].register_forward_pre_hook(self._input_hook))
         self._handles += [
-            module.register_forward_hook(self._hidden_hook(index + 1))
-            for index, module in enumerate(layer_modules)
+            module.register_forward_hook(self._hidden_hook) for module in layer_modules
         ]
 
     def buffer_for(self, module: Any, shape: tuple[int, ...]) -> Any:
         """The slice of the result where ``module`` should write its weights (or None)."""
-        index = self._layer_of.get(id(module))
-        if index is None or shape != tuple(self._attention_t.shape[1:]):
+        index = self._next_attention  # the layer now running: its hook has not fired yet
+        if id(module) not in self._attention_ids or index >= len(self._seen_attention):
+            return None
+        if shape != tuple(self._attention_t.shape[1:]):
             return None
         return self._attention_t[index]
 
@@ -196,13 +220,20 @@ class _LayerCapture:
         self._seen_hidden[index] += 1
 
     def _input_hook(self, _module: Any, args: Any) -> None:
-        self._store_hidden(0, _first_tensor(args))
+        if self._next_hidden == 1:  # the first layer's input only (a shared layer runs again)
+            self._store_hidden(0, _first_tensor(args))
 
-    def _hidden_hook(self, index: int) -> Any:
-        def copy_state(_module: Any, _args: Any, output: Any) -> None:
-            self._store_hidden(index, _first_tensor(output))
+    def _hidden_hook(self, _module: Any, _args: Any, output: Any) -> None:
+        self._next_hidden += 1
+        if self._is_depth(self._next_hidden - 1, self._seen_hidden):
+            self._store_hidden(self._next_hidden - 1, _first_tensor(output))
 
-        return copy_state
+    def _is_depth(self, index: int, seen: list[int]) -> bool:
+        """Whether a call counted ``index`` is a depth of the model (more calls: incomplete)."""
+        if index < len(seen):
+            return True
+        self._overflow = True
+        return False
 
     def _store_views(self, index: int, weights: Any) -> None:
         """The mosaic tiles of one layer, exactly as views.build_views makes them.
@@ -243,22 +274,24 @@ class _LayerCapture:
         if edge < count:
             tiles[..., whole] = torch.amax(rows[..., edge:], dim=2)
 
-    def _attention_hook(self, index: int) -> Any:
-        def take_weights(_module: Any, _args: Any, output: Any) -> None:
-            weights = output[1] if isinstance(output, tuple) and len(output) > 1 else None
-            target = self._attention_t[index]
-            if weights is None or tuple(weights.shape) != tuple(target.shape):
-                return  # SDPA returns no weights; complete() will say so
-            if weights.data_ptr() != target.data_ptr():
-                target.copy_(weights)  # eager attention wrote elsewhere
-            self._store_views(index, target)
-            self._seen_attention[index] += 1
-
-        return take_weights
+    def _attention_hook(self, _module: Any, _args: Any, output: Any) -> None:
+        index = self._next_attention
+        self._next_attention += 1
+        if not self._is_depth(index, self._seen_attention):
+            return
+        weights = output[1] if isinstance(output, tuple) and len(output) > 1 else None
+        target = self._attention_t[index]
+        if weights is None or tuple(weights.shape) != tuple(target.shape):
+            return  # SDPA returns no weights; complete() will say so
+        if weights.data_ptr() != target.data_ptr():
+            target.copy_(weights)  # eager attention wrote elsewhere
+        self._store_views(index, target)
+        self._seen_attention[index] += 1
 
     def complete(self) -> bool:
         """Every layer delivered its weights and hidden state exactly once."""
-        return all(n == 1 for n in self._seen_attention + self._seen_hidden)
+        seen = self._seen_attention + self._seen_hidden
+        return not self._overflow and all(n == 1 for n in seen)
 
     def tie_last(self, last_hidden_state: Any) -> None:
         """The last hidden state is the model's ``last_hidden_state``, as transformers ties it."""
@@ -304,16 +337,29 @@ def _copy_layers(tensors: list[Any]) -> np.ndarray:
     return stacked
 
 
-def _forward(loaded: LoadedModel, encoding: Encoding, *, record: bool) -> Any:
+def _forward(loaded: LoadedModel, encoding: Encoding, *, record: bool) -> tuple[Any, Any]:
+    """One pass of the head model: (its outputs, the encoder's outputs within it).
+
+    The vocabulary projection of a masked-LM head runs only at the mask tokens (see
+    heads.modules.vocabulary_at); other positions are asked for on demand.
+    """
     import torch
 
-    with torch.inference_mode():
-        return loaded.model(
-            **_model_inputs(loaded, encoding),
-            output_attentions=record,
-            output_hidden_states=record,
-            return_dict=True,
-        )
+    assert loaded.head is not None
+    seen: list[Any] = []
+    hook = loaded.model.register_forward_hook(lambda _m, _a, output: seen.append(output))
+    masks = mask_positions(encoding.input_ids, loaded.info.mask_token_id)
+    try:
+        with torch.inference_mode(), vocabulary_at(loaded.head, masks):
+            outputs = loaded.runner(
+                **_model_inputs(loaded, encoding),
+                output_attentions=record,
+                output_hidden_states=record,
+                return_dict=True,
+            )
+    finally:
+        hook.remove()
+    return outputs, (seen[-1] if seen else outputs)
 
 
 @dataclass(frozen=True)
@@ -323,6 +369,8 @@ class _Captured:
     norms: np.ndarray
     pooled: Any
     views: DisplayViews | None  # None: build them from the result afterwards
+    head_outputs: Any  # what the head model returned (logits, ...)
+    last_hidden: Any  # the encoder's last hidden state, (1, T, D) torch
 
 
 def _capture_forward(loaded: LoadedModel, encoding: Encoding) -> _Captured | None:
@@ -330,25 +378,29 @@ def _capture_forward(loaded: LoadedModel, encoding: Encoding) -> _Captured | Non
     attention_modules = _recorded_modules(loaded.model, "attentions")
     layer_modules = _recorded_modules(loaded.model, "hidden_states")
     layers = loaded.info.num_layers
-    if len(attention_modules) != layers or len(layer_modules) != layers or layers == 0:
+    # As many modules as layers, or fewer when layers share weights (ALBERT): calls are counted.
+    if not attention_modules or not layer_modules or layers < len(layer_modules) or layers == 0:
         return None
     capture = _LayerCapture(
         attention_modules, layer_modules, loaded.info, encoding.input_ids.shape[0]
     )
     try:
         with writing_into(capture.buffer_for):
-            outputs = _forward(loaded, encoding, record=False)
+            outputs, encoded = _forward(loaded, encoding, record=False)
     finally:
         capture.remove()
-    capture.tie_last(getattr(outputs, "last_hidden_state", None))
+    last_hidden = getattr(encoded, "last_hidden_state", None)
+    capture.tie_last(last_hidden)
     if not capture.complete():
         return None
     return _Captured(
         capture.attentions,
         capture.hidden,
         capture.norms,
-        outputs.get("pooler_output"),
+        encoded.get("pooler_output"),
         capture.views(),
+        outputs,
+        last_hidden,
     )
 
 
@@ -356,7 +408,7 @@ def _recorded_forward(loaded: LoadedModel, encoding: Encoding) -> _Captured:
     """The model's own recorder (output_attentions=True), then one copy of each tensor."""
     import torch
 
-    outputs = _forward(loaded, encoding, record=True)
+    outputs, encoded = _forward(loaded, encoding, record=True)
     layer_attentions = list(outputs.attentions or ())
     if not layer_attentions or any(a is None for a in layer_attentions):
         raise RuntimeError(
@@ -364,13 +416,21 @@ def _recorded_forward(loaded: LoadedModel, encoding: Encoding) -> _Captured:
             "it must be loaded with attn_implementation='eager'."
         )
     layer_states = list(outputs.hidden_states)
-    pooled = outputs.get("pooler_output")
-    del outputs  # the lists above now own the tensors, so each is freed right after its copy
+    pooled = encoded.get("pooler_output")
+    last_hidden = layer_states[-1]
+    # The lists above now own the tensors, so each is freed right after its copy.
+    outputs.attentions = outputs.hidden_states = None
     norms = np.stack(
         [torch.linalg.vector_norm(s[0], dim=-1, dtype=torch.float32).numpy() for s in layer_states]
     )
     return _Captured(
-        _copy_layers(layer_attentions), _copy_layers(layer_states), norms, pooled, None
+        _copy_layers(layer_attentions),
+        _copy_layers(layer_states),
+        norms,
+        pooled,
+        None,
+        outputs,
+        last_hidden,
     )
 
 
@@ -402,6 +462,13 @@ def run_inference_with_views(
         model=loaded.info,
         truncated=encoding.truncated,
         tokens_dropped=encoding.tokens_dropped,
+        predictions=predictions_of(
+            loaded,
+            captured.head_outputs,
+            mask_positions(encoding.input_ids, loaded.info.mask_token_id),
+            encoding,
+            captured.last_hidden,
+        ),
     )
     views = captured.views or build_views(result)
     _find_non_finite(result, views)

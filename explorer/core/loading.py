@@ -9,14 +9,24 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from explorer.core.anatomy import parameter_table
-from explorer.core.capture import use_in_place_attention
+from explorer.core.capture import IN_PLACE_ATTENTION, use_in_place_attention
 from explorer.core.checkpoint_dtype import stored_dtype
 from explorer.core.errors import ModelLoadError
+from explorer.core.heads.choice import (
+    NO_HEAD,
+    SEQUENCE_CLASSIFICATION,
+    TOKEN_CLASSIFICATION,
+    HeadChoice,
+    choose_head,
+    head_labels,
+    untrained_head_note,
+)
+from explorer.core.heads.modules import HeadRuntime, head_runtime, no_head
 from explorer.core.model_checks import (
     JSON_LIMITS,
     PADDING_OFFSET_TYPES,
@@ -39,20 +49,47 @@ from explorer.core.results import ModelInfo
 from explorer.core.sources import ModelSource, SourceKind, embedded_model_path
 from explorer.core.tokenization import special_token_table
 
-# Encoders whose AutoModel returns per-layer attentions and hidden states the way BERT does.
+# Families whose AutoModel gives per-layer attentions and hidden states the explorer reads:
+# BERT-like encoders, ALBERT (one layer shared across depth), DeBERTa-v2 (disentangled
+# attention, returned by its eager path) and GPT-2 (causal).
 SUPPORTED_MODEL_TYPES = frozenset(
-    {"bert", "roberta", "xlm-roberta", "camembert", "electra", "distilbert"}
+    {
+        "bert",
+        "roberta",
+        "xlm-roberta",
+        "camembert",
+        "electra",
+        "distilbert",
+        "albert",
+        "deberta-v2",
+        "gpt2",
+    }
 )
 _POOLER_PREFIXES = ("pooler.",)
 
 
 @dataclass
 class LoadedModel:
-    """A tokenizer and model pair; only the worker thread (or a script) ever holds one."""
+    """A tokenizer and model pair; only the worker thread (or a script) ever holds one.
+
+    ``model`` is the encoder the explorer hooks; ``head`` holds the checkpoint's prediction
+    head, whose model (``head.runner``) runs that encoder and the head in one forward pass.
+    """
 
     tokenizer: Any
     model: Any
     info: ModelInfo
+    head: HeadRuntime | None = None
+
+    def __post_init__(self) -> None:
+        if self.head is None:
+            self.head = no_head(self.model)
+
+    @property
+    def runner(self) -> Any:
+        """The module one forward pass calls: the head model, or the encoder without a head."""
+        assert self.head is not None
+        return self.head.runner
 
 
 def _quiet_transformers() -> None:
@@ -166,7 +203,8 @@ def _refuse_other_families(model_type: object, location: str) -> None:
     if model_type is not None and model_type not in SUPPORTED_MODEL_TYPES:
         raise ModelLoadError(
             f"{location} is a '{model_type}' model. The explorer shows BERT-family encoders "
-            f"only ({', '.join(sorted(SUPPORTED_MODEL_TYPES))}); pick one of those."
+            f"and GPT-2 only ({', '.join(sorted(SUPPORTED_MODEL_TYPES))}); encoder-decoder "
+            "(T5, BART) and vision models are not supported. Pick one of those."
         )
 
 
@@ -234,13 +272,15 @@ def _load_model(source: ModelSource, progress: LoadProgress) -> LoadedModel:
     progress("Checking the source", 0)
     location, local_only = _resolve(source)
     checked = source.kind is not SourceKind.HUB
-    if checked:
-        check_model_folder(Path(location))
+    folder: Path | None = Path(location) if checked else None
+    if folder is not None:
+        check_model_folder(folder)
     elif (hub_folder := _hub_folder(location)) is not None:
         check_model_folder(hub_folder)
-        checked = True
+        checked, folder = True, hub_folder
     _quiet_transformers()
-    from transformers import AutoConfig, AutoModel, AutoTokenizer
+    import transformers
+    from transformers import AutoConfig, AutoTokenizer
 
     common: dict[str, Any] = {"trust_remote_code": False}
     if local_only:
@@ -261,6 +301,7 @@ def _load_model(source: ModelSource, progress: LoadProgress) -> LoadedModel:
 
     if not checked and (fetched := _cached_hub_folder(location)) is not None:
         check_model_folder(fetched)  # a first download: checked once its files are here
+        folder = fetched
     model_type = getattr(config, "model_type", "?")
     _refuse_other_families(model_type, location)
 
@@ -284,9 +325,9 @@ def _load_model(source: ModelSource, progress: LoadProgress) -> LoadedModel:
     check_token_types(tokenizer, getattr(config, "type_vocab_size", None), location)
 
     progress("Loading the weights", 40)
-
+    choice = choose_head(config, folder, _checkpoint_keys(folder))
     try:
-        model, loading_info = AutoModel.from_pretrained(
+        full, loading_info = getattr(transformers, choice.auto_class).from_pretrained(
             location,
             config=config,
             attn_implementation="eager",
@@ -325,8 +366,10 @@ def _load_model(source: ModelSource, progress: LoadProgress) -> LoadedModel:
             f"{type(err).__name__}: {err}"
         ) from err
 
-    has_pooler = _check_loading_info(location, config, loading_info, model)
-    model.eval()
+    model = full.base_model
+    has_pooler, head_missing = _check_loading_info(location, config, loading_info, full)
+    full.eval()
+    head = _head_of(choice, full, head_missing)
     progress("Checking the weights", 95)
     impl = getattr(model.config, "_attn_implementation", "eager")
     if impl != "eager":
@@ -336,8 +379,43 @@ def _load_model(source: ModelSource, progress: LoadProgress) -> LoadedModel:
     # Same operations as eager, computed in the result's own buffer (explorer.core.capture).
     use_in_place_attention(model)
 
-    info = _model_info(source, location, local_only, config, tokenizer, model, has_pooler)
-    return LoadedModel(tokenizer=tokenizer, model=model, info=info)
+    info = _model_info(source, location, local_only, config, tokenizer, full, has_pooler)
+    info = replace(info, **_head_fields(head, tokenizer, config))
+    return LoadedModel(tokenizer=tokenizer, model=model, info=info, head=head)
+
+
+def _checkpoint_keys(folder: Path | None) -> frozenset[str] | None:
+    """The weight names the checkpoint holds (from its headers), None when unknown."""
+    if folder is None:
+        return None
+    try:
+        shapes = checkpoint_shapes(folder)
+    except ModelLoadError:
+        return None
+    return frozenset(shapes) if shapes is not None else None
+
+
+def _head_of(choice: HeadChoice, full: Any, head_missing: list[str]) -> HeadRuntime:
+    """The head to show: none when its weights were missing (they would be random)."""
+    if choice.kind == NO_HEAD:
+        return no_head(full, choice.note)
+    if head_missing:
+        return no_head(full.base_model, untrained_head_note(choice.kind, head_missing))
+    return head_runtime(choice.kind, full, choice.pooling)
+
+
+def _head_fields(head: HeadRuntime, tokenizer: Any, config: Any) -> dict[str, Any]:
+    """What the panels know of the head without touching it."""
+    fields: dict[str, Any] = {"head": head.kind, "head_note": head.note}
+    if head.kind in (SEQUENCE_CLASSIFICATION, TOKEN_CLASSIFICATION):
+        fields["head_labels"] = head_labels(config, int(getattr(config, "num_labels", 0) or 0))
+    if head.pooling is not None:
+        fields["sentence_pooling"] = head.pooling.describe()
+    mask_id = getattr(tokenizer, "mask_token_id", None)
+    if head.mlm is not None and isinstance(mask_id, int):
+        fields["mask_token"] = str(tokenizer.mask_token)
+        fields["mask_token_id"] = mask_id
+    return fields
 
 
 def _model_info(
@@ -352,6 +430,8 @@ def _model_info(
     """What the panels need to know about a loaded model, read once here (family-aware)."""
     model_type = getattr(config, "model_type", "?")
     impl = getattr(model.config, "_attn_implementation", "eager")
+    if impl == IN_PLACE_ATTENTION:
+        impl = "eager"  # what the user chose: eager's very operations, computed in place
     return ModelInfo(
         source=source.spec,
         name_or_path=str(getattr(config, "_name_or_path", "") or location),
@@ -367,14 +447,48 @@ def _model_info(
         vocab_size=len(tokenizer),
         has_pooler=has_pooler,
         attn_implementation=impl,
-        intermediate_size=_config_int(config, "intermediate_size", "hidden_dim"),
+        intermediate_size=_config_int(config, "intermediate_size", "hidden_dim", "n_inner")
+        or 4 * int(config.hidden_size if hasattr(config, "hidden_size") else config.dim),
         max_position_embeddings=_config_int(config, "max_position_embeddings"),
         type_vocab_size=_config_int(config, "type_vocab_size"),
         config_vocab_size=_config_int(config, "vocab_size"),
         special_tokens=special_token_table(tokenizer),
         parameters=parameter_table(model),
         stored_dtype=stored_dtype(location, local_only),
+        causal=is_causal(config),
+        has_token_types=has_token_types(model),
+        shared_layers=has_shared_layers(config),
     )
+
+
+# Families whose self-attention is causal whatever the config says (GPT-2 has no is_decoder).
+CAUSAL_TYPES = frozenset({"gpt2"})
+
+
+def is_causal(config: Any) -> bool:
+    """Each token attends only to itself and earlier tokens (the upper triangle is masked)."""
+    return getattr(config, "model_type", "") in CAUSAL_TYPES or bool(
+        getattr(config, "is_decoder", False)
+    )
+
+
+def has_token_types(model: Any) -> bool:
+    """The model reads token_type_ids: its embeddings hold a token-type table.
+
+    DistilBERT and GPT-2 have none, nor DeBERTa-v3 (type_vocab_size 0); RoBERTa's one-row
+    table counts (every token is type 0).
+    """
+    embeddings = getattr(getattr(model, "base_model", model), "embeddings", None)
+    return getattr(embeddings, "token_type_embeddings", None) is not None
+
+
+def has_shared_layers(config: Any) -> bool:
+    """ALBERT: fewer distinct layer weights than depths (each group runs at several depths)."""
+    if getattr(config, "model_type", "") != "albert":
+        return False
+    groups = int(getattr(config, "num_hidden_groups", 1) or 1)
+    inner = int(getattr(config, "inner_group_num", 1) or 1)
+    return groups * inner < int(config.num_hidden_layers) * inner
 
 
 def _check_vocabulary(location: str, tokenizer: Any, config: Any) -> None:
@@ -396,22 +510,30 @@ def _check_vocabulary(location: str, tokenizer: Any, config: Any) -> None:
         )
 
 
-def _check_loading_info(location: str, config: Any, info: dict[str, Any], model: Any) -> bool:
-    """Refuse checkpoints that do not match their config; report whether a trained pooler exists.
+def _check_loading_info(
+    location: str, config: Any, info: dict[str, Any], full: Any
+) -> tuple[bool, list[str]]:
+    """Refuse checkpoints that do not match their config.
 
-    A missing weight would be silently random-initialised, which would make every picture lie.
+    Returns whether a trained pooler exists, and the head's weights that are missing (the
+    head is then not shown). A missing encoder weight would be silently random-initialised,
+    which would make every picture lie: that is an error.
     """
-    missing = sorted(k for k in info.get("missing_keys", ()) if not k.startswith(_POOLER_PREFIXES))
+    encoder_keys, head_keys = _split_keys(full, info.get("missing_keys", ()))
+    mismatched = [
+        str(m[0]) if isinstance(m, tuple) else str(m) for m in info.get("mismatched_keys", ())
+    ]
+    mismatched_encoder, mismatched_head = _split_keys(full, mismatched)
+    missing = sorted(k for k in encoder_keys if not k.startswith(_POOLER_PREFIXES))
     unexpected = sorted(info.get("unexpected_keys", ()))
-    mismatched = list(info.get("mismatched_keys", ()))
     layers = getattr(config, "num_hidden_layers", "?")
-    if missing or mismatched:
-        example = missing or [str(m[0]) if isinstance(m, tuple) else str(m) for m in mismatched]
+    if missing or mismatched_encoder:
+        example = missing or mismatched_encoder
         raise ModelLoadError(
             f"The checkpoint in {location} does not match its config ({layers} layers): "
-            f"{len(missing) + len(mismatched)} weights are missing or of the wrong shape "
-            f"(e.g. {example[0]}). Fix config.json (num_hidden_layers, add_cross_attention, "
-            "...) or re-save the model."
+            f"{len(missing) + len(mismatched_encoder)} weights are missing or of the wrong "
+            f"shape (e.g. {example[0]}). Fix config.json (num_hidden_layers, "
+            "add_cross_attention, ...) or re-save the model."
         )
     stray_layers = [k for k in unexpected if ".layer." in k]
     if stray_layers:
@@ -419,8 +541,19 @@ def _check_loading_info(location: str, config: Any, info: dict[str, Any], model:
             f"The checkpoint in {location} has more weights than its config allows "
             f"({layers} layers), e.g. {stray_layers[0]}. Fix num_hidden_layers in config.json."
         )
-    pooler_missing = any(k.startswith(_POOLER_PREFIXES) for k in info.get("missing_keys", ()))
-    return getattr(model, "pooler", None) is not None and not pooler_missing
+    pooler_missing = any(k.startswith(_POOLER_PREFIXES) for k in encoder_keys)
+    has_pooler = getattr(full.base_model, "pooler", None) is not None and not pooler_missing
+    return has_pooler, sorted(head_keys) + sorted(mismatched_head)
+
+
+def _split_keys(full: Any, keys: Any) -> tuple[list[str], list[str]]:
+    """(encoder keys without the base-model prefix, the head's keys) of a loading report."""
+    if full.base_model is full:
+        return [str(k) for k in keys], []
+    prefix = f"{full.base_model_prefix}."
+    encoder = [str(k)[len(prefix) :] for k in keys if str(k).startswith(prefix)]
+    head = [str(k) for k in keys if not str(k).startswith(prefix)]
+    return encoder, head
 
 
 def _config_int(config: Any, *names: str) -> int:

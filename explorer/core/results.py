@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from explorer.core.finiteness import NonFinite, find_non_finite
+from explorer.core.predictions import Predictions
 
 NPZ_FORMAT_VERSION = 1
 
@@ -43,6 +44,21 @@ class ModelInfo:
     # The dtype the checkpoint's weights are stored in ("bfloat16", "float16", ...); the model
     # always computes in float32, and the status bar says so when the two differ.
     stored_dtype: str = "float32"
+    # The checkpoint's own prediction head (explorer.core.heads.choice.HEAD_KINDS) and why a
+    # head its config names is not shown; labels, the mask token and the pooling it predicts with.
+    head: str = "none"
+    head_note: str = ""
+    head_labels: tuple[str, ...] = ()
+    mask_token: str = ""
+    mask_token_id: int = -1
+    sentence_pooling: str = ""
+    # Family traits the panels draw differently (issue 20): a causal model (GPT-2) attends only
+    # to earlier tokens, so the upper triangle is masked, not zero weight; a family without
+    # token types (DistilBERT, GPT-2, DeBERTa-v3) has no segment column to show; ALBERT runs
+    # one set of layer weights at every depth.
+    causal: bool = False
+    has_token_types: bool = True
+    shared_layers: bool = False
 
 
 def _freeze(array: np.ndarray) -> np.ndarray:
@@ -75,6 +91,7 @@ class InferenceResult:
     model: ModelInfo
     truncated: bool = False
     tokens_dropped: int = 0
+    predictions: Predictions | None = None  # the head's outputs of this same pass
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -130,11 +147,15 @@ class InferenceResult:
             "hidden_size": self.model.hidden_size,
             "max_length": self.model.max_length,
             "stored_dtype": self.model.stored_dtype,
+            "causal": self.model.causal,
+            "has_token_types": self.model.has_token_types,
+            "shared_layers": self.model.shared_layers,
             "truncated": self.truncated,
             "tokens_dropped": self.tokens_dropped,
             "non_finite": self.non_finite.describe() if self.non_finite is not None else None,
             "text": self.text,
             "pair": self.pair,
+            **(self.predictions.meta() if self.predictions is not None else {"head": "none"}),
         }
 
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -155,6 +176,8 @@ class InferenceResult:
         }
         if self.pooler_output is not None:
             arrays["pooler_output"] = self.pooler_output
+        if self.predictions is not None:
+            arrays.update(self.predictions.to_arrays())
         return arrays
 
     def to_npz(self, path: str | Path) -> Path:

@@ -1,0 +1,40 @@
+"""The head's keys of an ``inspect`` file beyond those of the pass itself (see results)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from explorer.core.heads import choice
+from explorer.core.heads.predict import embed_alone, logit_lens, mlm_top, sentence_pair
+
+
+def prediction_arrays(
+    loaded: Any, result: Any, *, lens: bool = False
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """(arrays, meta) only a model at hand can add: every position's top 10, the lens, A and B.
+
+    ``mlm_top_ids`` (T, 10) int64 and ``mlm_top_probs`` (T, 10) float32; with ``lens``,
+    ``lens_top_ids`` / ``lens_top_probs`` (L+1, T, 10); for a sentence-embedding model,
+    ``sentence_embedding`` of A alone and, with a pair, ``pair_embedding`` and its cosine.
+    """
+    arrays: dict[str, np.ndarray] = {}
+    meta: dict[str, Any] = {}
+    if loaded is None or loaded.head is None:
+        return arrays, meta
+    kind = loaded.head.kind
+    if kind in choice.MLM_KINDS and loaded.head.mlm is not None:
+        top = mlm_top(loaded, result.hidden_states[-1], list(range(result.num_tokens)))
+        arrays["mlm_top_ids"], arrays["mlm_top_probs"] = top.ids, top.probs
+        if lens:
+            grid = logit_lens(loaded, result.hidden_states)
+            arrays["lens_top_ids"], arrays["lens_top_probs"] = grid.ids, grid.probs
+    if kind == choice.SENTENCE_EMBEDDING and loaded.head.pooling is not None:
+        if result.pair is not None:
+            both = sentence_pair(loaded, result.text, result.pair)
+            arrays["sentence_embedding"], arrays["pair_embedding"] = both.a, both.b
+            meta["pair_cosine"] = both.cosine
+        elif "sentence_embedding" not in result.predictions.to_arrays():
+            arrays["sentence_embedding"] = embed_alone(loaded, result.text)  # a long sentence
+    return arrays, meta
