@@ -61,23 +61,30 @@ MAX_JSON_DEPTH = 64  # real configs nest 3 deep, tokenizer.json 5; Rust's parser
 INT_FIELDS: Mapping[str, tuple[int, int]] = {
     "num_hidden_layers": (1, 256),
     "n_layers": (1, 256),
+    "n_layer": (1, 256),  # GPT-2 spells its sizes n_layer, n_head, n_embd, n_inner, n_positions
     "num_attention_heads": (1, 256),
     "n_heads": (1, 256),
+    "n_head": (1, 256),
     "hidden_size": (1, 65_536),
     "dim": (1, 65_536),
+    "n_embd": (1, 65_536),
     "intermediate_size": (1, 262_144),
     "hidden_dim": (1, 262_144),
+    "n_inner": (1, 262_144),
     "embedding_size": (1, 65_536),
     "vocab_size": (1, 4_000_000),
     # A few positions at least: [CLS], a word and [SEP] (RoBERTa reserves two more).
     "max_position_embeddings": (8, 1_048_576),
-    # One row at least: every input's token types index it (DistilBERT has no such table).
-    "type_vocab_size": (1, 1_024),
+    "n_positions": (8, 1_048_576),
+    # One row at least: every input's token types index it (DistilBERT has no such table);
+    # DeBERTa-v2 alone reads 0 as "no table" (see NO_TOKEN_TYPE_TABLE_TYPES).
+    "type_vocab_size": (0, 1_024),
     "num_hidden_groups": (1, 256),
     "inner_group_num": (1, 256),
     # Without id2label, transformers makes a label name for each: 10**9 of them fill memory.
     "num_labels": (0, 100_000),
 }
+NULLABLE_INT_FIELDS = frozenset({"n_inner"})  # GPT-2: null means 4 × n_embd
 PROBABILITY_FIELDS = (
     "hidden_dropout_prob",
     "attention_probs_dropout_prob",
@@ -86,8 +93,12 @@ PROBABILITY_FIELDS = (
     "seq_classif_dropout",
     "qa_dropout",
     "classifier_dropout",
+    "resid_pdrop",
+    "embd_pdrop",
+    "attn_pdrop",
+    "summary_first_dropout",
 )
-POSITIVE_FLOAT_FIELDS = ("layer_norm_eps", "initializer_range")
+POSITIVE_FLOAT_FIELDS = ("layer_norm_eps", "layer_norm_epsilon", "initializer_range")
 # Token ids a config names: each indexes the word embeddings (pad_token_id even while they
 # are built), so each must be a row of them.
 TOKEN_ID_FIELDS = ("pad_token_id", "bos_token_id", "eos_token_id", "sep_token_id", "cls_token_id")
@@ -100,6 +111,9 @@ BOOL_FIELDS = (
     "use_cache",
     "return_dict",
     "sinusoidal_pos_embds",
+    "scale_attn_weights",
+    "scale_attn_by_inverse_layer_idx",
+    "reorder_and_upcast_attn",
 )
 MAX_LABELS = 100_000
 # Tokens a tokenizer file adds to its vocabulary (BERT adds five special ones).
@@ -110,6 +124,9 @@ MAX_ADDED_TOKENS = 10_000
 MAX_SINUSOIDAL_VALUES = 4_194_304
 # Families whose position ids start after pad_token_id (RoBERTa's padding offset).
 PADDING_OFFSET_TYPES = frozenset({"roberta", "xlm-roberta", "camembert"})
+# Families whose type_vocab_size may be 0: the embeddings then have no token-type table and
+# ignore token_type_ids (DeBERTa-v3 ships so); every other family indexes the table.
+NO_TOKEN_TYPE_TABLE_TYPES = frozenset({"deberta-v2"})
 # Weight files are opened by name as well (and memory-mapped); a pipe or device under such a
 # name would hang or fail deep inside torch. Their size is what the memory check bounds.
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack")
@@ -234,7 +251,7 @@ def validate_config(raw: Mapping[str, Any], where: str) -> None:
     if model_type is not None and not isinstance(model_type, str):
         raise ModelLoadError(f"model_type is {_describe(model_type)}, not a name. {fix}")
     for name, (low, high) in INT_FIELDS.items():
-        if name not in raw:
+        if name not in raw or (name in NULLABLE_INT_FIELDS and raw[name] is None):
             continue
         value = raw[name]
         if isinstance(value, bool) or not isinstance(value, int):
@@ -245,6 +262,11 @@ def validate_config(raw: Mapping[str, Any], where: str) -> None:
             raise ModelLoadError(
                 f"{name} is {_describe(value)}, outside the {low}–{high:,} the explorer "
                 f"accepts. {fix}"
+            )
+        if name == "type_vocab_size" and value == 0 and model_type not in NO_TOKEN_TYPE_TABLE_TYPES:
+            raise ModelLoadError(
+                f"type_vocab_size is 0, outside the 1–{high:,} the explorer accepts for a "
+                f"{model_type or 'BERT'} model (only DeBERTa-v2 has no token-type table). {fix}"
             )
     for name in PROBABILITY_FIELDS + POSITIVE_FLOAT_FIELDS:
         value = raw.get(name)
@@ -260,14 +282,14 @@ def validate_config(raw: Mapping[str, Any], where: str) -> None:
             raise ModelLoadError(f"{name} is {_describe(value)}; it must be above 0. {fix}")
     _validate_flags_and_ids(raw, fix)
     _validate_positions(raw, fix)
-    hidden = _first(raw, "hidden_size", "dim")
-    heads = _first(raw, "num_attention_heads", "n_heads")
+    hidden = _first(raw, "hidden_size", "dim", "n_embd")
+    heads = _first(raw, "num_attention_heads", "n_heads", "n_head")
     if hidden is not None and heads is not None and hidden % heads:
         raise ModelLoadError(
             f"The hidden size {hidden} is not a multiple of the {heads} attention heads, so "
             f"the heads cannot split it. {fix}"
         )
-    for name in ("hidden_act", "activation"):
+    for name in ("hidden_act", "activation", "activation_function"):
         value = raw.get(name)
         if value is None:
             continue
@@ -342,7 +364,7 @@ def _validate_positions(raw: Mapping[str, Any], fix: str) -> None:
             "length, and chunking only accepts multiples of it. Set it to 0 (the same "
             f"result, computed at once). {fix}"
         )
-    positions = _first(raw, "max_position_embeddings") or 512
+    positions = _first(raw, "max_position_embeddings", "n_positions") or 512
     if raw.get("sinusoidal_pos_embds") is True:
         width = _first(raw, "dim", "hidden_size") or 768
         if positions * width > MAX_SINUSOIDAL_VALUES:
@@ -386,13 +408,13 @@ def estimate_parameters(raw: Mapping[str, Any]) -> int:
     Embeddings (words, positions, token types, LayerNorm, ALBERT's projection), every layer's
     attention (Q, K, V, O), feed-forward and two LayerNorms, and the pooler.
     """
-    hidden = _first(raw, "hidden_size", "dim") or 768
+    hidden = _first(raw, "hidden_size", "dim", "n_embd") or 768
     embedding = _first(raw, "embedding_size") or hidden
-    layers = _first(raw, "num_hidden_layers", "n_layers") or 12
+    layers = _first(raw, "num_hidden_layers", "n_layers", "n_layer") or 12
     distinct_layers = _first(raw, "num_hidden_groups") if "num_hidden_groups" in raw else None
-    inner = _first(raw, "intermediate_size", "hidden_dim") or 4 * hidden
+    inner = _first(raw, "intermediate_size", "hidden_dim", "n_inner") or 4 * hidden
     vocab = _first(raw, "vocab_size") or 30_522
-    positions = _first(raw, "max_position_embeddings") or 512
+    positions = _first(raw, "max_position_embeddings", "n_positions") or 512
     types = _first(raw, "type_vocab_size") or 0
     embeddings = (vocab + positions + types) * embedding + 2 * embedding
     if embedding != hidden:
@@ -405,8 +427,8 @@ def estimate_parameters(raw: Mapping[str, Any]) -> int:
 
 def attention_bytes(raw: Mapping[str, Any], max_tokens: int) -> int:
     """The attention maps of one input of ``max_tokens``: the result holds all of them."""
-    layers = _first(raw, "num_hidden_layers", "n_layers") or 12
-    heads = _first(raw, "num_attention_heads", "n_heads") or 12
+    layers = _first(raw, "num_hidden_layers", "n_layers", "n_layer") or 12
+    heads = _first(raw, "num_attention_heads", "n_heads", "n_head") or 12
     return layers * heads * max_tokens * max_tokens * BYTES_PER_VALUE
 
 
@@ -431,7 +453,7 @@ def check_memory(raw: Mapping[str, Any], where: str, available: int | None = Non
     if available is None:
         return
     weights = estimate_parameters(raw) * BYTES_PER_VALUE
-    positions = _first(raw, "max_position_embeddings") or 512
+    positions = _first(raw, "max_position_embeddings", "n_positions") or 512
     maps = attention_bytes(raw, min(positions, 512))
     needed = int(weights * MEMORY_HEADROOM) + maps
     if needed > available:
@@ -445,7 +467,7 @@ def check_memory(raw: Mapping[str, Any], where: str, available: int | None = Non
 
 
 # --- checkpoint -------------------------------------------------------------------------------
-_LAYER_KEY = re.compile(r"(?:^|\.)(?:encoder|transformer)\.layer\.(\d+)\.")
+_LAYER_KEY = re.compile(r"(?:^|\.)(?:(?:encoder|transformer)\.layer|h)\.(\d+)\.")
 MAX_SHARDS = 1_000
 # (tensor name ending, axis, config fields that give that axis' size)
 _SHAPE_FIELDS: tuple[tuple[str, int, tuple[str, ...]], ...] = (
@@ -455,6 +477,8 @@ _SHAPE_FIELDS: tuple[tuple[str, int, tuple[str, ...]], ...] = (
     ("layer.0.attention.q_lin.weight", 0, ("dim",)),
     ("layer.0.intermediate.dense.weight", 0, ("intermediate_size",)),
     ("layer.0.ffn.lin1.weight", 0, ("hidden_dim",)),
+    ("wte.weight", 0, ("vocab_size",)),  # GPT-2
+    ("wte.weight", 1, ("n_embd",)),
 )
 
 
@@ -527,7 +551,7 @@ def check_checkpoint_matches(
     """
     fix = "Fix config.json or re-save the model."
     layers = {int(m.group(1)) for name in shapes if (m := _LAYER_KEY.search(name))}
-    wanted = _first(raw, "num_hidden_layers", "n_layers")
+    wanted = _first(raw, "num_hidden_layers", "n_layers", "n_layer")
     if layers and wanted is not None and wanted > max(layers) + 1:
         raise ModelLoadError(
             f"The checkpoint in {where} does not match its config: config.json asks for "

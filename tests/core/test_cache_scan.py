@@ -36,7 +36,7 @@ def test_scan_lists_only_bert_family_models(tmp_path):
     cache = tmp_path / "hub"
     add_to_hf_cache(cache, "org/tiny-bert", {"config.json": b'{"model_type": "bert"}'})
     add_to_hf_cache(cache, "FacebookAI/roberta-base", {"config.json": b'{"model_type": "roberta"}'})
-    add_to_hf_cache(cache, "gpt2", {"config.json": b'{"model_type": "gpt2"}'})
+    add_to_hf_cache(cache, "t5-small", {"config.json": b'{"model_type": "t5"}'})
     custom = json.dumps({"model_type": "bert", "auto_map": {"AutoModel": "x.Y"}}).encode()
     add_to_hf_cache(cache, "evil/custom", {"config.json": custom})
     add_to_hf_cache(cache, "broken/json", {"config.json": b"{not json"})

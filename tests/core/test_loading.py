@@ -43,8 +43,8 @@ def test_folder_without_config(tmp_path):
 
 
 def test_non_bert_family_is_refused(tmp_path):
-    (tmp_path / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
-    with pytest.raises(ModelLoadError, match=r"'gpt2' model.*BERT-family"):
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "t5"}))
+    with pytest.raises(ModelLoadError, match=r"'t5' model.*BERT-family.*T5, BART"):
         load_model(ModelSource.parse(str(tmp_path)))
 
 

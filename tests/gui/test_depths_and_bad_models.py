@@ -54,7 +54,7 @@ def broken_folders(root, good):
     weights = folder / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
     cases["truncated safetensors"] = (folder, "weights")
-    for family in ("gpt2", "t5"):
+    for family in ("bart", "t5"):
         folder = root / family
         folder.mkdir()
         (folder / "config.json").write_text(json.dumps({"model_type": family}))

@@ -212,11 +212,11 @@ def test_long_input_shows_a_truncation_notice(qtbot, window):
 
 def test_bad_model_source_keeps_the_old_model(qtbot, window, tmp_path):
     old_info = window.state.model_info
-    (tmp_path / "gpt2").mkdir()
-    (tmp_path / "gpt2" / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
+    (tmp_path / "bart").mkdir()
+    (tmp_path / "bart" / "config.json").write_text(json.dumps({"model_type": "bart"}))
     for bad, expected in (
         (tmp_path / "missing", "does not exist"),
-        (tmp_path / "gpt2", "'gpt2' model"),
+        (tmp_path / "bart", "'bart' model"),
     ):
         window.input_bar.model_combo.setEditText(str(bad))
         with qtbot.waitSignal(window.controller.load_failed, timeout=TIMEOUT_MS):

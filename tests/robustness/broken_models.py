@@ -272,7 +272,7 @@ CATALOGUE: list[Broken] = [
     Broken("model_type a number", config(model_type=5), "not a name"),
     Broken("model_type unknown", config(model_type="nonsense-net"), "'nonsense-net' model"),
     Broken("model_type t5", config(model_type="t5"), "'t5' model"),
-    Broken("model_type gpt2", config(model_type="gpt2"), "'gpt2' model"),
+    Broken("model_type bart", config(model_type="bart"), "'bart' model"),
     Broken("custom code", config(auto_map={"AutoModel": "x.Y"}), "custom model code"),
     Broken("DistilBERT layers a float", config(model_type="distilbert", n_layers=2.5), WHOLE),
     Broken("DistilBERT zero heads", config(model_type="distilbert", n_heads=0), RANGE),
