@@ -167,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
         from explorer.commands.context import run_context
 
         return _headless(run_context, argv[1:])
+    if argv and argv[0] == "corpus":
+        from explorer.commands.corpus import run_corpus
+
+        return _headless(run_corpus, argv[1:])
     args = _gui_parser().parse_args(argv)
     from explorer.core.sources import ModelSource
 

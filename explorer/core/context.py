@@ -22,10 +22,12 @@ from typing import Any
 
 import numpy as np
 
+from explorer.core.analysis.words import group_word_pieces
 from explorer.core.errors import ExplorerError
 from explorer.core.inference import run_inference
 from explorer.core.loading import LoadedModel
 from explorer.core.results import InferenceResult
+from explorer.core.similarity import mean_cosine_from_sum, unit_rows
 
 ANISOTROPY_SEED = 0
 ANISOTROPY_SAMPLE = 500  # tokens; every distinct pair among them is averaged
@@ -102,13 +104,9 @@ def word_positions(result: InferenceResult, word: str) -> tuple[int, ...]:
     target = _normalized(word)
     if not target:
         return ()
-    in_a = np.flatnonzero((result.sequence_ids == 0) & (result.word_ids >= 0))
-    words: list[list[int]] = []
-    for position in in_a.tolist():
-        if words and result.word_ids[words[-1][0]] == result.word_ids[position]:
-            words[-1].append(position)
-        else:
-            words.append([position])
+    groups = group_word_pieces(result.sequence_ids, result.word_ids)
+    in_a = (result.sequence_ids == 0) & (result.word_ids >= 0)
+    words = [np.flatnonzero(groups == g).tolist() for g in dict.fromkeys(groups[in_a].tolist())]
     text = result.text
     for first in range(len(words)):
         start = int(result.offsets[words[first][0], 0])
@@ -122,30 +120,19 @@ def word_positions(result: InferenceResult, word: str) -> tuple[int, ...]:
     return ()
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to length 1 (a zero row stays zero: cosine 0 with everything)."""
-    v = np.asarray(vectors, dtype=np.float64)
-    norms = np.linalg.norm(v, axis=-1, keepdims=True)
-    return v / np.where(norms > 0, norms, 1.0)
-
-
 def pairwise_cosine(states: np.ndarray) -> np.ndarray:
     """(n, L+1, D) → (L+1, n, n) cosine between every two rows at each layer."""
-    unit = _unit(np.swapaxes(states, 0, 1))  # (L+1, n, D)
+    unit = unit_rows(np.swapaxes(states, 0, 1))  # (L+1, n, D)
     return np.einsum("lnd,lmd->lnm", unit, unit).astype(np.float32)
 
 
 def mean_pairwise_cosine(states: np.ndarray) -> np.ndarray:
     """(n, L+1, D) → (L+1,): the mean cosine over distinct pairs, from the sum of unit vectors.
 
-    |Σu|² = n + Σ_{i≠j} uᵢ·uⱼ, so the mean over the n(n−1) ordered pairs needs no n × n matrix.
     NaN with fewer than two vectors (there is no pair).
     """
-    n = states.shape[0]
-    if n < 2:
-        return np.full(states.shape[1], np.nan, dtype=np.float32)
-    summed = _unit(states).sum(axis=0)  # (L+1, D)
-    return (((summed * summed).sum(-1) - n) / (n * (n - 1))).astype(np.float32)
+    summed = unit_rows(states).sum(axis=0)  # (L+1, D)
+    return mean_cosine_from_sum(summed, states.shape[0]).astype(np.float32)
 
 
 def anisotropy_sample(

@@ -1,0 +1,208 @@
+"""``bert-explorer corpus FILE --out stats.npz`` and ``bert-explorer corpus merge … --out``."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from explorer.commands.common import error, load, out_problem
+from explorer.core.errors import ExplorerError
+
+CANCELLED_EXIT = 130  # the shell's code for a command stopped by Ctrl-C
+PROGRESS_EVERY = 1.0  # seconds between progress lines
+
+
+def _shard(text: str) -> tuple[int, int]:
+    k, slash, n = text.partition("/")
+    try:
+        shard, shards = int(k), int(n)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not K/N, e.g. 2/8") from None
+    if not slash or shards < 1 or not 1 <= shard <= shards:
+        raise argparse.ArgumentTypeError(f"{text!r}: K/N needs 1 ≤ K ≤ N")
+    return shard, shards
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bert-explorer corpus",
+        description="Head and layer statistics over a whole corpus (one segment a line, a tab "
+        "splits a pair), pooled over every query row. Ctrl-C stops and checkpoints; the same "
+        "command resumes. 'bert-explorer corpus merge --help' merges shards.",
+    )
+    parser.add_argument("file", type=Path, help="UTF-8 text, one segment per line")
+    parser.add_argument("--model", default="embedded", help="embedded, a folder, or a hub id")
+    parser.add_argument("--max-length", type=int, default=128, help="tokens per segment")
+    parser.add_argument("--batch-size", type=int, default=16, help="segments per forward pass")
+    parser.add_argument(
+        "--shard", type=_shard, default=(1, 1), metavar="K/N", help="run shard K of N"
+    )
+    parser.add_argument(
+        "--js", action="store_true", help="also the Jensen-Shannon divergence between heads"
+    )
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:1, mps …")
+    parser.add_argument("--out", required=True, type=Path, help="output .npz file")
+    return parser
+
+
+def _merge_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bert-explorer corpus merge",
+        description="Add up the shards of a corpus run: the result of one run over the corpus.",
+    )
+    parser.add_argument("parts", nargs="+", type=Path, help="shard outputs (.npz)")
+    parser.add_argument("--out", required=True, type=Path, help="merged .npz file")
+    return parser
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    minutes, secs = divmod(int(seconds + 0.5), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+class _ProgressLine:
+    """Segments done, segments per second and the time left, on stderr about once a second."""
+
+    def __init__(self) -> None:
+        self.last = 0.0
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, progress: Any) -> None:
+        now = time.monotonic()
+        if now - self.last < PROGRESS_EVERY and progress.done < progress.total:
+            return
+        self.last = now
+        line = (
+            f"{progress.done}/{max(progress.total, progress.done)} segments · "
+            f"{progress.rate:.1f} segments/s · "
+            f"{_clock(progress.seconds_left)} left"
+        )
+        print(f"\r{line}" if self.tty else line, end="" if self.tty else "\n", file=sys.stderr)
+
+    def end(self) -> None:
+        if self.tty and self.last:
+            print(file=sys.stderr)
+
+
+@contextmanager
+def _stop_requests() -> Iterator[list[bool]]:
+    """Ctrl-C and SIGTERM (a batch system's pre-emption) ask the run to stop between batches."""
+    asked = [False]
+
+    def ask(_signum: int, _frame: Any) -> None:
+        asked[0] = True
+
+    previous = {}
+    try:
+        for name in ("SIGINT", "SIGTERM"):
+            number = getattr(signal, name)
+            previous[number] = signal.signal(number, ask)
+    except ValueError:  # not the main thread: only should_stop's caller can stop the run
+        pass
+    try:
+        yield asked
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _device_problem(device: str) -> str | None:
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except RuntimeError:
+        return f"--device {device!r} is not a torch device (cpu, cuda, cuda:1, mps …)."
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        return f"--device {device}: this torch has no CUDA device; use --device cpu."
+    if parsed.type == "mps" and not torch.backends.mps.is_available():
+        return f"--device {device}: this torch has no MPS device; use --device cpu."
+    return None
+
+
+def run_corpus_command(argv: list[str]) -> int:
+    """Run one corpus (or shard), with progress, cancel and resume."""
+    args = _run_parser().parse_args(argv)
+    from explorer.core.corpus.reader import scan_corpus
+    from explorer.core.corpus.run import CorpusCancelled, CorpusOptions, run_corpus
+
+    problem = out_problem(args.out) or _device_problem(args.device)
+    if problem:
+        return error(problem)
+    shard, shards = args.shard
+    options = CorpusOptions(
+        max_length=args.max_length,
+        batch_size=args.batch_size,
+        shard=shard,
+        shards=shards,
+        js=args.js,
+    )
+    line = _ProgressLine()
+    try:
+        scan_corpus(args.file)  # a bad file fails before the model loads
+        loaded = load(args.model)
+        loaded.model.to(args.device)
+        with _stop_requests() as asked:
+            run = run_corpus(
+                loaded, args.file, args.out, options, progress=line, should_stop=lambda: asked[0]
+            )
+    except CorpusCancelled as err:
+        line.end()
+        print(f"cancelled: {err}", file=sys.stderr)
+        return CANCELLED_EXIT
+    except ExplorerError as err:
+        line.end()
+        return error(str(err))
+    line.end()
+    sums = run.sums
+    print(
+        f"{sums.segments} segments, {sums.rows} tokens, {sums.layers} layers × {sums.heads} "
+        f"heads (shard {shard}/{shards}) → {args.out}"
+    )
+    if sums.truncated_segments:
+        print(
+            f"note: {sums.truncated_segments} segments were longer than {args.max_length} "
+            f"tokens and were truncated ({sums.tokens_dropped} tokens dropped)"
+        )
+    if run.meta["blank_lines"]:
+        print(f"note: {run.meta['blank_lines']} blank lines were skipped")
+    return 0
+
+
+def run_merge_command(argv: list[str]) -> int:
+    """Merge shard outputs into the output of one run."""
+    args = _merge_parser().parse_args(argv)
+    from explorer.core.corpus.files import merge_corpus_files, missing_shards, write_atomically
+
+    problem = out_problem(args.out)
+    if problem:
+        return error(problem)
+    try:
+        arrays, meta = merge_corpus_files(args.parts)
+        write_atomically(args.out, arrays)
+    except ExplorerError as err:
+        return error(str(err))
+    print(
+        f"{int(arrays['segments'])} segments from {len(args.parts)} files "
+        f"(shards {', '.join(map(str, meta['shards_merged']))} of {meta['shards']}) → {args.out}"
+    )
+    missing = missing_shards(meta)
+    if missing:
+        print(f"warning: shards {', '.join(map(str, missing))} are not in the merge")
+    return 0
+
+
+def run_corpus(argv: list[str]) -> int:
+    """``corpus merge …`` merges; anything else is a corpus run."""
+    if argv and argv[0] == "merge":
+        return run_merge_command(argv[1:])
+    return run_corpus_command(argv)

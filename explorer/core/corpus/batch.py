@@ -1,0 +1,155 @@
+"""The sums one padded batch adds to the corpus statistics, computed on the model's device.
+
+Every statistic is a sum over real query rows (padding excluded, as rows and as keys), so a
+corpus's value is a sum of batches' sums divided by a count: pooled over every row of every
+segment, never averaged per segment first, and the sums of shards add up to one run's.
+Attention maps are reduced layer by layer and dropped; only (L, H)-sized sums leave.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from explorer.core.analysis.head_stats import SMOOTHING
+
+MAX_OFFSET = 10
+OFFSETS = np.arange(-MAX_OFFSET, MAX_OFFSET + 1)  # column k of head_offsets is offset k − 10
+KEY_ROLES = ("cls", "sep", "punct")
+
+
+@dataclass(frozen=True)
+class BatchMasks:
+    """(B, T) masks of a padded batch, as float tensors on the model's device."""
+
+    real: Any  # 1 for a token, 0 for padding
+    roles: Any  # (B, T, 3): [CLS], [SEP], punctuation keys (zero on padding)
+    content: Any  # real and not special: the tokens whose states enter the anisotropy
+
+
+@dataclass
+class HeadSums:
+    """Float64 numpy sums of one batch (or a whole corpus) for every head."""
+
+    roles: np.ndarray  # (L, H, 3): attention on [CLS], [SEP], punctuation
+    entropy: np.ndarray  # (L, H), Clark's smoothing
+    distance: np.ndarray  # (L, H): Σ_j a_ij |i − j|
+    offsets: np.ndarray  # (L, H, 21): a_{i, i+k} for k = −10 … 10
+    rows: int  # query rows
+    offset_rows: np.ndarray  # (21,) rows whose key at offset k exists
+    js: np.ndarray | None  # (L·H, L·H): Σ_rows JS(head i's row, head j's row)
+
+
+def head_sums(attentions: list[Any], masks: BatchMasks, *, js: bool) -> HeadSums:
+    """Reduce each layer's (B, H, T, T) weights to sums over real rows, one layer at a time."""
+    import torch
+
+    real = masks.real
+    count = real.sum(dim=1)  # (B,) real tokens per segment: Clark's T
+    width = real.shape[1]
+    positions = torch.arange(width, device=real.device, dtype=torch.float32)
+    distance = (positions[:, None] - positions[None, :]).abs()
+    key_mask = real[:, None, None, :]
+    row_mask = real[:, None, :]
+    smoothing = (SMOOTHING / count)[:, None, None, None]
+    roles, entropy, distances, offsets = [], [], [], []
+    for a in attentions:
+        rows = torch.matmul(a, masks.roles[:, None])  # (B, H, T, 3)
+        roles.append(_row_sum(rows, real[:, None, :, None]))
+        smoothed = (1.0 - SMOOTHING) * a + smoothing
+        per_row = -(torch.special.xlogy(smoothed, smoothed) * key_mask).sum(-1)
+        entropy.append(_row_sum(per_row, row_mask))
+        distances.append(_row_sum((a * distance).sum(-1), row_mask))
+        offsets.append(
+            torch.stack(
+                [
+                    _row_sum(torch.diagonal(a, int(k), -2, -1), row_mask[..., abs(int(k)) :])
+                    if abs(int(k)) < width
+                    else torch.zeros(a.shape[1], dtype=torch.float64, device=a.device)
+                    for k in OFFSETS
+                ],
+                dim=-1,
+            )
+        )
+    offset_rows = np.array(
+        [int(real[:, abs(int(k)) :].sum().item()) if abs(int(k)) < width else 0 for k in OFFSETS],
+        dtype=np.int64,
+    )
+    return HeadSums(
+        roles=_numpy(torch.stack(roles)),
+        entropy=_numpy(torch.stack(entropy)),
+        distance=_numpy(torch.stack(distances)),
+        offsets=_numpy(torch.stack(offsets)),
+        rows=int(real.sum().item()),
+        offset_rows=offset_rows,
+        js=_js_sums(attentions, real) if js else None,
+    )
+
+
+def _row_sum(values: Any, mask: Any) -> Any:
+    """Σ over batch and query rows of ``values × mask``, in float64: (H, …)."""
+    masked = (values * mask).double()
+    return masked.sum(dim=(0, 2))
+
+
+def _numpy(tensor: Any) -> np.ndarray:
+    return np.asarray(tensor.detach().cpu().numpy(), dtype=np.float64)
+
+
+def _js_sums(attentions: list[Any], real: Any) -> np.ndarray:
+    """Σ over real rows of the Jensen–Shannon divergence (nats) between every two heads' rows.
+
+    JS(p, q) = H(m) − (H(p) + H(q)) / 2 with m = (p + q) / 2, as Clark et al.'s
+    ``head_distances.py``; padded keys have weight 0 exactly, so they add nothing.
+    """
+    import torch
+
+    keep = real.bool()
+    rows = torch.stack([a.permute(1, 0, 2, 3)[:, keep] for a in attentions])  # (L, H, R, T)
+    rows = rows.reshape(-1, *rows.shape[2:]).double()  # (LH, R, T)
+    own = -torch.special.xlogy(rows, rows).sum(-1)  # (LH, R)
+    heads = rows.shape[0]
+    sums = torch.zeros((heads, heads), dtype=torch.float64, device=rows.device)
+    for i in range(heads):
+        mixed = 0.5 * (rows[i : i + 1] + rows[i:])
+        divergence = -torch.special.xlogy(mixed, mixed).sum(-1) - 0.5 * (own[i : i + 1] + own[i:])
+        sums[i, i:] = divergence.clamp_min(0.0).sum(-1)
+    sums = torch.triu(sums, 1) + torch.triu(sums).T
+    return _numpy(sums)
+
+
+def unit_states(hidden_states: list[Any]) -> Any:
+    """(L+1, B, T, D) states scaled to length 1 per token and layer, in float64."""
+    import torch
+
+    states = torch.stack(hidden_states).double()
+    norms = torch.linalg.vector_norm(states, dim=-1, keepdim=True)
+    return states / torch.where(norms > 0, norms, torch.ones_like(norms))
+
+
+def token_unit_sum(units: Any, content: Any) -> np.ndarray:
+    """(L+1, D): Σ of content tokens' unit vectors, from which the mean pairwise cosine follows."""
+    return _numpy((units * content[None, :, :, None]).sum(dim=(1, 2)))
+
+
+def word_unit_vectors(
+    hidden_states: list[Any], batch: Any, position: Any, word: Any, words: int
+) -> np.ndarray:
+    """(W, L+1, D) float64: each word's state (mean of its pieces) per layer, scaled to length 1.
+
+    ``batch``, ``position`` and ``word`` are (N,) long tensors: token N of segment ``batch`` at
+    ``position`` belongs to word slot ``word``.
+    """
+    import torch
+
+    states = torch.stack(hidden_states)[:, batch, position].double()  # (L+1, N, D)
+    sums = torch.zeros((states.shape[0], words, states.shape[2]), dtype=torch.float64)
+    sums = sums.to(states.device).index_add_(1, word, states)
+    pieces = torch.zeros(words, dtype=torch.float64, device=states.device)
+    pieces.index_add_(0, word, torch.ones_like(word, dtype=torch.float64))
+    means = sums / pieces[None, :, None]
+    norms = torch.linalg.vector_norm(means, dim=-1, keepdim=True)
+    units = means / torch.where(norms > 0, norms, torch.ones_like(norms))
+    return _numpy(units.permute(1, 0, 2))

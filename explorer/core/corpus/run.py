@@ -1,0 +1,377 @@
+"""Stream a corpus through the model in length-bucketed batches and add up its statistics.
+
+The file is read in chunks of ``chunk_batches × batch_size`` segments; each chunk is sorted by
+token count and cut into batches, so a batch pads little and memory is bounded by the batch,
+whatever the corpus size. Batches are numbered over the whole corpus, and shard K of N runs
+the batches whose number is K − 1 modulo N: every shard cuts the very same batches, so merged
+shards add up what one run would. Partial sums are checkpointed beside the output (every
+``checkpoint_seconds`` and when cancelled); the same command resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from explorer.core.analysis.head_stats import is_punctuation
+from explorer.core.analysis.words import group_word_pieces
+from explorer.core.corpus.batch import (
+    BatchMasks,
+    head_sums,
+    token_unit_sum,
+    unit_states,
+    word_unit_vectors,
+)
+from explorer.core.corpus.files import (
+    CORPUS_FORMAT_VERSION,
+    CorpusFileError,
+    checkpoint_path,
+    meta_array,
+    output_arrays,
+    read_corpus_file,
+    same_run,
+    write_atomically,
+)
+from explorer.core.corpus.reader import CorpusScan, Segment, read_segments, scan_corpus
+from explorer.core.corpus.sums import CorpusSums
+from explorer.core.corpus.words import MIN_OCCURRENCES, WORD_CAPACITY, WordTable
+from explorer.core.errors import ExplorerError
+from explorer.core.inference import Encoding, encode
+from explorer.core.loading import LoadedModel
+
+MIN_MAX_LENGTH = 8
+
+
+class CorpusOptionsError(ExplorerError):
+    """The options of a corpus run do not fit the model or each other."""
+
+
+class CorpusCancelled(ExplorerError):
+    """The run stopped on request; its partial sums are in the checkpoint."""
+
+
+@dataclass(frozen=True)
+class CorpusOptions:
+    """How to run a corpus: what ``bert-explorer corpus`` takes on its command line."""
+
+    max_length: int = 128
+    batch_size: int = 16
+    shard: int = 1  # K, counted from 1
+    shards: int = 1  # N
+    js: bool = False
+    word_capacity: int = WORD_CAPACITY
+    chunk_batches: int = 64
+    checkpoint_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run is: segments done of (about) how many, and how fast this session goes."""
+
+    done: int
+    total: int
+    session_done: int
+    elapsed: float
+
+    @property
+    def rate(self) -> float:
+        """Segments per second in this session (a resumed run's earlier part is not timed)."""
+        return self.session_done / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def seconds_left(self) -> float | None:
+        """Estimated time to the end, None until there is a rate."""
+        rate = self.rate
+        return max(self.total - self.done, 0) / rate if rate > 0 else None
+
+
+@dataclass(frozen=True)
+class CorpusRun:
+    """A finished run: its sums and the meta written with them."""
+
+    sums: CorpusSums
+    meta: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+
+
+def _no_progress(_progress: Progress) -> None:
+    return None
+
+
+def _never() -> bool:
+    return False
+
+
+def check_options(loaded: LoadedModel, options: CorpusOptions) -> None:
+    """Refuse options that cannot work, with the reason."""
+    if not MIN_MAX_LENGTH <= options.max_length <= loaded.info.max_length:
+        raise CorpusOptionsError(
+            f"--max-length {options.max_length} must be between {MIN_MAX_LENGTH} and the "
+            f"model's maximum, {loaded.info.max_length}."
+        )
+    if options.batch_size < 1:
+        raise CorpusOptionsError(f"--batch-size {options.batch_size} must be at least 1.")
+    if not 1 <= options.shard <= options.shards:
+        raise CorpusOptionsError(
+            f"--shard {options.shard}/{options.shards}: K must be between 1 and N."
+        )
+
+
+def special_ids(tokenizer: Any) -> tuple[int, int]:
+    """The family's own [CLS] and [SEP]: cls/sep ids, else bos/eos (RoBERTa's <s> and </s>)."""
+    cls = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
+    sep = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+    return (-1 if cls is None else int(cls)), (-1 if sep is None else int(sep))
+
+
+def planned_batches(
+    loaded: LoadedModel, path: Path, options: CorpusOptions
+) -> Iterator[tuple[int, list[Encoding]]]:
+    """(corpus-wide batch number, encodings) for every batch, in order, length-bucketed."""
+    short = dataclasses.replace(
+        loaded, info=dataclasses.replace(loaded.info, max_length=options.max_length)
+    )
+    chunk_size = options.batch_size * options.chunk_batches
+    number = 0
+    chunk: list[Segment] = []
+
+    def cut(segments: list[Segment]) -> Iterator[tuple[int, list[Encoding]]]:
+        nonlocal number
+        encodings = [encode(short, s.text, s.pair) for s in segments]
+        encodings.sort(key=lambda e: -e.input_ids.shape[0])  # stable: ties keep file order
+        for start in range(0, len(encodings), options.batch_size):
+            yield number, encodings[start : start + options.batch_size]
+            number += 1
+
+    for segment in read_segments(path):
+        chunk.append(segment)
+        if len(chunk) == chunk_size:
+            yield from cut(chunk)
+            chunk = []
+    if chunk:
+        yield from cut(chunk)
+
+
+class _BatchRunner:
+    """Pads a batch, runs the model with attention and hidden states, and adds up the sums."""
+
+    def __init__(self, loaded: LoadedModel, sums: CorpusSums) -> None:
+        import torch
+
+        self.model = loaded.model
+        self.device = next(loaded.model.parameters()).device
+        tokenizer = loaded.tokenizer
+        self.pad_id = int(tokenizer.pad_token_id or 0)
+        self.cls_id, self.sep_id = special_ids(tokenizer)
+        self.with_types = "token_type_ids" in tokenizer.model_input_names
+        self.sums = sums
+        self.torch = torch
+
+    def _tensor(self, array: np.ndarray, dtype: Any) -> Any:
+        return self.torch.from_numpy(array).to(self.device, dtype)
+
+    def run(self, batch: list[Encoding]) -> None:
+        torch = self.torch
+        width = max(e.input_ids.shape[0] for e in batch)
+        ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
+        types = np.zeros_like(ids)
+        real = np.zeros(ids.shape, dtype=np.float32)
+        roles = np.zeros((*ids.shape, 3), dtype=np.float32)
+        content = np.zeros_like(real)
+        for b, e in enumerate(batch):
+            count = e.input_ids.shape[0]
+            ids[b, :count] = e.input_ids
+            types[b, :count] = e.token_type_ids
+            real[b, :count] = 1.0
+            roles[b, :count, 0] = e.input_ids == self.cls_id
+            roles[b, :count, 1] = e.input_ids == self.sep_id
+            roles[b, :count, 2] = [
+                is_punctuation(str(t)) and not s
+                for t, s in zip(e.tokens, e.special_tokens_mask, strict=True)
+            ]
+            content[b, :count] = ~e.special_tokens_mask
+        inputs = {"input_ids": self._tensor(ids, torch.long)}
+        inputs["attention_mask"] = self._tensor(real, torch.long)
+        if self.with_types:
+            inputs["token_type_ids"] = self._tensor(types, torch.long)
+        masks = BatchMasks(
+            real=self._tensor(real, torch.float32),
+            roles=self._tensor(roles, torch.float32),
+            content=self._tensor(content, torch.float64),
+        )
+        with torch.inference_mode():
+            outputs = self.model(
+                **inputs, output_attentions=True, output_hidden_states=True, return_dict=True
+            )
+            attentions = list(outputs.attentions or ())
+            if len(attentions) != self.sums.layers or any(a is None for a in attentions):
+                raise RuntimeError(
+                    "The model returned no attention weights; it must be loaded with eager "
+                    "attention."
+                )
+            hidden = list(outputs.hidden_states)
+            del outputs
+            self.sums.add_heads(head_sums(attentions, masks, js=self.sums.js))
+            del attentions
+            units = unit_states(hidden)
+            self.sums.token_unit_sum += token_unit_sum(units, masks.content)
+            del units
+            self._add_words(batch, hidden)
+        self.sums.content_tokens += int(content.sum())
+        self.sums.segments += len(batch)
+        self.sums.truncated_segments += sum(e.truncated for e in batch)
+        self.sums.tokens_dropped += sum(e.tokens_dropped for e in batch)
+
+    def _add_words(self, batch: list[Encoding], hidden: list[Any]) -> None:
+        """Each word's piece-averaged unit vector per layer, into the bounded word table."""
+        rows: list[int] = []
+        positions: list[int] = []
+        slots: list[int] = []
+        names: list[str] = []
+        for b, e in enumerate(batch):
+            groups = group_word_pieces(e.sequence_ids, e.word_ids)
+            slot_of: dict[int, int] = {}
+            spans: dict[int, list[int]] = {}
+            for t in np.flatnonzero((e.word_ids >= 0) & ~e.special_tokens_mask).tolist():
+                group = int(groups[t])
+                spans.setdefault(group, []).append(t)
+            for group, tokens in spans.items():
+                sentence = e.text if e.sequence_ids[tokens[0]] == 0 else (e.pair or "")
+                name = sentence[e.offsets[tokens[0], 0] : e.offsets[tokens[-1], 1]].casefold()
+                if not name.strip() or is_punctuation(name):
+                    continue
+                slot_of[group] = len(names)
+                names.append(name)
+                for t in tokens:
+                    rows.append(b)
+                    positions.append(t)
+                    slots.append(slot_of[group])
+        if not names:
+            return
+        torch = self.torch
+        units = word_unit_vectors(
+            hidden,
+            torch.tensor(rows, device=self.device),
+            torch.tensor(positions, device=self.device),
+            torch.tensor(slots, device=self.device),
+            len(names),
+        )
+        for name, unit in zip(names, units, strict=True):
+            self.sums.words.add(name, unit)
+
+
+def run_meta(loaded: LoadedModel, scan: CorpusScan, options: CorpusOptions) -> dict[str, Any]:
+    """What identifies a run (see files.RUN_IDENTITY) and what a reader needs to know."""
+    info = loaded.info
+    cls_id, sep_id = special_ids(loaded.tokenizer)
+    return {
+        "format_version": CORPUS_FORMAT_VERSION,
+        "corpus": scan.path.name,
+        "corpus_sha256": scan.sha256,
+        "corpus_lines": scan.lines,
+        "corpus_segments": scan.segments,
+        "blank_lines": scan.blank_lines,
+        "model": {
+            "source": info.source,
+            "name_or_path": info.name_or_path,
+            "model_type": info.model_type,
+            "num_layers": info.num_layers,
+            "num_heads": info.num_heads,
+            "hidden_size": info.hidden_size,
+        },
+        "cls_token_id": cls_id,
+        "sep_token_id": sep_id,
+        "max_length": options.max_length,
+        "batch_size": options.batch_size,
+        "chunk_batches": options.chunk_batches,
+        "js": options.js,
+        "word_capacity": options.word_capacity,
+        "min_occurrences": MIN_OCCURRENCES,
+        "offsets": list(range(-10, 11)),
+        "shard": options.shard,
+        "shards": options.shards,
+        "shards_merged": [options.shard],
+    }
+
+
+def _resume(path: Path, meta: dict[str, Any], fresh: CorpusSums) -> tuple[CorpusSums, int]:
+    """The checkpoint's sums and next batch number, or the fresh sums and 0 without one."""
+    if not path.exists():
+        return fresh, 0
+    sums, saved = read_corpus_file(path)
+    differ = same_run(meta, saved) + (["shard"] if saved.get("shard") != meta["shard"] else [])
+    if differ:
+        raise CorpusFileError(
+            f"The checkpoint {path} belongs to another run (its {', '.join(differ)} differ): "
+            "delete it to start afresh, or give another --out."
+        )
+    return sums, int(saved["next_batch"])
+
+
+def run_corpus(
+    loaded: LoadedModel,
+    corpus: Path,
+    out: Path,
+    options: CorpusOptions,
+    *,
+    progress: Callable[[Progress], None] = _no_progress,
+    should_stop: Callable[[], bool] = _never,
+) -> CorpusRun:
+    """Run the corpus (this shard of it), write ``out`` and return what was written.
+
+    ``should_stop`` is asked between batches; when it says yes the partial sums go to the
+    checkpoint and CorpusCancelled says where. A checkpoint from an earlier run of the same
+    command is picked up, and removed once ``out`` is written.
+    """
+    check_options(loaded, options)
+    scan = scan_corpus(corpus)
+    meta = run_meta(loaded, scan, options)
+    info = loaded.info
+    fresh = CorpusSums(
+        info.num_layers,
+        info.num_heads,
+        info.hidden_size,
+        options.js,
+        words=WordTable(capacity=options.word_capacity),
+    )
+    checkpoint = checkpoint_path(out)
+    sums, next_batch = _resume(checkpoint, meta, fresh)
+    runner = _BatchRunner(loaded, sums)
+    total = -(-scan.segments // options.shards) if options.shards > 1 else scan.segments
+    started, done_before = time.monotonic(), sums.segments
+    last_saved = started
+
+    def save(next_number: int) -> None:
+        saved = {**meta, "next_batch": next_number}
+        write_atomically(checkpoint, {**sums.raw_arrays(), "meta": meta_array(saved)})
+
+    for number, batch in planned_batches(loaded, corpus, options):
+        if number % options.shards != options.shard - 1 or number < next_batch:
+            continue
+        if should_stop():
+            save(number)
+            raise CorpusCancelled(
+                f"Cancelled after {sums.segments} segments; partial sums are in {checkpoint}. "
+                "Run the same command again to resume."
+            )
+        runner.run(batch)
+        now = time.monotonic()
+        progress(Progress(sums.segments, total, sums.segments - done_before, now - started))
+        if now - last_saved >= options.checkpoint_seconds:
+            save(number + 1)
+            last_saved = now
+    meta = {
+        **meta,
+        "truncated_segments": sums.truncated_segments,
+        "tokens_dropped": sums.tokens_dropped,
+    }
+    arrays = output_arrays(sums, meta)
+    write_atomically(out, arrays)
+    checkpoint.unlink(missing_ok=True)
+    return CorpusRun(sums, meta, arrays)

@@ -1,0 +1,133 @@
+"""`bert-explorer corpus` and `corpus merge`: keys, progress, notes, and errors as messages."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from explorer.cli import main
+
+OUTPUT_KEYS = {
+    "segments",
+    "tokens",
+    "head_cls",
+    "head_sep",
+    "head_punct",
+    "head_self",
+    "head_prev",
+    "head_next",
+    "head_entropy",
+    "head_distance",
+    "head_offsets",
+    "layer_self_similarity",
+    "layer_anisotropy",
+    "count_truncated_segments",
+    "count_tokens_dropped",
+    "count_offset_rows",
+    "count_content_tokens",
+    "sum_roles",
+    "sum_entropy",
+    "sum_distance",
+    "sum_offsets",
+    "sum_token_units",
+    "words",
+    "word_counts",
+    "word_unit_sums",
+    "meta",
+}
+TEXT = "The bank is closed.\nA python sleeps.\tIs it a snake?\n" + "One more line.\n" * 5
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text(TEXT, encoding="utf-8")
+    return path
+
+
+def test_corpus_writes_every_key_and_reports_progress(tmp_path, corpus, tiny_model_dir, capsys):
+    out = tmp_path / "stats.npz"
+    model = ["--model", str(tiny_model_dir)]
+    assert main(["corpus", str(corpus), *model, "--batch-size", "3", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "7 segments" in captured.out and str(out) in captured.out
+    assert "7/7 segments" in captured.err and "segments/s" in captured.err
+    assert "0:00:00 left" in captured.err
+    with np.load(out) as data:
+        assert set(data.files) == OUTPUT_KEYS  # no head_js without --js
+        meta = json.loads(str(data["meta"]))
+    assert meta["batch_size"] == 3 and meta["max_length"] == 128 and meta["shards"] == 1
+
+    with_js = tmp_path / "js.npz"
+    assert main(["corpus", str(corpus), *model, "--js", "--out", str(with_js)]) == 0
+    with np.load(with_js) as data:
+        assert set(data.files) == OUTPUT_KEYS | {"head_js", "sum_js"}
+        assert data["head_js"].shape == (16, 16)
+
+
+def test_shards_then_merge_on_the_command_line(tmp_path, corpus, tiny_model_dir, capsys):
+    model = ["--model", str(tiny_model_dir), "--batch-size", "2"]
+    parts = []
+    for shard in ("1/2", "2/2"):
+        out = tmp_path / f"part{shard[0]}.npz"
+        assert main(["corpus", str(corpus), *model, "--shard", shard, "--out", str(out)]) == 0
+        parts.append(str(out))
+    whole = tmp_path / "whole.npz"
+    assert main(["corpus", str(corpus), *model, "--out", str(whole)]) == 0
+    merged = tmp_path / "merged.npz"
+    assert main(["corpus", "merge", parts[0], "--out", str(merged)]) == 0
+    assert "warning: shards 2 are not in the merge" in capsys.readouterr().out
+    assert main(["corpus", "merge", *parts, "--out", str(merged)]) == 0
+    assert "7 segments from 2 files (shards 1, 2 of 2)" in capsys.readouterr().out
+    with np.load(whole) as a, np.load(merged) as b:
+        for key in ("head_entropy", "head_offsets", "layer_anisotropy", "word_counts"):
+            np.testing.assert_allclose(a[key], b[key], rtol=1e-6)
+
+
+def test_a_long_line_is_a_note_not_a_failure(tmp_path, tiny_model_dir, capsys):
+    path = tmp_path / "long.txt"
+    path.write_text("short\n" + "word " * 50 + "\n\n", encoding="utf-8")
+    out = tmp_path / "o.npz"
+    args = ["corpus", str(path), "--model", str(tiny_model_dir), "--max-length", "16"]
+    assert main([*args, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "note: 1 segments were longer than 16 tokens and were truncated (36 tokens dropped)" in (
+        printed
+    )
+    assert "note: 1 blank lines were skipped" in printed
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty"),
+        (b"\x00\x01\x02binary", "looks like a binary file"),
+        (b"caf\xe9\n", "line 1: not UTF-8"),
+    ],
+)
+def test_bad_files_exit_2_with_a_message(tmp_path, tiny_model_dir, capsys, content, message):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    out = tmp_path / "o.npz"
+    code = main(["corpus", str(path), "--model", str(tiny_model_dir), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and message in err
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_other_errors_exit_2(tmp_path, corpus, tiny_model_dir, capsys):
+    model = ["--model", str(tiny_model_dir)]
+    out = str(tmp_path / "o.npz")
+    assert main(["corpus", str(tmp_path / "missing.txt"), *model, "--out", out]) == 2
+    assert "missing.txt" in capsys.readouterr().err
+    assert main(["corpus", str(corpus), *model, "--max-length", "4", "--out", out]) == 2
+    assert "--max-length 4 must be between 8" in capsys.readouterr().err
+    assert main(["corpus", str(corpus), *model, "--device", "nonsense", "--out", out]) == 2
+    assert "is not a torch device" in capsys.readouterr().err
+    assert main(["corpus", "merge", str(corpus), "--out", out]) == 2
+    assert "is not a bert-explorer corpus file" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["corpus", str(corpus), "--shard", "3/2", "--out", out])
+    assert exit_info.value.code == 2 and "1 ≤ K ≤ N" in capsys.readouterr().err
