@@ -13,11 +13,31 @@ from typing import Any
 
 from explorer.core.results import ModelInfo
 
-# "encoder.layer.3.…" (BERT, RoBERTa, ELECTRA) or "transformer.layer.3.…" (DistilBERT).
-_LAYER = re.compile(r"^(?P<prefix>(?:.*\.)?layers?\.)(?P<layer>\d+)\.(?P<rest>.+)$")
+# "encoder.layer.3.…" (BERT, RoBERTa, ELECTRA, DeBERTa), "transformer.layer.3.…" (DistilBERT)
+# or "h.3.…" (GPT-2), after any head model's prefix ("bert.", "transformer.", …).
+_LAYER = re.compile(r"^(?P<prefix>(?:.*\.)?(?:layers?|h)\.)(?P<layer>\d+)\.(?P<rest>.+)$")
+# ALBERT: one group of layers run at several depths ("encoder.albert_layer_groups.0.…").
+_SHARED = re.compile(
+    r"^(?:.*\.)?albert_layer_groups\.(?P<group>\d+)\.albert_layers\.(?P<inner>\d+)\.(?P<rest>.+)$"
+)
+# Parameters of the input side that are not under "embeddings.": GPT-2's token and position
+# tables, ALBERT's and ELECTRA's E → D projections, DeBERTa's relative-position table and
+# its LayerNorm.
+_EMBEDDING_NAMES = re.compile(
+    r"^(?:.*\.)?(?:embeddings\.|embeddings_project\.|wte\.|wpe\."
+    r"|encoder\.embedding_hidden_mapping_in\."
+    r"|encoder\.rel_embeddings\.|encoder\.LayerNorm\.)"
+)
+# The output side: the pooler, GPT-2's final LayerNorm, and a checkpoint's prediction head.
+_OUTPUT_NAMES = re.compile(
+    r"^(?:(?:.*\.)?pooler\.|(?:.*\.)?ln_f\.|cls\.|lm_head\.|classifier\.|pre_classifier\."
+    r"|qa_outputs\.|predictions\.|sop_classifier\.|generator_|discriminator_predictions\."
+    r"|vocab_|mask_predictions\.|score\.)"
+)
 EMBEDDINGS_KEY = "embeddings"
 POOLER_KEY = "pooler"
 OTHER_KEY = "other"
+SHARED_KEY = "shared"
 
 
 def parameter_table(model: Any) -> tuple[tuple[str, tuple[int, ...]], ...]:
@@ -39,10 +59,11 @@ class ParameterRow:
 class ParameterGroup:
     """The embedding layer, one encoder layer, the output layer (pooler), or anything else."""
 
-    key: str  # "embeddings", "encoder.3", "pooler" or "other"
-    title: str  # "Embedding layer", "Encoder 4", …
-    layer: int  # 0-based encoder layer, -1 for the other groups
+    key: str  # "embeddings", "encoder.3", "shared.0", "pooler" or "other"
+    title: str  # "Embedding layer", "Encoder 4", "Shared layer (depths 1–12)", …
+    layer: int  # 0-based encoder layer (a shared group: its first depth), -1 for the others
     rows: tuple[ParameterRow, ...]
+    depths: tuple[int, ...] = ()  # a shared group (ALBERT): every depth that runs it
 
     @property
     def values(self) -> int:
@@ -67,26 +88,50 @@ class Anatomy:
         return sum(group.values for group in self.groups)
 
     def encoder_groups(self) -> tuple[ParameterGroup, ...]:
-        """Encoder 1 … N, in order."""
+        """Encoder 1 … N (or ALBERT's shared groups), in order."""
         return tuple(group for group in self.groups if group.layer >= 0)
 
 
-def build_anatomy(parameters: tuple[tuple[str, tuple[int, ...]], ...]) -> Anatomy:
-    """Group (name, shape) pairs: embeddings, encoder 1 … N, the output layer, then the rest."""
+def _short(name: str, marker: re.Pattern[str]) -> str:
+    """The name after its group's own prefix ("embeddings.word_embeddings.weight" → …)."""
+    match = marker.match(name)
+    if match is None:
+        return name
+    prefix = match.group(0)
+    kept = prefix.rsplit(".", 2)[-2] + "." if prefix.endswith(".") else ""
+    if kept in ("embeddings.", "pooler."):
+        kept = ""
+    return kept + name[match.end() :]
+
+
+def build_anatomy(
+    parameters: tuple[tuple[str, tuple[int, ...]], ...], num_layers: int = 0
+) -> Anatomy:
+    """Group (name, shape) pairs: embeddings, encoder 1 … N, the output layer, then the rest.
+
+    Every family's names are recognised (BERT-like, DistilBERT, ALBERT, DeBERTa, GPT-2, with
+    or without a head model's prefix). ALBERT's layer groups become shared groups that name
+    the depths running them (``num_layers`` deep; without it, every depth is unknown).
+    """
     embeddings: list[ParameterRow] = []
-    pooler: list[ParameterRow] = []
+    output: list[ParameterRow] = []
     other: list[ParameterRow] = []
     layers: dict[int, list[ParameterRow]] = {}
+    shared: dict[int, list[ParameterRow]] = {}
     for name, shape in parameters:
         values = math.prod(shape)
-        match = _LAYER.match(name)
-        if match is not None:
+        if (match := _SHARED.match(name)) is not None:
+            rest = match["rest"] if match["inner"] == "0" else f"{match['inner']}.{match['rest']}"
+            shared.setdefault(int(match["group"]), []).append(
+                ParameterRow(name, rest, shape, values)
+            )
+        elif (match := _LAYER.match(name)) is not None:
             row = ParameterRow(name, match["rest"], shape, values)
             layers.setdefault(int(match["layer"]), []).append(row)
-        elif name.startswith(EMBEDDINGS_KEY + "."):
-            embeddings.append(ParameterRow(name, name.removeprefix("embeddings."), shape, values))
-        elif name.startswith(POOLER_KEY + "."):
-            pooler.append(ParameterRow(name, name.removeprefix("pooler."), shape, values))
+        elif _EMBEDDING_NAMES.match(name):
+            embeddings.append(ParameterRow(name, _short(name, _EMBEDDING_NAMES), shape, values))
+        elif _OUTPUT_NAMES.match(name):
+            output.append(ParameterRow(name, _short(name, _OUTPUT_NAMES), shape, values))
         else:
             other.append(ParameterRow(name, name, shape, values))
     groups = [ParameterGroup(EMBEDDINGS_KEY, "Embedding layer", -1, tuple(embeddings))]
@@ -94,11 +139,43 @@ def build_anatomy(parameters: tuple[tuple[str, tuple[int, ...]], ...]) -> Anatom
         ParameterGroup(f"encoder.{layer}", f"Encoder {layer + 1}", layer, tuple(layers[layer]))
         for layer in sorted(layers)
     ]
-    if pooler:
-        groups.append(ParameterGroup(POOLER_KEY, "Output layer (pooler)", -1, tuple(pooler)))
+    groups += _shared_groups(shared, num_layers)
+    if output:
+        title = (
+            "Output layer (pooler)"
+            if all(".pooler." in f".{r.name}" for r in output)
+            else ("Output layer")
+        )
+        groups.append(ParameterGroup(POOLER_KEY, title, -1, tuple(output)))
     if other:
         groups.append(ParameterGroup(OTHER_KEY, "Other parameters", -1, tuple(other)))
     return Anatomy(tuple(group for group in groups if group.rows))
+
+
+def _shared_groups(shared: dict[int, list[ParameterRow]], num_layers: int) -> list[ParameterGroup]:
+    """ALBERT's groups: depth i runs group int(i / (L / G)), as AlbertTransformer does."""
+    count = len(shared)
+    groups = []
+    for group in sorted(shared):
+        depths = tuple(
+            depth for depth in range(num_layers) if int(depth / (num_layers / count)) == group
+        )
+        where = (
+            f"depths {depths[0] + 1}–{depths[-1] + 1}"
+            if len(depths) > 1
+            else (f"depth {depths[0] + 1}" if depths else "every depth")
+        )
+        title = f"Shared layer{f' {group + 1}' if count > 1 else ''} (one set of weights, {where})"
+        groups.append(
+            ParameterGroup(
+                f"{SHARED_KEY}.{group}",
+                title,
+                depths[0] if depths else 0,
+                tuple(shared[group]),
+                depths,
+            )
+        )
+    return groups
 
 
 def shape_symbols(shape: tuple[int, ...], info: ModelInfo) -> str:

@@ -47,7 +47,7 @@ from explorer.core.model_checks import (
 )
 from explorer.core.results import ModelInfo
 from explorer.core.sources import ModelSource, SourceKind, embedded_model_path
-from explorer.core.tokenization import special_token_table
+from explorer.core.tokenization import special_token_table, tokenizer_kind
 
 # Families whose AutoModel gives per-layer attentions and hidden states the explorer reads:
 # BERT-like encoders, ALBERT (one layer shared across depth), DeBERTa-v2 (disentangled
@@ -458,6 +458,7 @@ def _model_info(
         causal=is_causal(config),
         has_token_types=has_token_types(model),
         shared_layers=has_shared_layers(config),
+        tokenizer_kind=tokenizer_kind(tokenizer),
     )
 
 

@@ -59,6 +59,8 @@ class ModelInfo:
     causal: bool = False
     has_token_types: bool = True
     shared_layers: bool = False
+    # How pieces mark words: "WordPiece" (##), "byte-level BPE" (Ġ), "SentencePiece" (▁).
+    tokenizer_kind: str = "WordPiece"
 
 
 def _freeze(array: np.ndarray) -> np.ndarray:
@@ -92,6 +94,7 @@ class InferenceResult:
     truncated: bool = False
     tokens_dropped: int = 0
     predictions: Predictions | None = None  # the head's outputs of this same pass
+    knocked_out: tuple[tuple[int, int], ...] = ()  # (layer, head) from 0, gated off in the pass
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -135,6 +138,11 @@ class InferenceResult:
             return self.pair
         return None
 
+    @property
+    def knocked_out_labels(self) -> list[str]:
+        """The knocked-out heads as 'L:H', counted from 1 as the window shows them."""
+        return [f"{layer + 1}:{head + 1}" for layer, head in self.knocked_out]
+
     def meta(self) -> dict[str, Any]:
         """The JSON-able description stored under ``meta`` in npz files."""
         return {
@@ -156,6 +164,7 @@ class InferenceResult:
             "text": self.text,
             "pair": self.pair,
             **(self.predictions.meta() if self.predictions is not None else {"head": "none"}),
+            **({"knocked_out": self.knocked_out_labels} if self.knocked_out else {}),
         }
 
     def to_arrays(self) -> dict[str, np.ndarray]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -146,6 +147,81 @@ def token_counts(encoded: TokenizedInput) -> TokenCounts:
         most_split_word=most_text,
         most_split_pieces=tuple(s.token for s in most),
     )
+
+
+# --- pieces as text: the space marks of byte-level BPE and SentencePiece ---------------------
+WORDPIECE = "WordPiece"
+BYTE_LEVEL_BPE = "byte-level BPE"
+SENTENCEPIECE = "SentencePiece"
+SPACE_MARK = "␣"  # how the panels show the space a piece begins with (Ġ, ▁)
+
+
+def tokenizer_kind(tokenizer: Any) -> str:
+    """WordPiece (``##`` continues a word), byte-level BPE (``Ġ`` is a space) or SentencePiece.
+
+    Read from the fast tokenizer's own pipeline: its model, pre-tokenizer and decoder.
+    """
+    try:
+        spec = json.loads(tokenizer.backend_tokenizer.to_str())
+    except Exception:  # a tokenizer without a readable pipeline: BERT's pieces, shown as is
+        return WORDPIECE
+    described = json.dumps(
+        [spec.get("pre_tokenizer"), spec.get("decoder"), (spec.get("model") or {}).get("type")]
+    )
+    if "ByteLevel" in described:
+        return BYTE_LEVEL_BPE
+    if "Metaspace" in described or "Unigram" in described:
+        return SENTENCEPIECE
+    return WORDPIECE
+
+
+def _byte_decoder() -> dict[str, int]:
+    """GPT-2's printable stand-in for each byte (Ġ for the space, Ċ for a newline), reversed."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
+    chars = list(printable)
+    extra = 0
+    for byte in range(256):
+        if byte not in printable:
+            printable.append(byte)
+            chars.append(256 + extra)
+            extra += 1
+    return {chr(char): byte for byte, char in zip(printable, chars, strict=True)}
+
+
+_BYTE_DECODER = _byte_decoder()
+_LEFTOVER_BYTE = re.compile(r"\\x([0-9a-f]{2})")
+
+
+def _shown_whitespace(text: str) -> str:
+    return text.replace(" ", SPACE_MARK).replace("\n", "↵").replace("\t", "⇥")
+
+
+def display_token(token: str, kind: str) -> str:
+    """A piece as readers see it: its leading space as ␣, bytes decoded to their characters.
+
+    Byte-level BPE pieces are bytes written as printable stand-ins (``Ġ`` a space, ``Ã©`` the
+    two bytes of é); a piece ending inside a character shows the leftover bytes as ``<0xA9>``.
+    SentencePiece writes a space as ``▁``. WordPiece and special tokens stay as they are.
+    """
+    if kind == SENTENCEPIECE:
+        return token.replace("▁", SPACE_MARK)
+    if kind != BYTE_LEVEL_BPE or any(char not in _BYTE_DECODER for char in token):
+        return token
+    raw = bytes(_BYTE_DECODER[char] for char in token)
+    try:
+        return _shown_whitespace(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8", errors="backslashreplace")
+        return _LEFTOVER_BYTE.sub(lambda m: f"<0x{m[1].upper()}>", _shown_whitespace(text))
+
+
+def continuation_legend(kind: str) -> str:
+    """What marks a piece that continues a word, in this tokenizer's own writing."""
+    if kind == BYTE_LEVEL_BPE:
+        return f"dotted = continuation (no {SPACE_MARK}; written Ġ for a space)"
+    if kind == SENTENCEPIECE:
+        return f"dotted = continuation (no {SPACE_MARK}; written ▁ for a space)"
+    return "dotted = continuation (##)"
 
 
 # --- the tokenizer's special tokens (computed once at load time) ---------------------------

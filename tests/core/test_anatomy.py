@@ -126,16 +126,18 @@ def test_other_families_and_unknown_names_are_grouped_too():
         ("transformer.layer.0.attention.q_lin.weight", (4, 4)),
         ("transformer.layer.1.attention.q_lin.weight", (4, 4)),
         ("classifier.weight", (2, 4)),
+        ("mystery.weight", (3,)),
     )
     anatomy = build_anatomy(parameters)
     assert [g.title for g in anatomy.groups] == [
         "Embedding layer",
         "Encoder 1",
         "Encoder 2",
+        "Output layer",  # a prediction head is the output side too
         "Other parameters",
     ]
     assert anatomy.groups[1].rows[0].short_name == "attention.q_lin.weight"
-    assert anatomy.values == 40 + 16 + 16 + 8
+    assert anatomy.values == 40 + 16 + 16 + 8 + 3
 
 
 def test_shapes_are_named_after_the_config_and_the_summary_lists_it():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +11,19 @@ import pytest
 from explorer.core.loading import LoadedModel, load_model
 from explorer.core.sources import ModelSource
 from tests.families.builders import FAMILY_BY_NAME
+
+
+def settle_loader_threads() -> None:
+    """transformers loads weights in a thread pool it shuts down without waiting; let it end.
+
+    Otherwise the leak check of whichever test first built or loaded a family sees it.
+    """
+    for thread in threading.enumerate():
+        if (
+            thread.name.startswith("ThreadPoolExecutor")
+            and thread is not threading.current_thread()
+        ):
+            thread.join(timeout=30)
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +35,7 @@ def family_dir(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path
         if name not in built:
             family = FAMILY_BY_NAME[name]
             built[name] = family.build(tmp_path_factory.mktemp(family.model_type))
+            settle_loader_threads()
         return built[name]
 
     return get
@@ -34,6 +49,7 @@ def family_model(family_dir: Callable[[str], Path]) -> Callable[[str], LoadedMod
     def get(name: str) -> LoadedModel:
         if name not in loaded:
             loaded[name] = load_model(ModelSource.parse(str(family_dir(name))))
+            settle_loader_threads()
         return loaded[name]
 
     return get

@@ -12,6 +12,7 @@ import pytest
 from explorer.core.inference import run_inference
 from explorer.core.loading import LoadedModel
 from tests.families.builders import FAMILIES, PAIR, SENTENCE, Family
+from tests.families.conftest import settle_loader_threads
 
 NAMES = [family.name for family in FAMILIES]
 
@@ -27,7 +28,9 @@ def direct_forward(folder: Path, result: Any) -> Any:
     if result.model.has_token_types:
         inputs["token_type_ids"] = torch.from_numpy(result.token_type_ids.copy())[None]
     with torch.inference_mode():
-        return model(**inputs, output_attentions=True, output_hidden_states=True)
+        outputs = model(**inputs, output_attentions=True, output_hidden_states=True)
+    settle_loader_threads()
+    return outputs
 
 
 def _inputs(family: Family) -> tuple[str, str | None]:

@@ -117,7 +117,7 @@ class AnatomyPanel(QWidget):
             if not info.parameters:
                 self.totals.setText(NO_TABLE_TEXT)
                 return
-            anatomy = build_anatomy(info.parameters)
+            anatomy = build_anatomy(info.parameters, info.num_layers)
             self.totals.setText(
                 f"{anatomy.tensors} named parameters · {anatomy.values:,} values "
                 f"({anatomy.values / 1e6:.1f} M)"

@@ -32,6 +32,8 @@ from explorer.core.tokenization import (
     Normalization,
     TokenSpan,
     VocabularyAnswer,
+    continuation_legend,
+    display_token,
     sentence_text,
     token_counts,
     token_spans,
@@ -93,7 +95,9 @@ def visible(text: str) -> str:
 def span_tooltip(result: InferenceResult, span: TokenSpan) -> str:
     """Rich-text tooltip: the token, its id, its characters and its place in its word."""
     token_id = int(result.input_ids[span.index])
-    lines = [f"token {span.index}: <b>{html.escape(span.token)}</b> (id {token_id})"]
+    shown = display_token(span.token, result.model.tokenizer_kind)
+    raw = f", written {html.escape(span.token)}" if shown != span.token else ""
+    lines = [f"token {span.index}: <b>{html.escape(shown)}</b> (id {token_id}{raw})"]
     if span.special:
         lines.append("special token: added by the tokenizer, it comes from no characters")
     else:
@@ -431,7 +435,8 @@ class TokenizationPanel(ShowAware):
             last_piece = span.special or span.piece == span.pieces - 1
             left = "\u202f" if joined else "\u00a0"
             right = "\u00a0" if last_piece else "\u202f"
-            self._insert_token(cursor, f"{left}{span.token}{right}", result, span, "chip")
+            shown = display_token(span.token, result.model.tokenizer_kind)
+            self._insert_token(cursor, f"{left}{shown}{right}", result, span, "chip")
 
     def _insert_token(
         self, cursor: QTextCursor, text: str, result: InferenceResult, span: TokenSpan, kind: str
@@ -487,7 +492,9 @@ class TokenizationPanel(ShowAware):
                 fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.DotLine)
             cursor.insertText(f"\u00a0{name}\u00a0", fmt)
             cursor.insertText("  ", plain)
-        cursor.insertText("dotted = continuation (##) · click, or Tab + Enter, selects", plain)
+        info = self._state.model_info
+        kind = info.tokenizer_kind if info is not None else ""
+        cursor.insertText(f"{continuation_legend(kind)} · click, or Tab + Enter, selects", plain)
 
     def _select(self, token: int, scroll: bool = False) -> None:
         """Restore the previously selected token's look and mark ``token`` (in place)."""

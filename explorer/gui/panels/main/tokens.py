@@ -11,6 +11,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QModelRoleDataSpan,
     QPersistentModelIndex,
+    QPoint,
     Qt,
 )
 from PySide6.QtGui import QColor
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
+    QMenu,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -26,7 +28,10 @@ from PySide6.QtWidgets import (
 from explorer.core.results import InferenceResult
 from explorer.gui.state.explorer_state import ExplorerState
 
-COLUMNS = ("#", "token", "id", "type", "span", "text", "flags")
+COLUMNS = ("#", "token", "id", "type", "span", "text", "flags", "label")
+LABEL_COLUMN = COLUMNS.index("label")  # a token-classification head's label; hidden otherwise
+NO_TYPE = "—"
+NO_TYPE_HEADER = "type: none"  # the column's title for a family without token types
 UNK_COLOR = QColor(230, 120, 0)
 SPECIAL_COLOR = QColor(120, 120, 160)
 
@@ -36,12 +41,14 @@ _Index = QModelIndex | QPersistentModelIndex
 def table_rows(result: InferenceResult) -> list[tuple[str, ...]]:
     """Every cell's text, built once per result (numpy → Python in bulk, not per cell)."""
     ids = result.input_ids.tolist()
-    types = result.token_type_ids.tolist()
+    # A family without token types (DistilBERT, GPT-2, DeBERTa-v3) gets no made-up zeros.
+    types = result.token_type_ids.tolist() if result.model.has_token_types else None
     offsets = result.offsets.tolist()
     special = result.special_tokens_mask.tolist()
     unknown = result.unk_mask.tolist()
     sequences = result.sequence_ids.tolist()
     tokens = [str(t) for t in result.tokens.tolist()]
+    labels = _token_labels(result)
     rows = []
     for row, token in enumerate(tokens):
         start, end = offsets[row]
@@ -58,8 +65,23 @@ def table_rows(result: InferenceResult) -> list[tuple[str, ...]]:
             flags.append("UNK")
         if token.startswith("##"):
             flags.append("##cont")
-        rows.append((str(row), token, str(ids[row]), str(types[row]), span, text, " ".join(flags)))
+        kind = str(types[row]) if types is not None else NO_TYPE
+        label = labels[row] if labels else ""
+        rows.append((str(row), token, str(ids[row]), kind, span, text, " ".join(flags), label))
     return rows
+
+
+def _token_labels(result: InferenceResult) -> list[str]:
+    """'B-PER 0.97' per token when the model has a token-classification head, else []."""
+    predictions = result.predictions
+    if predictions is None or predictions.token_class_probs is None:
+        return []
+    probs = predictions.token_class_probs
+    best = probs.argmax(axis=-1).tolist()
+    names = predictions.labels
+    return [
+        f"{names[b] if b < len(names) else b} {float(probs[i, b]):.2f}" for i, b in enumerate(best)
+    ]
 
 
 _DISPLAY = Qt.ItemDataRole.DisplayRole.value
@@ -112,8 +134,14 @@ class TokenTableModel(QAbstractTableModel):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         """Qt API: column titles."""
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        result = self._state.result
+        no_types = result is not None and not result.model.has_token_types
+        if role == Qt.ItemDataRole.DisplayRole:
+            return NO_TYPE_HEADER if no_types and COLUMNS[section] == "type" else COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole and no_types and COLUMNS[section] == "type":
+            return f"{result.model.model_type} has no token types (segment ids)"
         return None
 
     def _value(self, row: int, column: int, role: int) -> str | QColor | int | None:
@@ -178,6 +206,8 @@ class TokensPanel(QWidget):
         layout.addWidget(self.table)
 
         self.table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._on_context_menu)
         state.result_changed.connect(self._on_result_changed)
         state.token_changed.connect(self._on_token_changed)
         self._on_result_changed()
@@ -194,6 +224,7 @@ class TokensPanel(QWidget):
         if result.truncated:
             text += f" · truncated, {result.tokens_dropped} dropped"
         self.summary.setText(text)
+        self.table.setColumnHidden(LABEL_COLUMN, not _token_labels(result))
         self._fit_columns()
         self._on_token_changed(self._state.token)
 
@@ -219,6 +250,33 @@ class TokensPanel(QWidget):
         rows = QItemSelection(index, self._model.index(token, len(COLUMNS) - 1))
         selection.select(rows, QItemSelectionModel.SelectionFlag.ClearAndSelect)
         self.table.scrollTo(index)
+
+    def context_menu(self, row: int) -> QMenu:
+        """Row ``row``'s menu: mask that token, then the panel's own entries (exports)."""
+        menu = QMenu(self)
+        mask = menu.addAction("Mask this token and run (M)")
+        result = self._state.result
+        info = result.model if result is not None else None
+        mask.setEnabled(
+            info is not None
+            and bool(info.mask_token)
+            and result is not None
+            and not bool(result.special_tokens_mask[row])
+        )
+        if info is not None and not info.mask_token:
+            mask.setToolTip("This model has no masked-LM head")
+        mask.triggered.connect(lambda: self._state.request_mask(row))
+        if self.actions():
+            menu.addSeparator()
+            menu.addActions(self.actions())
+        return menu
+
+    def _on_context_menu(self, position: QPoint) -> None:
+        row = self.table.rowAt(position.y())
+        if row < 0:
+            return
+        self._state.set_token(row)
+        self.context_menu(row).exec(self.table.viewport().mapToGlobal(position))
 
     def _on_table_selection_changed(self, *_: object) -> None:
         rows = self.table.selectionModel().selectedRows()
