@@ -27,6 +27,7 @@ from explorer.core.analysis.blocks import ALL, BLOCK_MOSAIC, parse_block
 from explorer.core.analysis.lens import LensedMatrix
 from explorer.core.analysis.words import word_groups
 from explorer.core.results import InferenceResult
+from explorer.core.tokenization import display_token
 from explorer.core.views import mosaic_cell
 from explorer.gui.panels.analysis.common import (
     HeadControls,
@@ -39,7 +40,9 @@ from explorer.gui.panels.analysis.common import (
 )
 from explorer.gui.panels.plotting.plots import (
     ATTENTION_COLORMAP,
+    MASKED_TEXT,
     as_image,
+    causal_mask,
     label_axis,
     make_heatmap_plot,
     outline_item,
@@ -77,7 +80,8 @@ def token_rows(result: InferenceResult, words: bool) -> tuple[tuple[str, ...], n
     if words:
         groups = word_groups(result)
         return groups.labels, groups.group_of_token
-    return tuple(str(t) for t in result.tokens), np.arange(result.num_tokens)
+    kind = result.model.tokenizer_kind  # Ġ and ▁ read as ␣, bytes as their characters
+    return tuple(display_token(str(t), kind) for t in result.tokens), np.arange(result.num_tokens)
 
 
 class AttentionPanel(QWidget):
@@ -248,7 +252,11 @@ class AttentionPanel(QWidget):
         view = self.current_view()
         if view is None:
             return
-        self.image.setImage(as_image(view.matrix), levels=(0.0, 1.0), autoLevels=False)
+        matrix = as_image(view.matrix)
+        causal = self._state.result is not None and self._state.result.model.causal
+        square = matrix.ndim == 2 and matrix.shape[0] == matrix.shape[1]
+        self.image.set_mask(causal_mask(matrix.shape[0]) if causal and square else None)
+        self.image.setImage(matrix, levels=(0.0, 1.0), autoLevels=False)
         lens = self._lens
         title = self._where()
         set_title(self.heatmap.getPlotItem(), titled(title[0].upper() + title[1:], lens.settings))
@@ -409,6 +417,10 @@ class AttentionPanel(QWidget):
             self.readout.setText(HOVER_HINT)
             return
         row, col = cell
+        if self.image.is_masked(row, col):
+            where = f'{self._where()} · "{view.labels[row]}" → "{view.labels[col]}"'
+            self.readout.setText(f"{where}: {MASKED_TEXT}")
+            return
         value = float(view.matrix[row, col])
         self.readout.setText(attention_readout(self._where(), view.labels, row, col, value))
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPen
+from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsScene
 
 from explorer.gui.panels.plotting.token_axis import TokenAxisItem, label_extent, line_height
@@ -24,6 +24,16 @@ SELECTION_PEN.setWidthF(2.0)
 GUIDE_PEN = QPen(QColor(128, 128, 128, 80), 0)  # cosmetic, readable on light and dark plots
 GUIDE_PEN.setCosmetic(True)
 NON_FINITE_BRUSH = QBrush(QColor(255, 0, 200), Qt.BrushStyle.BDiagPattern)  # not in any colormap
+# Cells a model cannot attend to (a causal model's later tokens): no weight at all, so no
+# colour of the scale either; a grey cross-hatch, unlike the magenta of non-finite cells.
+MASKED_GROUND = QColor(172, 160, 140)  # a warm grey: no colormap, text or ground has it
+MASKED_BRUSH = QBrush(QColor(225, 225, 225), Qt.BrushStyle.DiagCrossPattern)
+MASKED_TEXT = "masked: a causal model's token cannot attend to later tokens"
+
+
+def causal_mask(size: int) -> np.ndarray:
+    """The cells above the diagonal of a size × size query × key matrix (later keys)."""
+    return np.triu(np.ones((size, size), dtype=bool), k=1)
 
 
 def finite_top(values: np.ndarray, default: float = 1.0) -> float:
@@ -54,20 +64,56 @@ class CellImageItem(pg.ImageItem):
 
     has_non_finite = False
     """Whether the image on show has NaN or infinite cells (drawn hatched)."""
+    mask: np.ndarray | None = None
+    """Cells drawn as masked (grey cross-hatch), not as values: set with ``set_mask``."""
+    _mask_path: QPainterPath | None = None
+
+    def set_mask(self, mask: np.ndarray | None) -> None:
+        """Cells to draw as masked from the next ``setImage`` on (None: none)."""
+        self.mask = mask
+        self._mask_path = None
+        if mask is not None and mask.any():
+            path = QPainterPath()
+            for row in range(mask.shape[0]):
+                columns = np.flatnonzero(mask[row])
+                if columns.size:  # a causal mask is one run per row; others are split in runs
+                    breaks = np.flatnonzero(np.diff(columns) > 1)
+                    starts = np.r_[columns[0], columns[breaks + 1]]
+                    ends = np.r_[columns[breaks], columns[-1]] + 1
+                    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+                        path.addRect(QRectF(start, row, end - start, 1))
+            self._mask_path = path.simplified()
 
     def setImage(self, image: np.ndarray | None = None, autoLevels: bool | None = None, **kwargs):
         """Show ``image``; NaN and ±inf cells are shown hatched instead of coloured."""
         if image is not None:
             finite = np.isfinite(image)
             self.has_non_finite = not bool(finite.all())
-            if self.has_non_finite:
-                image = np.where(finite, image, np.float32(np.nan)).astype(np.float32)
+            masked = self.mask is not None and self.mask.shape == image.shape[:2]
+            if self.has_non_finite or masked:
+                hidden = ~finite if not masked else (~finite | self.mask)
+                image = np.where(hidden, np.float32(np.nan), image).astype(np.float32)
         return super().setImage(image, autoLevels, **kwargs)
 
+    def is_masked(self, row: int, col: int) -> bool:
+        """Whether (row, col) is drawn as masked."""
+        mask = self.mask
+        return (
+            mask is not None
+            and 0 <= row < mask.shape[0]
+            and 0 <= col < mask.shape[1]
+            and (bool(mask[row, col]))
+        )
+
     def paint(self, painter, *args) -> None:
-        """The hatched ground first, so transparent (non-finite) cells show it."""
-        if self.has_non_finite and self.image is not None:
-            painter.fillRect(self.boundingRect(), NON_FINITE_BRUSH)
+        """The hatched grounds first, so transparent (non-finite, masked) cells show them."""
+        if self.image is not None:
+            if self.has_non_finite:
+                painter.fillRect(self.boundingRect(), NON_FINITE_BRUSH)
+            path = self._mask_path
+            if path is not None and self.mask is not None and self.mask.shape == self.image.shape:
+                painter.fillPath(path, MASKED_GROUND)
+                painter.fillPath(path, MASKED_BRUSH)
         super().paint(painter, *args)
 
     def _cell_at(self, pos: QPointF) -> tuple[int, int] | None:

@@ -1,0 +1,100 @@
+"""One window loads every family in turn; GPT-2's upper triangle is drawn as masked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage
+
+from explorer.core.anatomy import build_anatomy
+from explorer.core.sources import ModelSource
+from explorer.gui.panels.main.tokens import NO_TYPE, NO_TYPE_HEADER
+from explorer.gui.panels.plotting.plots import MASKED_GROUND, MASKED_TEXT, causal_mask
+from explorer.gui.windows.main_window import MainWindow
+from tests.families.builders import FAMILIES, SENTENCE
+from tests.gui.conftest import TIMEOUT_MS, wait_for_result
+
+
+def _pixels(widget) -> np.ndarray:
+    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), -1)
+    return rows[:, : image.width() * 4].reshape(image.height(), image.width(), 4)[..., :3]
+
+
+def _masked_ground_pixels(widget) -> int:
+    """Pixels of the masked cells' ground colour (a warm grey no colormap has)."""
+    ground = QColor(MASKED_GROUND)
+    bgr = (ground.blue(), ground.green(), ground.red())
+    return int(np.all(_pixels(widget) == bgr, axis=-1).sum())
+
+
+def test_one_window_loads_each_family_in_turn(qtbot, family_dir: Callable[[str], Path]) -> None:
+    first = FAMILIES[0]
+    window = MainWindow(source=ModelSource.parse(str(family_dir(first.name))), text="")
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.controller.model_loaded, timeout=TIMEOUT_MS):
+        window.show()
+    window.resize(1400, 900)
+    for family in FAMILIES:
+        if family is not first:
+            window.input_bar.model_combo.setEditText(str(family_dir(family.name)))
+            with qtbot.waitSignal(window.controller.model_loaded, timeout=TIMEOUT_MS):
+                window.input_bar.load_button.click()
+        text = f"{SENTENCE} ({family.name})"
+        window.input_bar.set_inputs(text)
+        window.run_now()
+        result = wait_for_result(qtbot, window, text)
+        info = result.model
+        assert info.model_type == family.model_type, family.name
+        assert info.causal == family.causal and result.meta()["causal"] == family.causal
+
+        # Attention: GPT-2's later keys are masked cells, never zero-weight cells.
+        image = window.attention_panel.image
+        count = result.num_tokens
+        if family.causal:
+            assert image.mask is not None and np.array_equal(image.mask, causal_mask(count))
+            assert np.isnan(image.image[causal_mask(count)]).all()
+            assert not np.isnan(image.image[~causal_mask(count)]).any()
+            image.cell_hovered.emit(0, count - 1)
+            assert MASKED_TEXT in window.attention_panel.readout.text()
+            image.cell_hovered.emit(count - 1, 0)
+            assert MASKED_TEXT not in window.attention_panel.readout.text()
+        else:
+            assert image.mask is None and not np.isnan(image.image).any()
+
+        # Tokens: a family without token types says so instead of showing zeros.
+        model = window.tokens_panel.table.model()
+        header = model.headerData(3, Qt.Orientation.Horizontal)
+        types = {row[3] for row in model.rows}
+        if family.token_types:
+            assert header == "type" and NO_TYPE not in types
+        else:
+            assert header == NO_TYPE_HEADER and types == {NO_TYPE}
+
+        # Anatomy: the panel's total is the model's parameter count.
+        anatomy = build_anatomy(info.parameters, info.num_layers)
+        assert f"{anatomy.values:,} values" in window.anatomy_panel.totals.text()
+        shared = [g for g in anatomy.groups if g.depths]
+        assert bool(shared) == (family.name == "ALBERT")
+
+
+def _shown_heatmap(qtbot, folder: Path):
+    """A window on ``folder`` showing SENTENCE: its attention heatmap widget."""
+    window = MainWindow(source=ModelSource.parse(str(folder)), text="")
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.controller.model_loaded, timeout=TIMEOUT_MS):
+        window.show()
+    window.input_bar.set_inputs(SENTENCE)
+    window.run_now()
+    wait_for_result(qtbot, window, SENTENCE)
+    qtbot.waitExposed(window.attention_panel.heatmap)
+    return window.attention_panel.heatmap
+
+
+def test_the_masked_triangle_is_painted_grey(qtbot, family_dir: Callable[[str], Path]) -> None:
+    assert _masked_ground_pixels(_shown_heatmap(qtbot, family_dir("GPT-2"))) > 500
+    # A stray antialiased pixel at most in a bidirectional model's map.
+    assert _masked_ground_pixels(_shown_heatmap(qtbot, family_dir("BERT"))) < 20
