@@ -26,6 +26,14 @@ from explorer.core.analysis.rollout import rollout_analysis
 from explorer.core.compare import COMPARE_ANALYSIS, compare_analysis
 from explorer.core.errors import ExplorerError
 from explorer.core.export import write_matrix_job, write_npz_job
+from explorer.core.heads.analyses import (
+    LOGIT_LENS,
+    MLM_TOP,
+    SENTENCE_PAIR,
+    logit_lens_analysis,
+    mlm_top_analysis,
+    sentence_pair_analysis,
+)
 from explorer.core.results import InferenceResult
 from explorer.core.tokenization import (
     NORMALIZED_ANALYSIS,
@@ -57,6 +65,9 @@ ANALYSES: dict[str, AnalysisSpec] = {
     NORMALIZED_ANALYSIS: AnalysisSpec(normalized_text),
     VOCABULARY_ANALYSIS: AnalysisSpec(vocabulary_look_up, needs_result=False),
     COMPARE_ANALYSIS: AnalysisSpec(compare_analysis),
+    MLM_TOP: AnalysisSpec(mlm_top_analysis),
+    LOGIT_LENS: AnalysisSpec(logit_lens_analysis),
+    SENTENCE_PAIR: AnalysisSpec(sentence_pair_analysis),
 }
 """Name → pure analysis, cached by the worker per (result, name, params)."""
 

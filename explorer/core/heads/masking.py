@@ -54,3 +54,13 @@ def _replaced(text: str, spans: list[tuple[int, int]], mask_token: str) -> str:
     for start, end in sorted(set(spans), reverse=True):
         text = text[:start] + mask_token + text[end:]
     return text
+
+
+EXAMPLE_MASK = "[MASK]"
+
+
+def with_mask_token(text: str | None, mask_token: str) -> str | None:
+    """An example's ``[MASK]`` written as the loaded model's own mask token (RoBERTa: <mask>)."""
+    if text is None or not mask_token or mask_token == EXAMPLE_MASK:
+        return text
+    return text.replace(EXAMPLE_MASK, mask_token)

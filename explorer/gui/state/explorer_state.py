@@ -45,6 +45,8 @@ class ExplorerState(QObject):
     """A panel wants an analysis of the result on show: name, params dict."""
     analysis_changed = Signal(str)
     """An analysis of the result on show arrived (or failed): name."""
+    mask_requested = Signal(int)
+    """Someone asked to replace this token by the mask token and run again: token index."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -165,6 +167,11 @@ class ExplorerState(QObject):
         """Store an analysis of the result on show (the controller already dropped stale ones)."""
         self._analyses[name] = (params, payload)
         self.analysis_changed.emit(name)
+
+    def request_mask(self, token: int) -> None:
+        """Ask (through the window's masking controller) to mask ``token`` and run again."""
+        if self._result is not None and 0 <= token < self._result.num_tokens:
+            self.mask_requested.emit(token)
 
     def set_token(self, token: int) -> None:
         """Select a token; out-of-range values are clamped, -1 clears."""

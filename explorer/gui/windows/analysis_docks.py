@@ -1,8 +1,9 @@
 """Where the analysis views go in the window: tabs beside the panels they extend.
 
 Rollout, flow and norm-based attention are tabs behind the attention panel, the head
-statistics behind the hidden-state norms, top-k behind the pooled vector. Tabs that are not
-raised stay hidden and so ask the worker for nothing.
+statistics behind the hidden-state norms, top-k, the head's predictions and the logit lens
+behind the pooled vector. Tabs that are not raised stay hidden and so ask the worker for
+nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from explorer.gui.panels.analysis.head_stats import HeadStatsPanel
 from explorer.gui.panels.analysis.norm_based import NormPanel
 from explorer.gui.panels.analysis.rollout import RolloutPanel
 from explorer.gui.panels.analysis.topk import TopKPanel
+from explorer.gui.panels.predictions.lens import LogitLensPanel
+from explorer.gui.panels.predictions.panel import PredictionsPanel
 
 if TYPE_CHECKING:
     from explorer.gui.windows.main_window import MainWindow
@@ -28,6 +31,8 @@ ANALYSIS_DOCKS = (
     ("norm_attention", "Norm-based", NormPanel, "flow"),
     ("head_stats", "Head statistics", HeadStatsPanel, "norms"),
     ("topk", "Top-k", TopKPanel, "pooled"),
+    ("predictions", "Predictions", PredictionsPanel, "topk"),
+    ("logit_lens", "Logit lens", LogitLensPanel, "predictions"),
 )
 
 
@@ -38,4 +43,13 @@ def add_analysis_docks(window: MainWindow) -> dict[str, QWidget]:
         panel = panel_class(window.state)
         window.add_panel(key, title, panel, Qt.DockWidgetArea.RightDockWidgetArea, beside)
         panels[key] = panel
+    window.state.model_changed.connect(lambda: _raise_predictions(window))
+    _raise_predictions(window)
     return panels
+
+
+def _raise_predictions(window: MainWindow) -> None:
+    """A model with a prediction head shows what it predicts first; others the pooled vector."""
+    info = window.state.model_info
+    has_head = info is not None and info.head != "none"
+    window.docks["predictions" if has_head else "pooled"].raise_()

@@ -14,10 +14,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.heads.masking import with_mask_token
 from explorer.core.notices import Notice, input_notices
 from explorer.core.sources import ModelSource
 from explorer.gui.controllers.exporting import ExportController
 from explorer.gui.controllers.look import LookController
+from explorer.gui.controllers.masking import MaskController
 from explorer.gui.controllers.model_status import ModelStatusController
 from explorer.gui.controllers.sessions import SessionController
 from explorer.gui.state.explorer_state import AnalysisFailure, ExplorerState
@@ -110,6 +112,7 @@ class MainWindow(QMainWindow):
             run_inputs=self.show_example,
             offer_model_picker=self.offer_model_picker,
         )
+        self.masking = MaskController(self.state, self.input_bar, self.message_bar, self.run_now)
         self._build_menus()
 
         self._debounce = QTimer(self)
@@ -301,9 +304,7 @@ class MainWindow(QMainWindow):
         examples_menu = self.menuBar().addMenu("&Examples")
         for example in load_examples():
             action = QAction(str(example["name"]), self)
-            action.triggered.connect(
-                lambda _=False, e=example: self.show_example(str(e["text"]), e["pair"])
-            )
+            action.triggered.connect(lambda _=False, e=example: self._show_listed_example(e))
             examples_menu.addAction(action)
 
         state = self.state
@@ -318,6 +319,10 @@ class MainWindow(QMainWindow):
             ShortcutSpec("&View", "Reset font size", ("Ctrl+0",), self.look.reset_font_scale),
             ShortcutSpec("&View", "Dark theme", ("Ctrl+Shift+D",), self.look.toggle_theme),
             ShortcutSpec("&Run", "Run now", ("Ctrl+Return",), self.run_now),
+            ShortcutSpec(
+                "&Run", "Mask the selected token and run", ("M",), self.masking.mask_selected
+            ),
+            ShortcutSpec("&Run", "Take back the last mask", ("Ctrl+Z",), self.masking.undo),
             ShortcutSpec(
                 "&Run", "Focus sentence A", ("Ctrl+L",), self.input_bar.sentence_a.setFocus
             ),
@@ -384,6 +389,13 @@ class MainWindow(QMainWindow):
         self.input_bar.set_inputs(text, pair)
         self.input_bar.blockSignals(False)
         self.run_now()
+
+    def _show_listed_example(self, example: dict[str, str | None]) -> None:
+        """An Examples menu entry, its [MASK] written as the loaded model's mask token."""
+        info = self.state.model_info
+        mask = info.mask_token if info is not None else ""
+        text = with_mask_token(example["text"], mask) or ""
+        self.show_example(text, with_mask_token(example["pair"], mask))
 
     # --- lecture mode ------------------------------------------------------------------
     def toggle_full_screen(self) -> None:
