@@ -10,6 +10,8 @@ they include the interpreter's own start-up, as a user launching the app would s
 - ``load T0 FOLDER``: the bare ``AutoTokenizer`` + ``AutoModel.from_pretrained`` (eager) time.
 - ``rss FOLDER T``: peak RSS growth of one T-token ``run_inference_with_views`` over
   the loaded-model baseline.
+- ``corpus SPEC SEGMENTS RUNS``: corpus mode against a plain batched loop, and its RSS growth
+  (explorer.bench.corpus_bench).
 """
 
 from __future__ import annotations
@@ -190,6 +192,10 @@ def main(argv: list[str]) -> int:
         _emit(probe_load(float(args[0]), args[1]))
     elif kind == "rss":
         _emit(probe_rss(args[0], int(args[1])))
+    elif kind == "corpus":
+        from explorer.bench.corpus_bench import probe_corpus
+
+        _emit(probe_corpus(args[0], int(args[1]), int(args[2])))
     else:
         print(f"unknown probe {kind!r}", file=sys.stderr)
         return 2

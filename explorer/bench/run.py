@@ -32,6 +32,9 @@ FIRST_PAINT_LIMIT_S = 1.5
 READY_SLACK_S = 0.5
 PROBE_TIMEOUT_S = 300.0
 MODELS = ("embedded", "base")
+CORPUS_THROUGHPUT_RATIO = 0.8  # corpus mode ≥ this × a plain batched loop with attentions
+CORPUS_RSS_GROWTH_MB = 50.0  # RSS after 1,000 segments within this of RSS after 100
+CORPUS_SEGMENTS, SMOKE_CORPUS_SEGMENTS = 1000, 120
 
 
 @dataclass(frozen=True)
@@ -204,6 +207,16 @@ def _measure_processes(plan: Plan, base_dir: Path, figures: dict[str, Any]) -> N
     figures["extra_rss_runs_mb"] = [r["extra_rss_mb"] for r in rss]
 
 
+def _measure_corpus(plan: Plan, base_dir: Path, figures: dict[str, Any]) -> None:
+    """Corpus mode in a fresh process (its RSS is its own): embedded, or the tiny smoke model."""
+    spec = str(base_dir) if plan.smoke else "embedded"
+    segments = SMOKE_CORPUS_SEGMENTS if plan.smoke else CORPUS_SEGMENTS
+    figures["corpus"] = {
+        "model": "tiny" if plan.smoke else "embedded",
+        **_probe("corpus", spec, str(segments), str(plan.runs)),
+    }
+
+
 # --- verdicts and the table -----------------------------------------------------------------
 def _verdicts(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
     verdicts: dict[str, dict[str, Any]] = {}
@@ -243,6 +256,17 @@ def _verdicts(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "value": figures["model_ready_s"],
         "limit": ready_limit,
         "met": figures["model_ready_s"] <= ready_limit,
+    }
+    corpus = figures["corpus"]
+    verdicts["corpus_throughput"] = {
+        "value": corpus["throughput_ratio"],
+        "limit": CORPUS_THROUGHPUT_RATIO,
+        "met": corpus["throughput_ratio"] >= CORPUS_THROUGHPUT_RATIO,
+    }
+    verdicts["corpus_rss"] = {
+        "value": corpus["rss_growth_mb"],
+        "limit": CORPUS_RSS_GROWTH_MB,
+        "met": corpus["rss_growth_mb"] <= CORPUS_RSS_GROWTH_MB,
     }
     return verdicts
 
@@ -314,6 +338,19 @@ def format_table(figures: dict[str, Any]) -> str:
         f"{figures['first_result_s']:.2f} s; the GUI thread had used "
         f"{figures['gui_cpu_before_ready_s']:.2f} s of CPU when the model was ready"
     )
+    corpus = figures["corpus"]
+    lines.append(
+        f"Corpus mode, {corpus['segments']} segments, batch {corpus['batch_size']}, "
+        f"{corpus['model']}: {corpus['corpus_segments_per_s']:.1f} segments/s vs a plain "
+        f"batched loop {corpus['plain_segments_per_s']:.1f} = {corpus['throughput_ratio']:.2f} ×"
+        f" (limit ≥ {CORPUS_THROUGHPUT_RATIO}) {_mark(verdicts['corpus_throughput'])}"
+    )
+    lines.append(
+        f"  RSS {corpus['rss_early_mb']:.0f} MB after {corpus['rss_early_at']} segments → "
+        f"{corpus['rss_late_mb']:.0f} MB after {corpus['rss_late_at']}: "
+        f"{corpus['rss_growth_mb']:+.1f} MB (limit {CORPUS_RSS_GROWTH_MB:.0f}) "
+        f"{_mark(verdicts['corpus_rss'])}"
+    )
     unpainted = figures.get("unpainted_views")
     if unpainted:
         lines.append(f"Watched views that did not repaint (timed without them): {unpainted}")
@@ -368,6 +405,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _measure_window(plan, name, spec, figures)
         print("… measuring start-up and memory in fresh processes", file=sys.stderr, flush=True)
         _measure_processes(plan, base_dir, figures)
+        print("… measuring corpus mode in a fresh process", file=sys.stderr, flush=True)
+        _measure_corpus(plan, base_dir, figures)
     figures["meta"] = {
         "runs": plan.runs,
         "warmup_runs": plan.warmup,

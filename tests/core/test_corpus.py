@@ -173,7 +173,7 @@ def _assert_same(a: dict, b: dict, *, exact: bool) -> None:
             np.testing.assert_allclose(a[key], b[key], rtol=1e-9, atol=1e-12, err_msg=key)
 
 
-@pytest.mark.parametrize("capacity", [1024, 8])
+@pytest.mark.parametrize("capacity", [512, 8])
 def test_shards_merge_to_one_run(tiny_model, corpus, tmp_path, capacity):
     options = CorpusOptions(batch_size=2, js=True, word_capacity=capacity, chunk_batches=4)
     whole = run_corpus(tiny_model, corpus, tmp_path / "whole.npz", options)
@@ -258,3 +258,15 @@ def test_options_that_cannot_work_are_refused(tiny_model, corpus, tmp_path):
     ):
         with pytest.raises(CorpusOptionsError, match=message):
             run_corpus(tiny_model, corpus, tmp_path / "o.npz", options)
+
+
+def test_the_demo_corpus_ships_and_runs(tiny_model, tmp_path):
+    from explorer.resources import resource_path
+
+    path = resource_path("demo_corpus.txt")
+    scan = scan_corpus(path)
+    assert scan.segments >= 200 and scan.blank_lines == 0
+    run = run_corpus(tiny_model, path, tmp_path / "demo.npz", CorpusOptions(batch_size=32))
+    assert int(run.arrays["segments"]) == scan.segments
+    assert run.meta["words_with_enough_occurrences"] >= 5  # "bank", "the", ... repeat
+    assert np.isfinite(run.arrays["layer_self_similarity"]).all()

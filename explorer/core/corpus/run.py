@@ -11,6 +11,7 @@ shards add up what one run would. Partial sums are checkpointed beside the outpu
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -374,4 +375,4 @@ def run_corpus(
     arrays = output_arrays(sums, meta)
     write_atomically(out, arrays)
     checkpoint.unlink(missing_ok=True)
-    return CorpusRun(sums, meta, arrays)
+    return CorpusRun(sums, json.loads(str(arrays["meta"])), arrays)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-WORD_CAPACITY = 1024
+WORD_CAPACITY = 512  # (L+1)·D float64 sums each: 41 MB at base size, 11 MB for MiniLM
 MIN_OCCURRENCES = 5  # a word's self-similarity counts from this many occurrences on
 
 
