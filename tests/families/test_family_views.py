@@ -99,3 +99,32 @@ def test_byte_level_pieces_decode_to_characters() -> None:
     assert display_token("Ã", BYTE_LEVEL_BPE) == "<0xC3>"  # half of é: its byte
     assert display_token("Ċ", BYTE_LEVEL_BPE) == "↵"
     assert display_token("##ing", "WordPiece") == "##ing"
+
+
+def test_head_statistics_use_the_family_special_tokens(
+    family_model: Callable[[str], LoadedModel],
+) -> None:
+    from explorer.core.analysis.head_stats import family_role_ids, head_statistics_of, role_labels
+    from tests.families.builders import PAIR
+
+    loaded = family_model("RoBERTa")
+    result = run_inference(loaded, SENTENCE, PAIR)
+    starts, ends = family_role_ids(loaded.info.special_tokens)
+    bos = loaded.tokenizer.convert_tokens_to_ids("<s>")
+    eos = loaded.tokenizer.convert_tokens_to_ids("</s>")
+    assert starts == {bos} and eos in ends
+    stats = head_statistics_of(result)
+    ids = result.input_ids
+    for layer in range(result.num_layers):
+        a = result.attentions[layer]
+        np.testing.assert_allclose(
+            stats.values["cls"][layer], a[:, :, ids == bos].sum(-1).mean(-1), atol=1e-6
+        )
+        np.testing.assert_allclose(
+            stats.values["sep"][layer], a[:, :, ids == eos].sum(-1).mean(-1), atol=1e-6
+        )
+    labels = role_labels(loaded.info.special_tokens)
+    assert labels["cls"] == "to <s>" and labels["sep"] == "to </s>"
+    gpt2 = run_inference(family_model("GPT-2"), SENTENCE)  # GPT-2 adds no special token
+    stats = head_statistics_of(gpt2)
+    assert (stats.values["cls"] == 0).all() and (stats.values["sep"] == 0).all()

@@ -98,3 +98,30 @@ def test_the_masked_triangle_is_painted_grey(qtbot, family_dir: Callable[[str], 
     assert _masked_ground_pixels(_shown_heatmap(qtbot, family_dir("GPT-2"))) > 500
     # A stray antialiased pixel at most in a bidirectional model's map.
     assert _masked_ground_pixels(_shown_heatmap(qtbot, family_dir("BERT"))) < 20
+
+
+def test_rollout_says_what_a_causal_model_changes(qtbot, family_dir: Callable[[str], Path]) -> None:
+    from explorer.core.analysis.rollout import attention_rollout, causal_note, summary_position
+    from explorer.core.inference import run_inference
+    from explorer.core.loading import load_model
+    from explorer.gui.panels.analysis.rollout import RolloutPanel
+
+    window = MainWindow(source=ModelSource.parse(str(family_dir("GPT-2"))), text="")
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.controller.model_loaded, timeout=TIMEOUT_MS):
+        window.show()
+    window.input_bar.set_inputs(SENTENCE)
+    window.run_now()
+    result = wait_for_result(qtbot, window, SENTENCE)
+    rollout = attention_rollout(result.attentions)
+    count = result.num_tokens
+    assert (rollout[:, causal_mask(count)] == 0).all()  # still lower-triangular
+    assert summary_position(result) == count - 1  # the bars: the last token, not a [CLS]
+    panel = window.findChild(RolloutPanel)
+    panel._draw(rollout)  # what the worker's answer draws
+    assert causal_note(result, "rollout") in panel.message.text()
+    assert np.array_equal(panel.heatmap.image.mask, causal_mask(count))
+    assert causal_note(result, "flow")
+    bert = run_inference(load_model(ModelSource.parse(str(family_dir("BERT")))), SENTENCE)
+    assert causal_note(bert, "rollout") == causal_note(bert, "flow") == ""
+    assert summary_position(bert) == 0

@@ -4,8 +4,9 @@ Every statistic is averaged over query rows, so it reads as "a typical token in 
 
 - ``entropy``: of each row after smoothing a' = 0.9999·a + 0.0001/T (nats; a uniform row
   has log T, a one-hot row about 0).
-- ``cls``, ``sep``, ``punct``, ``self``: share of the row on [CLS] (the special token at
-  position 0), on [SEP] (every other special token), on punctuation tokens, on itself.
+- ``cls``, ``sep``, ``punct``, ``self``: share of the row on [CLS] (the family's own: RoBERTa's
+  ``<s>``; without known ids, the special token at position 0), on [SEP] (every other special
+  token: ``</s>``, …), on punctuation tokens, on itself.
 - ``prev``, ``next``: weight on the token just before / after, over the rows that have one.
 - ``distance``: expected |i − j| under the row, how far from the diagonal a head looks.
 - ``same``: share on tokens of the query's own sentence (blocks.token_segments).
@@ -76,10 +77,52 @@ def is_punctuation(token: str) -> bool:
     return bool(text) and all(unicodedata.category(c).startswith("P") for c in text)
 
 
-def token_roles(tokens: np.ndarray, special: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(cls, sep, punct) boolean masks: the special token at 0, other specials, punctuation."""
+def family_role_ids(
+    special_tokens: tuple[tuple[str, str, int], ...],
+) -> tuple[frozenset[int], frozenset[int]]:
+    """(ids in [CLS]'s role, ids in [SEP]'s role) from ModelInfo.special_tokens.
+
+    [CLS]'s role is the cls or bos token (BERT's [CLS], RoBERTa's <s>), [SEP]'s the sep or
+    eos token ([SEP], </s>). GPT-2's <|endoftext|> is both: token_roles then goes by position.
+    """
+    starts, ends = set(), set()
+    for roles, _token, token_id in special_tokens:
+        names = set(roles.split("/"))
+        if token_id >= 0 and names & {"cls", "bos"}:
+            starts.add(token_id)
+        if token_id >= 0 and names & {"sep", "eos"}:
+            ends.add(token_id)
+    return frozenset(starts), frozenset(ends)
+
+
+def role_labels(special_tokens: tuple[tuple[str, str, int], ...]) -> dict[str, str]:
+    """STATISTICS with the family's own names for the [CLS] and [SEP] shares ("to <s>")."""
+    labels = dict(STATISTICS)
+    for key, role in (("cls", "cls"), ("sep", "sep")):
+        token = next((t for r, t, _i in special_tokens if role in r.split("/")), None)
+        if token is not None:
+            labels[key] = f"to {token}"
+    return labels
+
+
+def token_roles(
+    tokens: np.ndarray,
+    special: np.ndarray,
+    input_ids: np.ndarray | None = None,
+    role_ids: tuple[frozenset[int], frozenset[int]] | None = None,
+) -> tuple[np.ndarray, ...]:
+    """(cls, sep, punct) boolean masks: the family's [CLS], other specials, punctuation.
+
+    Without ``role_ids`` (or with none for [CLS]), [CLS] is the special token at position 0.
+    """
     special = np.asarray(special, dtype=bool)
-    cls = special & (np.arange(special.size) == 0)
+    first = np.arange(special.size) == 0
+    if input_ids is None or role_ids is None or not role_ids[0]:
+        cls = special & first
+    else:
+        ids = np.asarray(input_ids)
+        starts, ends = (np.isin(ids, sorted(group)) for group in role_ids)
+        cls = special & starts & (~ends | first)  # a token in both roles: [CLS] only at 0
     sep = special & ~cls
     punct = np.array([is_punctuation(str(t)) for t in tokens], dtype=bool) & ~special
     return cls, sep, punct
@@ -104,10 +147,12 @@ def head_statistics(
     tokens: np.ndarray,
     special: np.ndarray,
     sequence_ids: np.ndarray,
+    input_ids: np.ndarray | None = None,
+    role_ids: tuple[frozenset[int], frozenset[int]] | None = None,
 ) -> HeadStats:
     """Statistics of every head, one layer at a time (bounded memory at 512 tokens)."""
     layers, heads, count, _ = attentions.shape
-    cls, sep, punct = token_roles(tokens, special)
+    cls, sep, punct = token_roles(tokens, special, input_ids, role_ids)
     segments = token_segments(sequence_ids)
     same = (segments[:, None] == segments[None, :]).astype(np.float32)
     positions = np.arange(count)
@@ -134,7 +179,12 @@ def head_statistics(
 def head_statistics_of(result: InferenceResult) -> HeadStats:
     """Statistics of a result's heads."""
     return head_statistics(
-        result.attentions, result.tokens, result.special_tokens_mask, result.sequence_ids
+        result.attentions,
+        result.tokens,
+        result.special_tokens_mask,
+        result.sequence_ids,
+        result.input_ids,
+        family_role_ids(result.model.special_tokens),
     )
 
 

@@ -37,6 +37,32 @@ def attention_rollout(attentions: np.ndarray) -> np.ndarray:
     return rollout
 
 
+def summary_position(result: InferenceResult) -> int:
+    """The token whose rollout row the bars show: [CLS] (position 0) in an encoder.
+
+    A causal model has no [CLS], and its first token sees only itself; its last token is the
+    one that sees the whole input (the one a next-token prediction reads).
+    """
+    return result.num_tokens - 1 if result.model.causal else 0
+
+
+def causal_note(result: InferenceResult, lens: str) -> str:
+    """What changes on a causal model (GPT-2) for ``lens`` ("rollout" or "flow"); '' otherwise."""
+    if not result.model.causal:
+        return ""
+    if lens == "rollout":
+        return (
+            "Causal model: each token attends only to itself and earlier tokens, so rollout is "
+            "lower-triangular (masked above the diagonal). Rollout still assumes a residual "
+            "that keeps half of each token (0.5·A + 0.5·I), as in the encoder; the bars show "
+            "the last token, the only one that sees the whole input (there is no [CLS])."
+        )
+    return (
+        "Causal model: flow into a token can come only from it and earlier tokens (later "
+        "edges have no capacity); the maximum flow is still defined over the same graph."
+    )
+
+
 def rollout_analysis(
     _loaded: Any, result: InferenceResult, _params: Mapping[str, Any]
 ) -> np.ndarray:

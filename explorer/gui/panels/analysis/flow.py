@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QWidget
 
 from explorer.core.analysis.flow import FlowResult, flow_unavailable_reason
 from explorer.core.analysis.lens import apply_lens_row
+from explorer.core.analysis.rollout import causal_note
 from explorer.gui.panels.analysis.common import (
     LensedAnalysisPanel,
     hidden_query_notice,
@@ -73,4 +74,4 @@ class FlowPanel(LensedAnalysisPanel):
         notice = lens_notice(result, settings) or hidden_query_notice(
             result, flow.position, settings
         )
-        self._show_message(notice)
+        self._show_message(" ".join(t for t in (causal_note(result, "flow"), notice) if t))

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.core.analysis.head_stats import PATTERNS, STATISTICS, HeadStats
+from explorer.core.analysis.head_stats import PATTERNS, STATISTICS, HeadStats, role_labels
 from explorer.gui.panels.analysis.common import OnDemand, ShowAware, bind_option
 from explorer.gui.panels.plotting.plots import (
     ATTENTION_COLORMAP,
@@ -193,8 +193,22 @@ class HeadStatsPanel(ShowAware):
             letter.setText("")
         self.model.setRowCount(0)
 
+    def labels(self) -> dict[str, str]:
+        """Each statistic's name, [CLS] and [SEP] spelt as the loaded family does (<s>, </s>)."""
+        info = self._state.model_info
+        return role_labels(info.special_tokens) if info is not None else dict(STATISTICS)
+
+    def _name_statistics(self) -> None:
+        labels = self.labels()
+        for index in range(self.stat_combo.count()):
+            key = self.stat_combo.itemData(index)
+            if key in labels:
+                self.stat_combo.setItemText(index, labels[key])
+        self.model.setHorizontalHeaderLabels([labels.get(c, c) for c in COLUMNS])
+
     def _on_stats(self, stats: HeadStats) -> None:
         self._stats = stats
+        self._name_statistics()
         self._show_message("")
         self._ensure_letters(*stats.pattern.shape)
         self._fill_table(stats)
@@ -247,7 +261,7 @@ class HeadStatsPanel(ShowAware):
             level = (float(values[layer, head]) - low) / (high - low) if high > low else 0.0
             letter.setColor("k" if key != PATTERN and level > 0.6 else "w")
             letter.setText(PATTERN_LETTERS[str(stats.pattern[layer, head])])
-        label = STATISTICS.get(key, "pattern label")
+        label = self.labels().get(key, "pattern label")
         self.colorbar.getAxis("left").setLabel(label)
         set_title(self.grid.getPlotItem(), f"Every head, coloured by {label}")
         self._mark_selection()
@@ -316,7 +330,7 @@ class HeadStatsPanel(ShowAware):
         if stats is None or row < 0:
             return
         parts = [f"layer {row + 1} · head {col + 1} · {stats.pattern[row, col]}"]
-        parts += [f"{label} {stats.values[k][row, col]:.3f}" for k, label in STATISTICS.items()]
+        parts += [f"{label} {stats.values[k][row, col]:.3f}" for k, label in self.labels().items()]
         self.readout.setText(" · ".join(parts))
 
     def _on_cell_clicked(self, row: int, col: int, _modifiers: object) -> None:

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSplitter, QWidget
 
 from explorer.core.analysis.lens import apply_lens, apply_lens_row
+from explorer.core.analysis.rollout import causal_note, summary_position
 from explorer.gui.panels.analysis.common import (
     LensedAnalysisPanel,
     hidden_query_notice,
@@ -20,7 +21,6 @@ from explorer.gui.panels.analysis.common import (
 from explorer.gui.panels.analysis.widgets import LensedHeatmap, TokenBars, upper_bound
 from explorer.gui.state.explorer_state import ExplorerState
 
-CLS = 0  # the classifier token's position
 EXPLANATION = (
     "Rollout: per layer Â = row-normalize(0.5·mean of heads + 0.5·I) (the residual), "
     "multiplied from layer 1 up. Row i: how much of each input token reaches position i "
@@ -76,16 +76,18 @@ class RolloutPanel(LensedAnalysisPanel):
             view, title, f"rollout to layer {layer + 1}", (0.0, upper_bound(view.matrix))
         )
         self._draw_bars(rollout)
-        notice = lens_notice(result, settings) or hidden_query_notice(result, CLS, settings)
-        self._show_message(notice)
+        position = summary_position(result)
+        notice = lens_notice(result, settings) or hidden_query_notice(result, position, settings)
+        self._show_message(" ".join(t for t in (causal_note(result, "rollout"), notice) if t))
 
     def _draw_bars(self, rollout: np.ndarray) -> None:
         result, settings = self._state.result, self._lens.settings
         if result is None or rollout.shape[-1] != result.num_tokens:
             return
         layer = min(self._state.layer, rollout.shape[0] - 1)
-        row = apply_lens_row(rollout[layer, CLS], CLS, result, settings)
-        name = str(result.tokens[CLS])
+        position = summary_position(result)  # [CLS], or a causal model's last token
+        row = apply_lens_row(rollout[layer, position], position, result, settings)
+        name = str(result.tokens[position])
         self.bars.show_row(
             row,
             self._state.token,

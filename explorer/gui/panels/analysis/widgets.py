@@ -14,7 +14,9 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from explorer.core.analysis.lens import LensedMatrix, LensedRow
 from explorer.gui.panels.plotting.plots import (
     ATTENTION_COLORMAP,
+    MASKED_TEXT,
     as_image,
+    causal_mask,
     finite_top,
     fitting_token_ticks,
     make_heatmap_plot,
@@ -85,7 +87,12 @@ class LensedHeatmap(QWidget):
     ) -> None:
         """Draw ``view`` with fixed ``levels``; ``where`` prefixes the hover read-out."""
         self._view, self._where = view, where
-        self.image.setImage(as_image(view.matrix), levels=levels, autoLevels=False)
+        matrix = as_image(view.matrix)
+        result = self._state.result
+        causal = result is not None and result.model.causal and matrix.ndim == 2
+        square = causal and matrix.shape[0] == matrix.shape[1]
+        self.image.set_mask(causal_mask(matrix.shape[0]) if square else None)  # later tokens
+        self.image.setImage(matrix, levels=levels, autoLevels=False)
         self.colorbar.setLevels(levels)
         set_title(self.plot_widget.getPlotItem(), title)
         self.mark_token()
@@ -115,10 +122,11 @@ class LensedHeatmap(QWidget):
         view = self._view
         if view is None or row < 0:
             return
-        value = float(view.matrix[row, col])
-        self.readout.setText(
-            f'{self._where} · "{view.labels[row]}" → "{view.labels[col]}" = {value:.3f}'
-        )
+        cell = f'{self._where} · "{view.labels[row]}" → "{view.labels[col]}"'
+        if self.image.is_masked(row, col):
+            self.readout.setText(f"{cell}: {MASKED_TEXT}")
+            return
+        self.readout.setText(f"{cell} = {float(view.matrix[row, col]):.3f}")
 
     def _on_cell_clicked(self, row: int, col: int, modifiers: object) -> None:
         if self._view is None:
