@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from explorer.core.analysis.head_stats import head_statistics_of
-from explorer.core.analysis.norm_based import norm_attention_of
+from explorer.core.analysis.norm_based import NormAttentionUnavailableError, norm_attention_of
 from explorer.core.analysis.rollout import attention_rollout
 from explorer.core.cka import layer_cka
 from explorer.core.results import InferenceResult
@@ -26,7 +26,10 @@ def analysis_arrays(loaded: Any, result: InferenceResult) -> dict[str, np.ndarra
         "layer_cka": layer_cka(result.hidden_states),
     }
     if loaded is not None:
-        norms = norm_attention_of(loaded, result)
+        try:
+            norms = norm_attention_of(loaded, result)
+        except NormAttentionUnavailableError:
+            return arrays  # a family whose projections it cannot read: the keys are left out
         arrays["norm_attention"] = norms.per_head
         arrays["norm_attention_summed"] = norms.summed
     return arrays

@@ -15,7 +15,8 @@ def prediction_arrays(
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """(arrays, meta) only a model at hand can add: every position's top 10, the lens, A and B.
 
-    ``mlm_top_ids`` (T, 10) int64 and ``mlm_top_probs`` (T, 10) float32; with ``lens``,
+    ``mlm_top_ids`` (T, 10) int64 and ``mlm_top_probs`` (T, 10) float32 (a causal LM's
+    ``next_token_top_*``: the prediction for the token after each position); with ``lens``,
     ``lens_top_ids`` / ``lens_top_probs`` (L+1, T, 10); for a sentence-embedding model,
     ``sentence_embedding`` of A alone and, with a pair, ``pair_embedding`` and its cosine.
     """
@@ -24,9 +25,10 @@ def prediction_arrays(
     if loaded is None or loaded.head is None:
         return arrays, meta
     kind = loaded.head.kind
-    if kind in choice.MLM_KINDS and loaded.head.mlm is not None:
+    if kind in choice.VOCABULARY_KINDS and loaded.head.mlm is not None:
         top = mlm_top(loaded, result.hidden_states[-1], list(range(result.num_tokens)))
-        arrays["mlm_top_ids"], arrays["mlm_top_probs"] = top.ids, top.probs
+        prefix = "next_token" if kind == choice.CAUSAL_LM else "mlm"
+        arrays[f"{prefix}_top_ids"], arrays[f"{prefix}_top_probs"] = top.ids, top.probs
         if lens:
             grid = logit_lens(loaded, result.hidden_states)
             arrays["lens_top_ids"], arrays["lens_top_probs"] = grid.ids, grid.probs

@@ -21,6 +21,7 @@ SEQUENCE_CLASSIFICATION = "sequence-classification"
 TOKEN_CLASSIFICATION = "token-classification"
 QUESTION_ANSWERING = "question-answering"
 SENTENCE_EMBEDDING = "sentence-embedding"
+CAUSAL_LM = "causal-lm"
 NO_HEAD = "none"
 HEAD_KINDS = (
     PRETRAINING,
@@ -30,9 +31,11 @@ HEAD_KINDS = (
     TOKEN_CLASSIFICATION,
     QUESTION_ANSWERING,
     SENTENCE_EMBEDDING,
+    CAUSAL_LM,
     NO_HEAD,
 )
 MLM_KINDS = frozenset({PRETRAINING, MASKED_LM})
+VOCABULARY_KINDS = MLM_KINDS | {CAUSAL_LM}  # heads that score the whole vocabulary
 
 # architectures suffix → (head kind, transformers auto class that builds it)
 _BY_SUFFIX = {
@@ -42,6 +45,8 @@ _BY_SUFFIX = {
     "ForSequenceClassification": (SEQUENCE_CLASSIFICATION, "AutoModelForSequenceClassification"),
     "ForTokenClassification": (TOKEN_CLASSIFICATION, "AutoModelForTokenClassification"),
     "ForQuestionAnswering": (QUESTION_ANSWERING, "AutoModelForQuestionAnswering"),
+    "LMHeadModel": (CAUSAL_LM, "AutoModelForCausalLM"),  # GPT-2's next-token head
+    "ForCausalLM": (CAUSAL_LM, "AutoModelForCausalLM"),
 }
 HEAD_NAMES = {
     PRETRAINING: "pretraining (masked-LM and next-sentence)",
@@ -51,6 +56,7 @@ HEAD_NAMES = {
     TOKEN_CLASSIFICATION: "token-classification",
     QUESTION_ANSWERING: "question-answering",
     SENTENCE_EMBEDDING: "sentence-embedding",
+    CAUSAL_LM: "next-token (language-model)",
 }
 # BERT's pretraining checkpoints often say BertForMaskedLM yet hold the next-sentence weights.
 _NSP_WEIGHT = "cls.seq_relationship.weight"

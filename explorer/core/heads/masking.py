@@ -19,7 +19,8 @@ def masked_text(result: Any, positions: Iterable[int], mask_token: str) -> tuple
     """
     if not mask_token:
         raise InputTextError(
-            "This model has no masked-LM head, so there is no mask token to put in."
+            "This model has no masked-LM head, so there is no mask token to put in "
+            "(a next-token model such as GPT-2 predicts what follows each token instead)."
         )
     edits: dict[int, list[tuple[int, int]]] = {0: [], 1: []}
     for position in sorted(set(positions)):

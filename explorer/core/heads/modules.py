@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from explorer.core.heads.choice import MLM_KINDS, NO_HEAD
+from explorer.core.heads.choice import NO_HEAD, VOCABULARY_KINDS
 from explorer.core.heads.sentence import SentencePooling
 
 
@@ -22,6 +22,9 @@ class HeadRuntime:
     runner: Any  # the head model (BertForMaskedLM, ...) or the encoder itself
     mlm: Callable[[Any], Any] | None = None  # hidden (..., D) → vocabulary logits (..., V)
     decoder: Any = None  # the vocabulary projection, restricted to shown positions in a pass
+    # GPT-2 normalises (ln_f) after its last layer only: the logit lens applies it to the
+    # states of every earlier depth, whose stored values are not normalised yet.
+    final_norm: Any = None
     pooling: SentencePooling | None = None
     note: str = ""
 
@@ -32,17 +35,18 @@ def no_head(encoder: Any, note: str = "") -> HeadRuntime:
 
 
 def head_runtime(kind: str, runner: Any, pooling: SentencePooling | None = None) -> HeadRuntime:
-    """Find the masked-LM parts of ``runner`` (when its kind has them)."""
-    if kind not in MLM_KINDS:
+    """Find the vocabulary head's parts of ``runner`` (when its kind has one)."""
+    if kind not in VOCABULARY_KINDS:
         return HeadRuntime(kind, runner, pooling=pooling)
     decoder = runner.get_output_embeddings()
     mlm = _mlm_function(runner, decoder)
     if decoder is None or mlm is None:
         return no_head(
             runner.base_model,
-            f"the masked-LM head of '{runner.config.model_type}' models is not supported",
+            f"the vocabulary head of '{runner.config.model_type}' models is not supported",
         )
-    return HeadRuntime(kind, runner, mlm=mlm, decoder=decoder)
+    final_norm = getattr(getattr(runner, "transformer", None), "ln_f", None)
+    return HeadRuntime(kind, runner, mlm=mlm, decoder=decoder, final_norm=final_norm)
 
 
 def _mlm_function(runner: Any, decoder: Any) -> Callable[[Any], Any] | None:
@@ -55,6 +59,7 @@ def _mlm_function(runner: Any, decoder: Any) -> Callable[[Any], Any] | None:
     chain_names = {
         "distilbert": ("vocab_transform", "activation", "vocab_layer_norm", "vocab_projector"),
         "electra": ("generator_predictions", "generator_lm_head"),
+        "gpt2": ("lm_head",),
     }.get(getattr(runner.config, "model_type", ""))
     if chain_names is None or not all(hasattr(runner, n) for n in chain_names):
         return None

@@ -170,8 +170,8 @@ def _within_sentence_length(loaded: Any, encoding: Any) -> bool:
 def _require_mlm(loaded: Any) -> HeadRuntime:
     head: HeadRuntime = loaded.head
     if head.mlm is None:
-        note = head.note or "this checkpoint has no masked-LM head"
-        raise HeadUnavailableError(f"No masked-word predictions: {note}.")
+        note = head.note or "this checkpoint has no masked-LM or next-token head"
+        raise HeadUnavailableError(f"No vocabulary predictions: {note}.")
     return head
 
 
@@ -197,11 +197,15 @@ def logit_lens(loaded: Any, hidden_states: np.ndarray, k: int = TOP_K) -> LensGr
     head = _require_mlm(loaded)
     assert head.mlm is not None
     layers, count = hidden_states.shape[0], hidden_states.shape[1]
+    norm = head.final_norm
     ids = np.empty((layers, count, k), dtype=np.int64)
     probs = np.empty((layers, count, k), dtype=np.float32)
     with torch.inference_mode():
         for layer in range(layers):
-            logits = head.mlm(torch.from_numpy(hidden_states[layer].copy()))
+            state = torch.from_numpy(hidden_states[layer].copy())
+            if norm is not None and layer < layers - 1:
+                state = norm(state)  # the last row already went through it
+            logits = head.mlm(state)
             values, top = torch.topk(torch.softmax(logits.to(torch.float32), dim=-1), k, dim=-1)
             ids[layer], probs[layer] = top.numpy(), values.numpy()
     names = loaded.tokenizer.convert_ids_to_tokens(ids.reshape(-1).tolist())

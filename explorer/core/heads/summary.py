@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from explorer.core.heads.choice import MLM_KINDS
+from explorer.core.heads.choice import VOCABULARY_KINDS
 
 SHOWN = 5
 
@@ -49,6 +49,8 @@ def prediction_lines(
     meta = json.loads(str(arrays["meta"])) if "meta" in arrays else {}
     if "pair_cosine" in meta:
         lines.append(f"cosine(A, B) = {meta['pair_cosine']:.4f} ({predictions.pooling})")
-    if lens_asked and not (predictions.head in MLM_KINDS and "lens_top_ids" in arrays):
-        lines.append("note: --lens needs a trained masked-LM head; the file has no lens keys")
+    if lens_asked and not (predictions.head in VOCABULARY_KINDS and "lens_top_ids" in arrays):
+        lines.append(
+            "note: --lens needs a trained masked-LM or next-token head; the file has no lens keys"
+        )
     return lines

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from explorer.core.heads.analyses import LOGIT_LENS
+from explorer.core.heads.choice import VOCABULARY_KINDS
 from explorer.core.predictions import LensGrid
 from explorer.gui.panels.analysis.common import OnDemand, ShowAware, analysis_layout, wrapped_label
 from explorer.gui.panels.plotting.plots import (
@@ -81,7 +82,7 @@ class LogitLensPanel(ShowAware):
         """Ask for the grid of the result on show; redraw the outline and the listing."""
         result = self._state.result
         info = result.model if result is not None else self._state.model_info
-        if info is not None and info.mask_token_id < 0:
+        if info is not None and info.head not in VOCABULARY_KINDS:
             self._on_demand.want(None)
             self._clear()
             note = f" ({info.head_note})" if info.head_note else ""

@@ -7,6 +7,7 @@ from typing import Any
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from explorer.core.heads.analyses import MLM_TOP
+from explorer.core.heads.choice import CAUSAL_LM
 from explorer.core.predictions import TopTokens
 from explorer.gui.panels.analysis.common import OnDemand, wrapped_label
 from explorer.gui.panels.predictions.parts import fill_rows, read_only_table, top_line, top_rows
@@ -71,6 +72,9 @@ class MaskedPage(QWidget):
         fill_rows(self.masks_table, rows)
         self.masks_table.blockSignals(False)
         token = self._state.token
+        causal = predictions.head == CAUSAL_LM
+        for widget in (self.mask_button, self.masks_title, self.masks_table):
+            widget.setVisible(not causal)  # GPT-2 has no mask token: it predicts what follows
         self.mask_button.setEnabled(token >= 0 and not bool(result.special_tokens_mask[token]))
         if token < 0:
             self._on_demand.want(None)
@@ -99,7 +103,9 @@ class MaskedPage(QWidget):
         result = self._state.result
         position = int(top.positions[row])
         token = str(result.tokens[position]) if result is not None else "?"
-        self.title.setText(f"Top {top.ids.shape[1]} at token {position} · “{token}”")
+        causal = result is not None and result.model.head == CAUSAL_LM
+        where = "after" if causal else "at"
+        self.title.setText(f"Top {top.ids.shape[1]} {where} token {position} · “{token}”")
         fill_rows(self.selected_table, top_rows(top, row))
 
     def _on_mask_row_chosen(self) -> None:

@@ -30,6 +30,7 @@ TITLES = {
     choice.TOKEN_CLASSIFICATION: "A label per token",
     choice.QUESTION_ANSWERING: "Question answering",
     choice.SENTENCE_EMBEDDING: "Sentence similarity",
+    choice.CAUSAL_LM: "Next token (the language-model head)",
 }
 EXPLANATION = (
     "What the checkpoint's own head predicts, from the same forward pass as every other panel. "
@@ -54,6 +55,7 @@ class PredictionsPanel(ShowAware):
             choice.PRETRAINING: self.masked_page,
             choice.MASKED_LM: self.masked_page,
             choice.NEXT_SENTENCE: self.masked_page,
+            choice.CAUSAL_LM: self.masked_page,
             choice.SEQUENCE_CLASSIFICATION: self.classes_page,
             choice.TOKEN_CLASSIFICATION: self.token_labels_page,
             choice.QUESTION_ANSWERING: self.answer_page,
