@@ -15,7 +15,7 @@ and a word split into pieces is one vector). From those states:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -29,9 +29,33 @@ from explorer.core.loading import LoadedModel
 from explorer.core.results import InferenceResult
 from explorer.core.similarity import mean_cosine_from_sum, unit_rows
 
+CONTEXT_ANALYSIS = "context"
 ANISOTROPY_SEED = 0
 ANISOTROPY_SAMPLE = 500  # tokens; every distinct pair among them is averaged
 CONTEXT_FORMAT_VERSION = 1
+
+
+# The Context panel's example sets: (word, sentences), the word's senses in turn.
+EXAMPLE_SETS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "python: the snake and the language": (
+        "python",
+        (
+            "I love my pet python, it sleeps under the lamp.",
+            "A python swallowed the rat whole.",
+            "I write code in python every day.",
+            "The script is written in Python.",
+        ),
+    ),
+    "bank: of a river, and one that lends": (
+        "bank",
+        (
+            "We sat on the bank of the river.",
+            "Reeds grow along the muddy bank.",
+            "The bank approved my loan.",
+            "She deposited the cheque at the bank.",
+        ),
+    ),
+}
 
 
 class ContextInputError(ExplorerError):
@@ -219,3 +243,10 @@ def context_of(
             "hidden_size": first.model.hidden_size,
         },
     )
+
+
+def context_analysis(loaded: LoadedModel, _result: Any, params: Mapping[str, Any]) -> ContextResult:
+    """The worker's analysis: ``params`` word and sentences; the PCA is fitted here too."""
+    context = context_of(loaded, str(params["word"]), [str(s) for s in params["sentences"]])
+    _ = context.pca  # fill the cached property in the worker, not on the GUI thread
+    return context

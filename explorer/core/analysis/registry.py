@@ -24,6 +24,7 @@ from explorer.core.analysis.head_stats import head_stats_analysis
 from explorer.core.analysis.norm_based import norm_attention_analysis
 from explorer.core.analysis.rollout import rollout_analysis
 from explorer.core.compare import COMPARE_ANALYSIS, compare_analysis
+from explorer.core.context import CONTEXT_ANALYSIS, context_analysis
 from explorer.core.errors import ExplorerError
 from explorer.core.export import write_matrix_job, write_npz_job
 from explorer.core.heads.analyses import (
@@ -65,6 +66,7 @@ ANALYSES: dict[str, AnalysisSpec] = {
     NORMALIZED_ANALYSIS: AnalysisSpec(normalized_text),
     VOCABULARY_ANALYSIS: AnalysisSpec(vocabulary_look_up, needs_result=False),
     COMPARE_ANALYSIS: AnalysisSpec(compare_analysis),
+    CONTEXT_ANALYSIS: AnalysisSpec(context_analysis, needs_result=False),
     MLM_TOP: AnalysisSpec(mlm_top_analysis),
     LOGIT_LENS: AnalysisSpec(logit_lens_analysis),
     SENTENCE_PAIR: AnalysisSpec(sentence_pair_analysis),

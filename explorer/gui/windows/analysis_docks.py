@@ -1,9 +1,9 @@
 """Where the analysis views go in the window: tabs beside the panels they extend.
 
 Rollout, flow and norm-based attention are tabs behind the attention panel, the head
-statistics behind the hidden-state norms, top-k, the head's predictions and the logit lens
-behind the pooled vector. Tabs that are not raised stay hidden and so ask the worker for
-nothing.
+statistics and the context of a word behind the hidden-state norms, top-k, the head's
+predictions and the logit lens behind the pooled vector. Tabs that are not raised stay hidden
+and so ask the worker for nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
+from explorer.gui.panels.analysis.context import ContextPanel
 from explorer.gui.panels.analysis.flow import FlowPanel
 from explorer.gui.panels.analysis.head_stats import HeadStatsPanel
 from explorer.gui.panels.analysis.norm_based import NormPanel
@@ -30,6 +31,7 @@ ANALYSIS_DOCKS = (
     ("flow", "Flow", FlowPanel, "rollout"),
     ("norm_attention", "Norm-based", NormPanel, "flow"),
     ("head_stats", "Head statistics", HeadStatsPanel, "norms"),
+    ("context", "Context", ContextPanel, "head_stats"),
     ("topk", "Top-k", TopKPanel, "pooled"),
     ("predictions", "Predictions", PredictionsPanel, "topk"),
     ("logit_lens", "Logit lens", LogitLensPanel, "predictions"),
