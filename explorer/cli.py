@@ -50,6 +50,14 @@ def _inspect_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="add the logit lens: the masked-LM head on every layer (lens_top_ids/probs)",
     )
+    parser.add_argument(
+        "--qkv",
+        action="store_true",
+        help="add queries, keys and values (L, H, T, d_head): softmax(q kᵀ/√d) = attentions",
+    )
+    from explorer.commands.explain import knock_out_argument
+
+    knock_out_argument(parser)
     return parser
 
 
@@ -65,8 +73,17 @@ def run_inspect(argv: list[str]) -> int:
         print(f"error: --out {args.out} is a folder; give a file name.", file=sys.stderr)
         return 2
     try:
+        from explorer.core.why.gates import parse_head_spec
+
+        knocked_out = [parse_head_spec(spec) for spec in args.knock_out]
         result, arrays = inspect_arrays(
-            args.text, pair=args.pair, model=args.model, mask=args.mask, lens=args.lens
+            args.text,
+            pair=args.pair,
+            model=args.model,
+            mask=args.mask,
+            lens=args.lens,
+            qkv=args.qkv,
+            knocked_out=knocked_out,
         )
         save_npz(args.out, arrays)
     except ExplorerError as err:
@@ -163,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
         return _headless(run_inspect, argv[1:])
     if argv and argv[0] == "compare":
         return _headless(run_compare, argv[1:])
+    if argv and argv[0] == "explain":
+        from explorer.commands.explain import run_explain
+
+        return _headless(run_explain, argv[1:])
     if argv and argv[0] == "context":
         from explorer.commands.context import run_context
 

@@ -12,6 +12,7 @@ from explorer.core.inference import run_inference
 from explorer.core.loading import LoadedModel, load_model
 from explorer.core.results import InferenceResult
 from explorer.core.sources import ModelSource
+from explorer.core.why.gates import knocked_out_heads
 
 
 @lru_cache(maxsize=2)
@@ -19,13 +20,19 @@ def _cached_model(spec: str) -> LoadedModel:
     return load_model(ModelSource.parse(spec))
 
 
-def _run(loaded: LoadedModel, text: str, pair: str | None, mask: Sequence[int]) -> InferenceResult:
+def _run(
+    loaded: LoadedModel,
+    text: str,
+    pair: str | None,
+    mask: Sequence[int],
+    knocked_out: Sequence[tuple[int, int]] = (),
+) -> InferenceResult:
     """One pass; with ``mask``, those tokens of the text's own tokenization are masked first."""
     if not mask:
-        return run_inference(loaded, text, pair)
+        return run_inference(loaded, text, pair, knocked_out)
     first = run_inference(loaded, text, pair)
     text, pair = masked_text(first, mask, loaded.info.mask_token)
-    return run_inference(loaded, text, pair)
+    return run_inference(loaded, text, pair, knocked_out)
 
 
 def inspect(
@@ -50,16 +57,21 @@ def inspect_arrays(
     model: str | None = None,
     mask: Sequence[int] = (),
     lens: bool = False,
+    qkv: bool = False,
+    knocked_out: Sequence[tuple[int, int]] = (),
 ) -> tuple[InferenceResult, dict[str, np.ndarray]]:
     """The result and every npz array: the result's own keys plus the analyses' keys.
 
     The analyses (rollout, norm-based attention, head statistics) and the head's keys
     (``mlm_top_*``, with ``lens`` the logit lens, a pair's sentence embeddings) need the model
     that made the result, which only this module holds; the keys are the GUI export's.
+    ``qkv`` adds queries, keys and values; ``knocked_out`` heads ((layer, head) from 0) are
+    switched off in the pass.
     """
     from explorer.core.export import inspect_arrays as arrays_of
 
     spec = ModelSource.parse(model).spec
     loaded = _cached_model(spec)
-    result = _run(loaded, text, pair, mask)
-    return result, arrays_of(loaded, result, lens=lens)
+    result = _run(loaded, text, pair, mask, knocked_out)
+    with knocked_out_heads(loaded, result.knocked_out):  # a pair's sentences encoded alone too
+        return result, arrays_of(loaded, result, lens=lens, qkv=qkv)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 IN_PLACE_ATTENTION = "explorer_in_place_eager"
@@ -27,14 +27,32 @@ _local = threading.local()
 
 
 @contextmanager
-def writing_into(buffer_for: BufferFor) -> Iterator[None]:
-    """During this block, this thread's attention layers write into ``buffer_for``'s tensors."""
-    previous = getattr(_local, "buffer_for", None)
-    _local.buffer_for = buffer_for
+def _this_thread(name: str, value: Any) -> Iterator[None]:
+    """Set the calling thread's ``name`` to ``value`` during the block (blocks nest)."""
+    previous = getattr(_local, name, None)
+    setattr(_local, name, value)
     try:
         yield
     finally:
-        _local.buffer_for = previous
+        setattr(_local, name, previous)
+
+
+def writing_into(buffer_for: BufferFor) -> AbstractContextManager[None]:
+    """During this block, this thread's attention layers write into ``buffer_for``'s tensors."""
+    return _this_thread("buffer_for", buffer_for)
+
+
+HeadOutputHook = Callable[[Any, Any, Any], Any]
+"""(attention module, its weights (B, H, T, T), per-head outputs (B, H, T, d)) → outputs.
+
+explorer.core.why gates each head's output here (before W_O): transformers 5 ignores
+``head_mask``, so the explorer's own attention is the one place a head can be switched off.
+"""
+
+
+def head_outputs_through(hook: HeadOutputHook) -> AbstractContextManager[None]:
+    """During this block, this thread's attention layers pass each head's output to ``hook``."""
+    return _this_thread("head_hook", hook)
 
 
 def in_place_attention(
@@ -64,10 +82,18 @@ def in_place_attention(
     weights.mul_(scaling)
     if attention_mask is not None:
         weights.add_(attention_mask)
-    torch.softmax(weights, dim=-1, out=weights)
+    if weights.requires_grad:  # a gradient is asked for (explorer.core.why): autograd has no out=
+        weights = torch.softmax(weights, dim=-1)
+    else:
+        torch.softmax(weights, dim=-1, out=weights)
     if module.training and dropout > 0.0:
         weights = torch.nn.functional.dropout(weights, p=dropout, training=True)
-    output = torch.matmul(weights, value).transpose(1, 2).contiguous()
+    head_hook = getattr(_local, "head_hook", None)
+    if head_hook is None:
+        output = torch.matmul(weights, value).transpose(1, 2).contiguous()
+    else:
+        output = head_hook(module, weights, torch.matmul(weights, value))
+        output = output.transpose(1, 2).contiguous()
     return output, weights
 
 

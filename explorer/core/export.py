@@ -106,9 +106,12 @@ def write_matrix_csv(
 
 
 def inspect_arrays(
-    loaded: Any, result: InferenceResult, *, lens: bool = False
+    loaded: Any, result: InferenceResult, *, lens: bool = False, qkv: bool = False
 ) -> dict[str, np.ndarray]:
-    """Everything `bert-explorer inspect` writes, for the GUI's npz export to match it."""
+    """Everything `bert-explorer inspect` writes, for the GUI's npz export to match it.
+
+    With ``qkv``, also ``queries``, ``keys`` and ``values`` (L, H, T, d_head) float32.
+    """
     from explorer.core.analysis.export import analysis_arrays
     from explorer.core.heads.arrays import prediction_arrays
 
@@ -116,6 +119,10 @@ def inspect_arrays(
     arrays.update(analysis_arrays(loaded, result))
     predicted, meta = prediction_arrays(loaded, result, lens=lens)
     arrays.update(predicted)
+    if qkv:
+        from explorer.core.why.qkv import qkv_arrays
+
+        arrays.update(qkv_arrays(loaded, result))
     if meta:
         arrays["meta"] = np.asarray(json.dumps({**result.meta(), **meta}, ensure_ascii=False))
     return arrays

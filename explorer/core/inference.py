@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from explorer.core.heads.predict import mask_positions, predictions_of
 from explorer.core.loading import LoadedModel
 from explorer.core.results import InferenceResult
 from explorer.core.views import DisplayViews, build_views, mosaic_geometry
+from explorer.core.why.gates import Head, check_heads, knocked_out_heads
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 STRIDED_MAX_FACTOR = 4  # mosaic pooling factors up to this use strided maxima, not amax
@@ -435,11 +437,16 @@ def _recorded_forward(loaded: LoadedModel, encoding: Encoding) -> _Captured:
 
 
 def run_inference_with_views(
-    loaded: LoadedModel, text: str, pair: str | None = None
+    loaded: LoadedModel, text: str, pair: str | None = None, knocked_out: Iterable[Head] = ()
 ) -> tuple[InferenceResult, DisplayViews]:
-    """One forward pass, plus the display views derived during it (see _LayerCapture)."""
+    """One forward pass, plus the display views derived during it (see _LayerCapture).
+
+    ``knocked_out`` heads ((layer, head) from 0) are switched off (gate ξ = 0) in the pass.
+    """
     encoding = encode(loaded, text, pair)
-    captured = _capture_forward(loaded, encoding) or _recorded_forward(loaded, encoding)
+    heads = check_heads(loaded.info.num_layers, loaded.info.num_heads, knocked_out)
+    with knocked_out_heads(loaded, heads):
+        captured = _capture_forward(loaded, encoding) or _recorded_forward(loaded, encoding)
     pooler_output = None
     if loaded.info.has_pooler and captured.pooled is not None:
         pooler_output = _float32_numpy(captured.pooled[0]).copy()
@@ -469,6 +476,7 @@ def run_inference_with_views(
             encoding,
             captured.last_hidden,
         ),
+        knocked_out=heads,
     )
     views = captured.views or build_views(result)
     _find_non_finite(result, views)
@@ -493,7 +501,9 @@ def _find_non_finite(result: InferenceResult, views: DisplayViews) -> None:
     )
 
 
-def run_inference(loaded: LoadedModel, text: str, pair: str | None = None) -> InferenceResult:
+def run_inference(
+    loaded: LoadedModel, text: str, pair: str | None = None, knocked_out: Iterable[Head] = ()
+) -> InferenceResult:
     """One forward pass; each tensor lands once in a preallocated numpy array.
 
     Attention weights are written into the result by the in-place attention and hidden
@@ -501,4 +511,4 @@ def run_inference(loaded: LoadedModel, text: str, pair: str | None = None) -> In
     copies never pile up. A model whose layout the hooks do not recognise runs with the
     model's own output recorder instead.
     """
-    return run_inference_with_views(loaded, text, pair)[0]
+    return run_inference_with_views(loaded, text, pair, knocked_out)[0]

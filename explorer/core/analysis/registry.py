@@ -15,6 +15,7 @@ nothing of this registry (an import-linter contract keeps it so).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,9 @@ from explorer.core.tokenization import (
     normalized_text,
     vocabulary_look_up,
 )
+from explorer.core.why.attribution import EXPLAIN, explain_analysis
+from explorer.core.why.gates import knocked_out_heads
+from explorer.core.why.qkv import WALK_THROUGH, walk_through_analysis
 
 AnalysisFunction = Callable[[Any, Any, Mapping[str, Any]], Any]
 JobFunction = Callable[[Any, InferenceResult, Mapping[str, Any]], str]
@@ -67,6 +71,8 @@ ANALYSES: dict[str, AnalysisSpec] = {
     VOCABULARY_ANALYSIS: AnalysisSpec(vocabulary_look_up, needs_result=False),
     COMPARE_ANALYSIS: AnalysisSpec(compare_analysis),
     CONTEXT_ANALYSIS: AnalysisSpec(context_analysis, needs_result=False),
+    WALK_THROUGH: AnalysisSpec(walk_through_analysis),
+    EXPLAIN: AnalysisSpec(explain_analysis),
     MLM_TOP: AnalysisSpec(mlm_top_analysis),
     LOGIT_LENS: AnalysisSpec(logit_lens_analysis),
     SENTENCE_PAIR: AnalysisSpec(sentence_pair_analysis),
@@ -98,8 +104,17 @@ def needs_result(name: str) -> bool:
 
 
 def run_analysis(name: str, loaded: Any, result: Any, params: Mapping[str, Any]) -> Any:
-    """Run one analysis of the table."""
-    return _spec(name).function(loaded, result, params)
+    """Run one analysis of the table (any pass it makes keeps the result's heads knocked out)."""
+    with _knock_outs_of(loaded, result):
+        return _spec(name).function(loaded, result, params)
+
+
+def _knock_outs_of(loaded: Any, result: Any) -> Any:
+    """The result's knocked-out heads switched off, when the model that made it is loaded."""
+    heads = getattr(result, "knocked_out", ())
+    if not heads or loaded is None or loaded.info != result.model:
+        return nullcontext()
+    return knocked_out_heads(loaded, heads)
 
 
 def run_job(name: str, loaded: Any, result: InferenceResult, params: Mapping[str, Any]) -> str:
@@ -108,4 +123,5 @@ def run_job(name: str, loaded: Any, result: InferenceResult, params: Mapping[str
         job = JOBS[name]
     except KeyError as err:
         raise UnknownAnalysisError(f"There is no job called '{name}'.") from err
-    return job(loaded, result, params)
+    with _knock_outs_of(loaded, result):
+        return job(loaded, result, params)
