@@ -262,6 +262,45 @@ class WindowBench(QObject):
             unpainted=list(self.watch.unpainted),
         )
 
+    def logit_lens(self, text: str) -> tuple[float, float]:
+        """Run ``text`` with the logit-lens tab hidden, then raise it; time its grid.
+
+        Returns (ms until the grid is painted, the longest GUI stall meanwhile): the grid is
+        computed in the worker, and the window must not freeze while it is.
+        """
+        window = self.window
+        window.docks["pooled"].raise_()  # the lens tab hidden: the edit asks nothing of it
+        self.edit(text)
+        self.wait_for_worker()
+        view = window.analysis_panels["logit_lens"].widget.viewport()
+        arrived = QEventLoop()
+        painted: list[float] = []
+
+        def paint_now() -> None:
+            view.repaint()
+            painted.append(time.perf_counter())
+            arrived.quit()
+
+        def on_analysis(name: str) -> None:
+            if name == "logit_lens":
+                QTimer.singleShot(0, paint_now)  # after the panel drew its grid
+
+        window.state.analysis_changed.connect(on_analysis)
+        guard = QTimer()
+        guard.setSingleShot(True)
+        guard.timeout.connect(arrived.quit)
+        guard.start(int(RESULT_TIMEOUT_S * 1000))
+        self.heartbeat.start()
+        started = time.perf_counter()
+        window.docks["logit_lens"].raise_()
+        arrived.exec()
+        guard.stop()
+        self.heartbeat.stop()
+        window.state.analysis_changed.disconnect(on_analysis)
+        if not painted:
+            raise RuntimeError("the logit lens did not arrive")
+        return (painted[0] - started) * 1000.0, self.heartbeat.max_gap_ms(started, painted[0])
+
     def switch(self, change: Callable[[], None], views: Iterable[str]) -> tuple[float, list[str]]:
         """Time ``change`` (a selection change) until ``views`` have repainted."""
         self.watch.arm(self.watch.visible(views))

@@ -32,6 +32,7 @@ FIRST_PAINT_LIMIT_S = 1.5
 READY_SLACK_S = 0.5
 PROBE_TIMEOUT_S = 300.0
 MODELS = ("embedded", "base")
+HEAD_SIZE = 128  # the pretraining-head rows: base size with masked-LM and next-sentence heads
 CORPUS_THROUGHPUT_RATIO = 0.8  # corpus mode ≥ this × a plain batched loop with attentions
 CORPUS_RSS_GROWTH_MB = 50.0  # RSS after 1,000 segments within this of RSS after 100
 CORPUS_SEGMENTS, SMOKE_CORPUS_SEGMENTS = 1000, 120
@@ -74,7 +75,9 @@ def _parse(argv: Sequence[str] | None) -> Plan:
 
 
 # --- in-process: windows, edits, switches ----------------------------------------------------
-def _measure_window(plan: Plan, name: str, spec: str, figures: dict[str, Any]) -> None:
+def _measure_window(
+    plan: Plan, name: str, spec: str, figures: dict[str, Any], sizes: tuple[int, ...] = ()
+) -> None:
     from transformers import AutoTokenizer
 
     from explorer.bench.common import sentence_of_length
@@ -88,10 +91,11 @@ def _measure_window(plan: Plan, name: str, spec: str, figures: dict[str, Any]) -
     folder = embedded_model_path() if embedded else source.location
     tokenizer = AutoTokenizer.from_pretrained(str(folder))  # to make T-token sentences
     bench = WindowBench(app, source)
-    biggest = plan.sizes[-1]
+    sizes = sizes or plan.sizes
+    biggest = sizes[-1]
     figures["watched_views"][name] = sorted(bench.views)
     try:
-        for count in plan.sizes:
+        for count in sizes:
             bare, edits = [], []
             for run in range(plan.warmup + plan.runs):
                 text = sentence_of_length(tokenizer, count, variant=run)
@@ -113,11 +117,22 @@ def _measure_window(plan: Plan, name: str, spec: str, figures: dict[str, Any]) -
             unpainted = sorted({view for e in edits for view in e.unpainted})
             if unpainted:
                 figures["unpainted_views"].setdefault(name, {})[key] = unpainted
-            if count == biggest:
+            if count == biggest and name != "pretraining":
                 figures["max_stall_ms"][name] = median([e.stall_ms for e in edits])
                 figures["stall_runs_ms"][name] = [e.stall_ms for e in edits]
         if name == "base":
             figures["switch_ms"] = _measure_switches(plan, bench, SWITCH_VIEWS, figures)
+        if name == "pretraining":
+            lens = [
+                bench.logit_lens(sentence_of_length(tokenizer, biggest, variant=100 + run))
+                for run in range(plan.runs)
+            ]
+            figures["logit_lens"] = {
+                "tokens": biggest,
+                "ms": median([ms for ms, _ in lens]),
+                "stall_ms": median([stall for _, stall in lens]),
+                "bare_forward_ms": figures["bare_forward_ms"][name][str(biggest)],
+            }
     finally:
         bench.close()
         gc.collect()
@@ -228,6 +243,12 @@ def _verdicts(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 "limit": limit,
                 "met": edit <= limit,
             }
+    lens = figures["logit_lens"]
+    verdicts["logit_lens.stall"] = {
+        "value": lens["stall_ms"],
+        "limit": STALL_LIMIT_MS,
+        "met": lens["stall_ms"] <= STALL_LIMIT_MS,
+    }
     for name, stall in figures["max_stall_ms"].items():
         verdicts[f"max_stall.{name}"] = {
             "value": stall,
@@ -286,7 +307,7 @@ def format_table(figures: dict[str, Any]) -> str:
         f"{meta['load_after']:.2f}, {meta['elapsed_s']:.0f} s in all",
         "",
         "Edit → every visible panel painted, against the bare forward pass (ms)",
-        f"{'model':<9}{'T':>5}{'bare':>9}{'edit→paint':>12}{'ratio':>7}{'limit':>9}  "
+        f"{'model':<12}{'T':>5}{'bare':>9}{'edit→paint':>12}{'ratio':>7}{'limit':>9}  "
         f"{'compute':>8}{'deliver':>8}{'apply':>7}{'paint':>7}",
     ]
     for name, per_size in figures["edit_to_paint_ms"].items():
@@ -294,14 +315,22 @@ def format_table(figures: dict[str, Any]) -> str:
             verdict = verdicts[f"edit_to_paint.{name}.{key}"]
             parts = figures["breakdown_ms"][name][key]
             lines.append(
-                f"{name:<9}{key:>5}{figures['bare_forward_ms'][name][key]:>9.1f}{edit:>12.1f}"
+                f"{name:<12}{key:>5}{figures['bare_forward_ms'][name][key]:>9.1f}{edit:>12.1f}"
                 f"{figures['ratio'][name][key]:>7.2f}{verdict['limit']:>9.1f}  "
                 f"{parts['compute']:>8.1f}{parts['deliver']:>8.1f}{parts['apply']:>7.1f}"
                 f"{parts['paint']:>7.1f}  {_mark(verdict)}"
             )
     lines.append(
         f"  (limit = {EDIT_SLOPE} × bare + {EDIT_SLACK_MS:.0f} ms; compute = worker "
-        "inference + views, apply = state + panels, paint = until painted)"
+        "inference + views, apply = state + panels, paint = until painted; 'pretraining' is "
+        "base size with BERT's masked-LM and next-sentence heads, its bare pass the encoder's)"
+    )
+    lens = figures["logit_lens"]
+    lines.append(
+        f"Logit lens at {lens['tokens']} tokens, pretraining: {lens['ms']:.0f} ms from the tab "
+        f"raised to the grid painted ({lens['ms'] / lens['bare_forward_ms']:.1f} × the bare "
+        f"pass), longest GUI stall meanwhile {lens['stall_ms']:.1f} ms (limit "
+        f"{STALL_LIMIT_MS:.0f}) {_mark(verdicts['logit_lens.stall'])}"
     )
     lines.append("")
     biggest = max(int(k) for k in figures["bare_forward_ms"]["base"])
@@ -403,6 +432,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, spec in zip(MODELS, ("embedded", str(base_dir)), strict=True):
             print(f"… measuring the window on {name}", file=sys.stderr, flush=True)
             _measure_window(plan, name, spec, figures)
+        print("… measuring the window with the pretraining heads", file=sys.stderr, flush=True)
+        heads_dir = save_random_bert(
+            Path(tmp) / "pretraining",
+            architecture="BertForPreTraining",
+            **(TINY_CONFIG if plan.smoke else {}),
+        )
+        head_sizes = plan.sizes[:1] if plan.smoke else (HEAD_SIZE,)
+        _measure_window(plan, "pretraining", str(heads_dir), figures, head_sizes)
         print("… measuring start-up and memory in fresh processes", file=sys.stderr, flush=True)
         _measure_processes(plan, base_dir, figures)
         print("… measuring corpus mode in a fresh process", file=sys.stderr, flush=True)

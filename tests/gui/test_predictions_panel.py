@@ -175,3 +175,12 @@ def test_tokens_table_menu_masks_the_row(qtbot, mlm_dir):
     with qtbot.waitSignal(window.controller.result_ready, timeout=TIMEOUT_MS):
         mask.trigger()
     assert window.input_bar.sentence_a.text() == "Paris is the capital of [MASK]."
+
+
+def test_one_sentence_on_the_embedded_model_asks_for_no_extra_pass(qtbot):
+    window = _window(qtbot, ModelSource.embedded(), "A man is playing a guitar.")
+    page = window.analysis_panels["predictions"].similarity_page
+    _xs, ys = page.curve_a.getData()
+    np.testing.assert_allclose(ys, window.state.result.predictions.sentence_embedding)
+    assert "Type sentence B" in page.caption.text()
+    assert window.state.analysis("sentence_pair") is None

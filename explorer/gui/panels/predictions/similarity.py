@@ -56,6 +56,12 @@ class SimilarityPage(QWidget):
         result = self._state.result
         if result is None:
             return
+        alone = result.predictions.sentence_embedding if result.predictions else None
+        if result.pair is None and alone is not None:  # the pass itself was A alone
+            self._on_demand.want(None)
+            pooling = result.model.sentence_pooling
+            self._draw(SentencePair(alone, alone, 1.0, pooling))
+            return
         self._on_demand.want({"text": result.text, "pair": result.pair or ""})
 
     def poke(self) -> None:
