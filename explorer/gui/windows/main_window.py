@@ -34,6 +34,7 @@ from explorer.gui.widgets.shortcuts import (
     make_action,
     stepping_shortcuts,
 )
+from explorer.gui.windows.corpus_action import add_corpus_action
 from explorer.gui.worker.model_worker import (
     CLOSE_WAIT_MS,
     AnalysisOutcome,
@@ -295,6 +296,7 @@ class MainWindow(QMainWindow):
         open_folder.triggered.connect(self.input_bar.browse_button.click)
         file_menu.addAction(open_folder)
         self._add_compare_action(file_menu)
+        add_corpus_action(self, self.state, file_menu)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)

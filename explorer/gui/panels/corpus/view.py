@@ -1,0 +1,192 @@
+"""What a corpus run found: the head grid, the selected head's offsets, the map of heads, layers.
+
+It shows a ``bert-explorer corpus`` output file (its arrays, read once) and follows the shared
+selection: clicking a head in the grid or on the map selects that layer and head in the main
+window, and the selected head is outlined here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from explorer.core.corpus.batch import OFFSETS
+from explorer.core.corpus.head_map import head_map
+from explorer.gui.panels.analysis.common import wrapped_label
+from explorer.gui.panels.plotting.plots import (
+    ATTENTION_COLORMAP,
+    as_image,
+    finite_top,
+    make_heatmap_plot,
+    outline_item,
+    place_outline,
+    plot_widget,
+    set_title,
+)
+from explorer.gui.state.explorer_state import MEAN_OF_HEADS, ExplorerState
+
+STATISTICS = {
+    "head_cls": "to [CLS]",
+    "head_sep": "to [SEP]",
+    "head_punct": "to punctuation",
+    "head_self": "to itself",
+    "head_prev": "to previous",
+    "head_next": "to next",
+    "head_entropy": "entropy (nats)",
+    "head_distance": "mean |i − j|",
+}
+SHARES = frozenset(STATISTICS) - {"head_entropy", "head_distance"}
+LAYER_COLORS = pg.colormap.get("viridis")
+
+
+class CorpusView(QWidget):
+    """Every figure of one corpus output; empty (with a hint) until ``show_arrays``."""
+
+    def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._arrays: dict[str, np.ndarray] | None = None
+        self.map_positions: np.ndarray | None = None
+        self.summary = wrapped_label("Run a corpus or open a corpus .npz to see its statistics.")
+        self.stat_combo = QComboBox()
+        for key, label in STATISTICS.items():
+            self.stat_combo.addItem(label, key)
+        self.grid, self.image, self.colorbar = make_heatmap_plot(
+            ATTENTION_COLORMAP, (0.0, 1.0), "share"
+        )
+        grid_plot = self.grid.getPlotItem()
+        grid_plot.setLabel("left", "layer")
+        grid_plot.setLabel("bottom", "head")
+        self.grid.setToolTip("Click a head to select it in the main window")
+        self._outline = outline_item(grid_plot)
+        self.offsets_plot = plot_widget()
+        self.offsets_bars = pg.BarGraphItem(x=OFFSETS, height=np.zeros(OFFSETS.size), width=0.8)
+        self.offsets_plot.getPlotItem().addItem(self.offsets_bars)
+        self.offsets_plot.getPlotItem().setLabel("bottom", "key offset j − i")
+        self.map_plot = plot_widget()
+        self.map_points = pg.ScatterPlotItem(size=9)
+        self.map_selected = pg.ScatterPlotItem(size=16, pen=pg.mkPen("#ff5050", width=2))
+        self.map_plot.getPlotItem().addItem(self.map_points)
+        self.map_plot.getPlotItem().addItem(self.map_selected)
+        self.map_note = wrapped_label()
+        self.layers_plot = plot_widget()
+        layers = self.layers_plot.getPlotItem()
+        layers.addLegend(offset=(5, 5))
+        layers.setLabel("bottom", "layer (0 = embeddings)")
+        self.self_curve = layers.plot(pen=pg.mkPen("#d62728", width=2), name="self-similarity")
+        self.anisotropy_curve = layers.plot(pen=pg.mkPen("#7f7f7f", width=2), name="anisotropy")
+        set_title(layers, "Per layer (Ethayarajh 2019)")
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Colour heads by"))
+        top.addWidget(self.stat_combo)
+        top.addStretch(1)
+        map_box = QWidget()
+        map_layout = QVBoxLayout(map_box)
+        map_layout.setContentsMargins(0, 0, 0, 0)
+        map_layout.addWidget(self.map_plot, 1)
+        map_layout.addWidget(self.map_note)
+        figures = QGridLayout()
+        figures.addWidget(self.grid, 0, 0)
+        figures.addWidget(self.offsets_plot, 0, 1)
+        figures.addWidget(map_box, 1, 0)
+        figures.addWidget(self.layers_plot, 1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.summary)
+        layout.addLayout(top)
+        layout.addLayout(figures, 1)
+
+        self.stat_combo.currentIndexChanged.connect(self._draw_grid)
+        self.image.cell_clicked.connect(self._on_cell_clicked)
+        self.map_points.sigClicked.connect(self._on_map_clicked)
+        state.layer_changed.connect(self._draw_selection)
+        state.head_changed.connect(self._draw_selection)
+
+    @property
+    def statistic(self) -> str:
+        """The output key that colours the grid."""
+        return str(self.stat_combo.currentData())
+
+    def show_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """Show a corpus output (the arrays of its npz)."""
+        self._arrays = {key: np.asarray(value) for key, value in arrays.items()}
+        meta = json.loads(str(self._arrays["meta"]))
+        model = meta.get("model", {})
+        self.summary.setText(
+            f"{int(self._arrays['segments'])} segments, {int(self._arrays['tokens'])} tokens of "
+            f"{meta.get('corpus', '?')} · {model.get('name_or_path', '?')} · pooled over every "
+            f"query row · shards {meta.get('shards_merged')} of {meta.get('shards')}"
+        )
+        layers = np.arange(self._arrays["layer_anisotropy"].shape[0], dtype=np.float32)
+        self.self_curve.setData(layers, np.nan_to_num(self._arrays["layer_self_similarity"]))
+        self.anisotropy_curve.setData(layers, self._arrays["layer_anisotropy"])
+        self._draw_map()
+        self._draw_grid()
+
+    def _draw_grid(self, *_: object) -> None:
+        if self._arrays is None:
+            return
+        values = self._arrays[self.statistic]
+        top = 1.0 if self.statistic in SHARES else finite_top(values)
+        self.image.setImage(as_image(values), levels=(0.0, top))
+        self.colorbar.setLevels((0.0, top))
+        set_title(self.grid.getPlotItem(), f"Every head: {STATISTICS[self.statistic]}")
+        self._draw_selection()
+
+    def _draw_map(self) -> None:
+        assert self._arrays is not None
+        plot = self.map_plot.getPlotItem()
+        if "head_js" not in self._arrays:
+            self.map_positions = None
+            self.map_points.setData([], [])
+            self.map_note.setText("The map of heads needs a run with --js.")
+            set_title(plot, "Map of heads")
+            return
+        layers, heads = self._arrays["head_cls"].shape
+        self.map_positions = head_map(self._arrays["head_js"])
+        colours = LAYER_COLORS.map(np.repeat(np.arange(layers) / max(layers - 1, 1), heads))
+        self.map_points.setData(
+            pos=self.map_positions,
+            brush=[pg.mkBrush(*c) for c in colours],
+            data=np.arange(layers * heads),
+        )
+        self.map_note.setText("MDS of √(Jensen–Shannon divergence); colour: layer, dark first.")
+        set_title(plot, "Map of heads (Clark et al. 2019)")
+
+    def _draw_selection(self, *_: object) -> None:
+        if self._arrays is None:
+            return
+        layers, heads = self._arrays["head_cls"].shape
+        layer, head = self._state.layer, self._state.head
+        if not 0 <= layer < layers:
+            return
+        plot = self.offsets_plot.getPlotItem()
+        if head == MEAN_OF_HEADS or not 0 <= head < heads:
+            profile = self._arrays["head_offsets"][layer].mean(axis=0)
+            set_title(plot, f"Attention by offset, layer {layer}, mean of heads")
+            self._outline.setVisible(False)
+            self.map_selected.setData([], [])
+        else:
+            profile = self._arrays["head_offsets"][layer, head]
+            set_title(plot, f"Attention by offset, layer {layer} head {head}")
+            self._outline.setVisible(True)
+            place_outline(self._outline, head, layer, 1, 1)
+            if self.map_positions is not None:
+                self.map_selected.setData(pos=self.map_positions[[layer * heads + head]])
+        self.offsets_bars.setOpts(height=profile)
+
+    def _on_cell_clicked(self, row: int, col: int, _modifiers: object) -> None:
+        self._state.set_layer(row)
+        self._state.set_head(col)
+
+    def _on_map_clicked(self, _item: object, points: list, *_: object) -> None:
+        if points and self._arrays is not None:
+            heads = self._arrays["head_cls"].shape[1]
+            index = int(points[0].data())
+            self._state.set_layer(index // heads)
+            self._state.set_head(index % heads)

@@ -1,0 +1,172 @@
+"""The Corpus window (File → Analyse a corpus…): run a corpus, or open a finished one, and look.
+
+Layout and wiring only: the run is a ``CorpusRunner`` (a child process with the headless
+command), the figures a ``CorpusView`` on the main window's state, so a head clicked here is
+selected in the main window.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from explorer.gui.controllers.corpus_run import CorpusRequest, CorpusRunner
+from explorer.gui.panels.analysis.common import wrapped_label
+from explorer.gui.panels.corpus.view import CorpusView
+from explorer.gui.state.explorer_state import ExplorerState
+from explorer.resources import resource_path
+
+
+class CorpusWindow(QMainWindow):
+    """Options, a Run / Cancel pair with a progress bar, and the figures of the result."""
+
+    def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Corpus statistics")
+        self._state = state
+        self.runner = CorpusRunner(self)
+        self.corpus_edit = QLineEdit(str(resource_path("demo_corpus.txt")))
+        self.out_edit = QLineEdit(str(Path.home() / "corpus-stats.npz"))
+        browse_corpus = QPushButton("Browse…")
+        browse_out = QPushButton("Browse…")
+        self.max_length = QSpinBox()
+        self.max_length.setRange(8, 4096)
+        self.max_length.setValue(128)
+        self.batch_size = QSpinBox()
+        self.batch_size.setRange(1, 1024)
+        self.batch_size.setValue(16)
+        self.js_box = QCheckBox("Jensen–Shannon between heads (the map of heads; slower)")
+        self.run_button = QPushButton("Run")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.open_button = QPushButton("Open results…")
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m segments")
+        self.status = wrapped_label(
+            "One segment a line (a tab splits a pair). Cancel keeps a checkpoint: Run resumes."
+        )
+        self.view = CorpusView(state)
+
+        form = QFormLayout()
+        form.addRow("Corpus file", _row(self.corpus_edit, browse_corpus))
+        form.addRow("Output", _row(self.out_edit, browse_out))
+        form.addRow("Max length", self.max_length)
+        form.addRow("Batch size", self.batch_size)
+        form.addRow("", self.js_box)
+        buttons = _row(self.run_button, self.cancel_button, self.open_button, self.progress)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+        layout.addWidget(self.status)
+        layout.addWidget(self.view, 1)
+        self.setCentralWidget(body)
+        self.resize(1000, 820)
+
+        browse_corpus.clicked.connect(self._browse_corpus)
+        browse_out.clicked.connect(self._browse_out)
+        self.run_button.clicked.connect(self.run)
+        self.cancel_button.clicked.connect(self.runner.cancel)
+        self.open_button.clicked.connect(self._browse_results)
+        self.runner.progress_changed.connect(self._on_runner_progress_changed)
+        self.runner.finished.connect(self._on_runner_finished)
+        self.runner.failed.connect(self._on_runner_failed)
+        self.runner.cancelled.connect(self._on_runner_cancelled)
+
+    def request(self) -> CorpusRequest:
+        """The run the form describes, on the main window's model."""
+        info = self._state.model_info
+        return CorpusRequest(
+            corpus=Path(self.corpus_edit.text()),
+            out=Path(self.out_edit.text()),
+            model=info.source if info is not None else "embedded",
+            max_length=self.max_length.value(),
+            batch_size=self.batch_size.value(),
+            js=self.js_box.isChecked(),
+        )
+
+    def run(self) -> None:
+        """Start (or resume) the run the form describes."""
+        self._set_running(True)
+        self.status.setText("Loading the model and reading the corpus …")
+        self.runner.start(self.request())
+
+    def open_results(self, path: Path) -> None:
+        """Show a corpus output file."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {key: data[key] for key in data.files}
+            self.view.show_arrays(arrays)
+        except (OSError, ValueError, KeyError) as err:
+            self.status.setText(f"{path} is not a corpus output: {err}")
+            return
+        self.status.setText(f"Showing {path}")
+
+    def _set_running(self, running: bool) -> None:
+        self.run_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+
+    def _on_runner_progress_changed(self, done: int, total: int, rate: float, left: str) -> None:
+        self.progress.setMaximum(max(total, done))
+        self.progress.setValue(done)
+        self.status.setText(f"{rate:.1f} segments/s · {left} left")
+
+    def _on_runner_finished(self, path: str) -> None:
+        self._set_running(False)
+        self.open_results(Path(path))
+
+    def _on_runner_failed(self, message: str) -> None:
+        self._set_running(False)
+        self.status.setText(f"The run failed: {message}")
+
+    def _on_runner_cancelled(self, message: str) -> None:
+        self._set_running(False)
+        self.status.setText(message)
+
+    def _browse_corpus(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Corpus file", self.corpus_edit.text())
+        if path:
+            self.corpus_edit.setText(path)
+
+    def _browse_out(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Output", self.out_edit.text(), "npz files (*.npz)"
+        )
+        if path:
+            self.out_edit.setText(path)
+
+    def _browse_results(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Corpus output", self.out_edit.text(), "npz files (*.npz)"
+        )
+        if path:
+            self.open_results(Path(path))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Qt API: a closing window cancels its run (checkpointed) and waits for the child."""
+        self.runner.stop_and_wait()
+        super().closeEvent(event)
+
+
+def _row(*widgets: QWidget) -> QWidget:
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        layout.addWidget(widget, 1 if isinstance(widget, QLineEdit | QProgressBar) else 0)
+    return row

@@ -1,0 +1,107 @@
+"""The Corpus window: the figures of an output, and a real run of the command in a child."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from explorer.core.corpus.files import checkpoint_path
+from explorer.core.corpus.run import CorpusOptions, run_corpus
+from explorer.gui.windows.corpus_window import CorpusWindow
+from tests.gui.conftest import TIMEOUT_MS
+from tests.gui.test_window import click_cell
+
+LINES = ["The bank is closed.", "A python sleeps.\tIs it a snake?", "Rain again, said the bank."]
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n".join(LINES * 4) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def corpus_window(qtbot, window):
+    corpus = CorpusWindow(window.state, window)
+    qtbot.addWidget(corpus)
+    corpus.show()
+    qtbot.waitExposed(corpus)
+    return corpus
+
+
+def test_the_view_shows_every_figure_and_a_click_selects_the_head(
+    qtbot, window, corpus_window, corpus, tmp_path, tiny_model
+):
+    out = tmp_path / "stats.npz"
+    run = run_corpus(tiny_model, corpus, out, CorpusOptions(js=True))
+    window.input_bar.set_inputs("The bank is closed.")
+    window.run_now()
+    with qtbot.waitSignal(window.state.result_changed, timeout=TIMEOUT_MS):
+        pass
+    corpus_window.open_results(out)
+    view = corpus_window.view
+    np.testing.assert_array_equal(view.image.image, run.arrays["head_cls"])
+    view.stat_combo.setCurrentIndex(view.stat_combo.findData("head_entropy"))
+    np.testing.assert_array_equal(view.image.image, run.arrays["head_entropy"])
+    assert view.map_positions.shape == (16, 2) and len(view.map_points.data) == 16
+
+    click_cell(qtbot, view.grid, view.image, 2, 3)
+    assert (window.state.layer, window.state.head) == (2, 3)
+    heights = view.offsets_bars.opts["height"]
+    np.testing.assert_array_equal(heights, run.arrays["head_offsets"][2, 3])
+    _, ys = view.anisotropy_curve.getData()
+    np.testing.assert_allclose(ys, run.arrays["layer_anisotropy"])
+    assert "12 segments" in view.summary.text()
+
+
+def test_a_run_in_a_child_process_ends_in_the_view(qtbot, corpus_window, corpus, tmp_path):
+    corpus_window.corpus_edit.setText(str(corpus))
+    corpus_window.out_edit.setText(str(tmp_path / "run.npz"))
+    corpus_window.batch_size.setValue(2)
+    progress = []
+    corpus_window.runner.progress_changed.connect(lambda *args: progress.append(args))
+    with qtbot.waitSignal(corpus_window.runner.finished, timeout=120_000):
+        corpus_window.run()
+    assert progress and progress[-1][0] == 12
+    assert corpus_window.progress.value() == 12
+    with np.load(tmp_path / "run.npz") as data:
+        np.testing.assert_array_equal(corpus_window.view.image.image, data["head_cls"])
+    assert corpus_window.run_button.isEnabled() and not corpus_window.cancel_button.isEnabled()
+
+
+def test_a_failed_run_says_why(qtbot, corpus_window, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+    corpus_window.corpus_edit.setText(str(empty))
+    corpus_window.out_edit.setText(str(tmp_path / "o.npz"))
+    with qtbot.waitSignal(corpus_window.runner.failed, timeout=120_000):
+        corpus_window.run()
+    assert "is empty" in corpus_window.status.text()
+
+
+def test_cancel_checkpoints_and_run_resumes(qtbot, corpus_window, tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_text("\n".join(LINES * 1000) + "\n", encoding="utf-8")
+    out = tmp_path / "big.npz"
+    corpus_window.corpus_edit.setText(str(big))
+    corpus_window.out_edit.setText(str(out))
+    corpus_window.batch_size.setValue(1)
+    runner = corpus_window.runner
+    with qtbot.waitSignal(runner.progress_changed, timeout=120_000):
+        corpus_window.run()
+    with qtbot.waitSignal(runner.cancelled, timeout=120_000) as cancelled:
+        corpus_window.cancel_button.click()
+    assert "Run the same command again" in cancelled.args[0]
+    assert checkpoint_path(out).exists() and not out.exists()
+
+
+def test_the_file_menu_opens_the_corpus_window(qtbot, window):
+    actions = [a for a in window.menuBar().actions() if a.text() == "&File"]
+    entry = next(a for a in actions[0].menu().actions() if a.text() == "Analyse a &corpus…")
+    entry.trigger()
+    opened = [w for w in window.findChildren(CorpusWindow)]
+    assert len(opened) == 1 and opened[0].isVisible()
+    entry.trigger()
+    assert len(window.findChildren(CorpusWindow)) == 1
+    opened[0].close()
