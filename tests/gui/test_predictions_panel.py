@@ -184,3 +184,19 @@ def test_one_sentence_on_the_embedded_model_asks_for_no_extra_pass(qtbot):
     np.testing.assert_allclose(ys, window.state.result.predictions.sentence_embedding)
     assert "Type sentence B" in page.caption.text()
     assert window.state.analysis("sentence_pair") is None
+
+
+def test_token_labels_are_coloured_spans_in_the_tokenization_view(qtbot, tmp_path):
+    folder = _labelled(tmp_path, "BertForTokenClassification")
+    window = _window(qtbot, ModelSource.parse(str(folder)), "Sinan lives in Istanbul.")
+    window.docks["tokenization"].raise_()
+    panel = window.tokenization_panel
+    panel.refresh()
+    result = window.state.result
+    probs = result.predictions.token_class_probs
+    view = panel.spans_view
+    first = int(np.flatnonzero(result.sequence_ids == 0)[0])
+    label = LABELS[int(probs[first].argmax())]
+    assert view.text_of(f"label:{first}") == result.text[slice(*result.offsets[first])]
+    assert view.format_of(f"label:{first}").toolTip().startswith(label)
+    assert "Labels from the token-classification head" in view.toPlainText()

@@ -47,6 +47,8 @@ PIECE_SHADE = 120  # continuation pieces: the word's colour, this much darker (Q
 UNK_BACKGROUND = "#d9480f"
 SPECIAL_BACKGROUND = "#5c6270"
 SELECTED_BACKGROUND = "#ffcf4d"
+# A token-classification head's labels (saturated enough to tell from the word colours).
+LABEL_COLORS = ("#8ec5ff", "#9be39b", "#f5b3d6", "#ffd27f", "#c3a8f0", "#84e0d6", "#f0a08a")
 DROPPED_COLOR = "#8a8a8a"
 BEFORE_BACKGROUND = "#ffc9c9"
 AFTER_BACKGROUND = "#bdf0bd"
@@ -374,6 +376,7 @@ class TokenizationPanel(ShowAware):
             f"Tokens the model sees: {result.num_tokens} of at most {max_length}",
         )
         self._insert_chips(cursor, result, spans)
+        self._insert_token_labels(cursor, result, spans)
         self._insert_legend(cursor)
 
     def _heading(self, cursor: QTextCursor, text: str, first: bool = False) -> None:
@@ -437,6 +440,51 @@ class TokenizationPanel(ShowAware):
             right = "\u00a0" if last_piece else "\u202f"
             shown = display_token(span.token, result.model.tokenizer_kind)
             self._insert_token(cursor, f"{left}{shown}{right}", result, span, "chip")
+
+    def _insert_token_labels(
+        self, cursor: QTextCursor, result: InferenceResult, spans: tuple[TokenSpan, ...]
+    ) -> None:
+        """A token-classification head's labels as coloured spans of the text ('O' plain)."""
+        predictions = result.predictions
+        if predictions is None or predictions.token_class_probs is None:
+            return
+        probs = predictions.token_class_probs
+        best = probs.argmax(axis=-1).tolist()
+        names = predictions.labels
+        self._heading(cursor, "Labels from the token-classification head")
+        sentences = [(0, result.text)] + ([(1, result.pair)] if result.pair is not None else [])
+        for sequence, text in sentences:
+            done = 0
+            for span in (s for s in spans if s.sequence == sequence and not s.special):
+                start, end = max(span.start, done), min(span.end, len(text))
+                if end <= start:
+                    continue
+                cursor.insertText(text[done:start], QTextCharFormat())
+                label = names[best[span.index]] if best[span.index] < len(names) else "?"
+                fmt = QTextCharFormat()
+                fmt.setAnchor(True)
+                fmt.setAnchorHref(f"label:{span.index}")
+                fmt.setToolTip(f"{label} · p = {float(probs[span.index, best[span.index]]):.3f}")
+                if label not in ("O", "0"):
+                    colour = LABEL_COLORS[best[span.index] % len(LABEL_COLORS)]
+                    fmt.setBackground(QColor(colour))
+                    fmt.setForeground(QColor("black"))
+                position = cursor.position()
+                cursor.insertText(text[start:end], fmt)
+                self._ranges.setdefault(span.index, []).append((position, cursor.position(), fmt))
+                done = end
+            cursor.insertText(text[done:], QTextCharFormat())
+            cursor.insertBlock()
+        plain = QTextCharFormat()
+        plain.setFontPointSize(self._point_size(0.95))
+        for index, name in enumerate(names):
+            if name in ("O", "0"):
+                continue
+            fmt = QTextCharFormat(plain)
+            fmt.setBackground(QColor(LABEL_COLORS[index % len(LABEL_COLORS)]))
+            fmt.setForeground(QColor("black"))
+            cursor.insertText(f"\u00a0{name}\u00a0", fmt)
+            cursor.insertText("  ", plain)
 
     def _insert_token(
         self, cursor: QTextCursor, text: str, result: InferenceResult, span: TokenSpan, kind: str
