@@ -28,6 +28,7 @@ from explorer.core.compare import COMPARE_ANALYSIS, compare_analysis
 from explorer.core.context import CONTEXT_ANALYSIS, context_analysis
 from explorer.core.errors import ExplorerError
 from explorer.core.export import write_matrix_job, write_npz_job
+from explorer.core.geometry import GEOMETRY_ANALYSIS, geometry_analysis
 from explorer.core.heads.analyses import (
     LOGIT_LENS,
     MLM_TOP,
@@ -71,6 +72,7 @@ ANALYSES: dict[str, AnalysisSpec] = {
     VOCABULARY_ANALYSIS: AnalysisSpec(vocabulary_look_up, needs_result=False),
     COMPARE_ANALYSIS: AnalysisSpec(compare_analysis),
     CONTEXT_ANALYSIS: AnalysisSpec(context_analysis, needs_result=False),
+    GEOMETRY_ANALYSIS: AnalysisSpec(geometry_analysis),
     WALK_THROUGH: AnalysisSpec(walk_through_analysis),
     EXPLAIN: AnalysisSpec(explain_analysis),
     MLM_TOP: AnalysisSpec(mlm_top_analysis),

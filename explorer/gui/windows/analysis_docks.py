@@ -1,9 +1,9 @@
 """Where the analysis views go in the window: tabs beside the panels they extend.
 
-Rollout, flow and norm-based attention are tabs behind the attention panel, the head
-statistics and the context of a word behind the hidden-state norms, top-k, the head's
-predictions and the logit lens behind the pooled vector. Tabs that are not raised stay hidden
-and so ask the worker for nothing.
+Rollout, flow and norm-based attention are tabs behind the attention panel; the head
+statistics, the context of a word and the geometry of the input behind the hidden-state
+norms; top-k, the head's predictions and the logit lens behind the pooled vector. Tabs that
+are not raised stay hidden and so ask the worker for nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QWidget
 
 from explorer.gui.panels.analysis.context import ContextPanel
 from explorer.gui.panels.analysis.flow import FlowPanel
+from explorer.gui.panels.analysis.geometry import GeometryPanel
 from explorer.gui.panels.analysis.head_stats import HeadStatsPanel
 from explorer.gui.panels.analysis.norm_based import NormPanel
 from explorer.gui.panels.analysis.rollout import RolloutPanel
@@ -32,6 +33,7 @@ ANALYSIS_DOCKS = (
     ("norm_attention", "Norm-based", NormPanel, "flow"),
     ("head_stats", "Head statistics", HeadStatsPanel, "norms"),
     ("context", "Context", ContextPanel, "head_stats"),
+    ("geometry", "Geometry", GeometryPanel, "context"),
     ("topk", "Top-k", TopKPanel, "pooled"),
     ("predictions", "Predictions", PredictionsPanel, "topk"),
     ("logit_lens", "Logit lens", LogitLensPanel, "predictions"),

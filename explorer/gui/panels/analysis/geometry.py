@@ -1,0 +1,104 @@
+"""The geometry of the input on show: CKA between layers, token cosines, anisotropy per layer.
+
+Computed in the worker (explorer.core.geometry) when the tab is raised, once per result; the
+token cosine matrix follows the selected layer (its output, so 0 is never the embeddings).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QGridLayout, QVBoxLayout, QWidget
+
+from explorer.core.geometry import GEOMETRY_ANALYSIS, Geometry
+from explorer.gui.panels.analysis.common import OnDemand, ShowAware, wrapped_label
+from explorer.gui.panels.plotting.plots import (
+    ATTENTION_COLORMAP,
+    as_image,
+    make_heatmap_plot,
+    plot_widget,
+    set_title,
+    set_token_ticks,
+)
+from explorer.gui.state.explorer_state import ExplorerState
+
+
+class GeometryPanel(ShowAware):
+    """Layer × layer CKA, token × token cosine at the selected layer, anisotropy curve."""
+
+    def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._geometry: Geometry | None = None
+        self.message = wrapped_label()
+        self.cka_plot, self.cka_image, _ = make_heatmap_plot(
+            ATTENTION_COLORMAP, (0.0, 1.0), "linear CKA", square=True
+        )
+        cka = self.cka_plot.getPlotItem()
+        cka.setLabel("left", "layer")
+        cka.setLabel("bottom", "layer")
+        set_title(cka, "Linear CKA between layers (0 = embeddings)")
+        self.cosine_plot, self.cosine_image, _ = make_heatmap_plot(
+            ATTENTION_COLORMAP, (-1.0, 1.0), "cosine", square=True
+        )
+        self.anisotropy_plot = plot_widget()
+        curve = self.anisotropy_plot.getPlotItem()
+        curve.setLabel("bottom", "layer (0 = embeddings)")
+        self.anisotropy_curve = curve.plot(
+            pen=pg.mkPen("#7f7f7f", width=2), symbol="o", symbolSize=5
+        )
+        self.layer_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#ff5050"))
+        curve.addItem(self.layer_line)
+        set_title(curve, "Anisotropy: mean cosine between two tokens")
+        grid = QGridLayout()
+        grid.addWidget(self.cka_plot, 0, 0)
+        grid.addWidget(self.anisotropy_plot, 0, 1)
+        grid.addWidget(self.cosine_plot, 1, 0, 1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.message)
+        layout.addLayout(grid, 1)
+        self._request = OnDemand(state, GEOMETRY_ANALYSIS, self, self._on_geometry, self._on_status)
+        state.result_changed.connect(self.refresh)
+        state.layer_changed.connect(self._draw_layer)
+        state.token_changed.connect(self._draw_layer)
+
+    def refresh(self) -> None:
+        """Ask for the geometry of the result on show (drawn at once when already here)."""
+        if self._state.result is None:
+            self._request.want(None)
+            self._on_status("No result yet.")
+            return
+        self._request.want({})
+
+    def _on_status(self, text: str) -> None:
+        self._geometry = None
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    def _on_geometry(self, geometry: Geometry) -> None:
+        self._geometry = geometry
+        self.message.setVisible(False)
+        self.cka_image.setImage(as_image(geometry.cka), levels=(0.0, 1.0))
+        layers = np.arange(geometry.anisotropy.shape[0], dtype=np.float32)
+        self.anisotropy_curve.setData(layers, np.nan_to_num(geometry.anisotropy))
+        self._draw_layer()
+
+    def selected_hidden_layer(self) -> int:
+        """The hidden-state row shown: the output of the selected layer (1 … L)."""
+        if self._geometry is None:
+            return 0
+        return min(self._state.layer + 1, self._geometry.cosine.shape[0] - 1)
+
+    def _draw_layer(self, *_: object) -> None:
+        result = self._state.result
+        if self._geometry is None or result is None:
+            return
+        if self._geometry.cosine.shape[1] != result.num_tokens:
+            return  # a newer result's geometry is on its way
+        layer = self.selected_hidden_layer()
+        self.cosine_image.setImage(as_image(self._geometry.cosine[layer]), levels=(-1.0, 1.0))
+        plot = self.cosine_plot.getPlotItem()
+        set_title(plot, f"Cosine between tokens, layer {layer}")
+        set_token_ticks(plot, [str(t) for t in result.tokens], self._state.token)
+        self.layer_line.setValue(layer)
