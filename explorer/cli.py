@@ -106,17 +106,27 @@ def run_inspect(argv: list[str]) -> int:
 
 
 def run_compare(argv: list[str]) -> int:
-    """Headless compare mode: two sentences through one model, every difference into one npz."""
+    """Headless compare mode: two sentences through one model, every difference into one npz.
+
+    With ``--model-b``: one text through two models (layer CKA, tokens aligned by characters).
+    """
     parser = argparse.ArgumentParser(
         prog="bert-explorer compare",
         description="Run two sentences through the same model and save both results and "
-        "their differences (B − A) and cosine similarities as .npz.",
+        "their differences (B − A) and cosine similarities as .npz; or, with --model-b, one "
+        "text through two models (linear CKA between every two layers, tokens aligned by "
+        "character spans when the tokenizers differ).",
     )
-    parser.add_argument("text_a", help="sentence A")
-    parser.add_argument("text_b", help="sentence B (e.g. A with one word changed)")
+    parser.add_argument("text_a", help="sentence A (with --model-b: the text)")
+    parser.add_argument(
+        "text_b", nargs="?", help="sentence B (e.g. A with one word changed); not with --model-b"
+    )
     parser.add_argument("--model", default="embedded", help="embedded, a folder, or a hub id")
+    parser.add_argument("--model-b", help="a second model: compare two models on TEXT")
     parser.add_argument("--out", required=True, type=Path, help="output .npz file")
     args = parser.parse_args(argv)
+    if args.model_b is not None or args.text_b is None:
+        return _compare_models(args)
     from explorer.core.api import inspect
     from explorer.core.compare import compare_results
 
@@ -156,6 +166,47 @@ def run_compare(argv: list[str]) -> int:
             print(f"note: {name} was truncated: {result.tokens_dropped} tokens dropped")
         if result.non_finite is not None:
             print(f"warning: {name}: {result.non_finite.describe()}")
+    return 0
+
+
+def _compare_models(args: argparse.Namespace) -> int:
+    """``compare TEXT --model A --model-b B``: both models loaded once, one text through each."""
+    from explorer.commands.common import error, load, out_problem
+
+    if args.model_b is None:
+        return error("give a second sentence, or a second model with --model-b.")
+    if args.text_b is not None:
+        return error("with --model-b, give one text: both models read the same text.")
+    if not args.text_a.strip():
+        return error("TEXT is empty; give a text to run through both models.")
+    if (problem := out_problem(args.out)) is not None:
+        return error(problem)
+    from explorer.core.compare_models import compare_models
+    from explorer.core.inference import run_inference
+
+    try:
+        a = run_inference(load(args.model), args.text_a)
+        b = run_inference(load(args.model_b), args.text_a)
+        comparison = compare_models(a, b)
+        comparison.to_npz(args.out)
+    except ExplorerError as err:
+        return error(str(err))
+    except OSError as err:
+        return error(f"could not write {args.out}: {err.strerror or err}")
+    cka = comparison.layer_cka_ab
+    same_depth = ""
+    if a.num_layers == b.num_layers:
+        same_depth = f", same-depth mean {float(cka.diagonal().mean()):.3f}"
+    print(
+        f"A {a.model.model_type} {a.num_tokens} tokens, {a.num_layers} layers · B "
+        f"{b.model.model_type} {b.num_tokens} tokens, {b.num_layers} layers · layer CKA "
+        f"{cka.shape[0]}×{cka.shape[1]}{same_depth} → "
+        f"{args.out}"
+    )
+    print(f"note: {comparison.alignment.describe()}")
+    for name, result in (("A", a), ("B", b)):
+        if result.truncated:
+            print(f"note: {name} was truncated: {result.tokens_dropped} tokens dropped")
     return 0
 
 

@@ -250,8 +250,7 @@ class Comparison:
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The npz payload: both sides' own keys (``a_*``, ``b_*``) plus the comparison's keys."""
-        arrays = {f"a_{key}": value for key, value in self.a.to_arrays().items()}
-        arrays.update({f"b_{key}": value for key, value in self.b.to_arrays().items()})
+        arrays = both_sides(self.a, self.b)
         arrays["aligned_tokens"] = self.alignment.pairs
         arrays["hidden_norm_diff"] = self.hidden_norm_diff
         arrays["cls_cosine"] = self.cls_cosine
@@ -266,6 +265,13 @@ class Comparison:
     def to_npz(self, path: str | Path) -> Path:
         """Write the compare npz (uncompressed, nothing pickled), with the one npz writer."""
         return save_npz(path, self.to_arrays())
+
+
+def both_sides(a: InferenceResult, b: InferenceResult) -> dict[str, np.ndarray]:
+    """Each side's own npz keys, prefixed ``a_`` and ``b_`` (the compare files' common part)."""
+    arrays = {f"a_{key}": value for key, value in a.to_arrays().items()}
+    arrays.update({f"b_{key}": value for key, value in b.to_arrays().items()})
+    return arrays
 
 
 def compare_results(
