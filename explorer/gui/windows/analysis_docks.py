@@ -47,12 +47,11 @@ def add_analysis_docks(window: MainWindow) -> dict[str, QWidget]:
         panel = panel_class(window.state)
         window.add_panel(key, title, panel, Qt.DockWidgetArea.RightDockWidgetArea, beside)
         panels[key] = panel
-    window.state.model_changed.connect(lambda: _raise_predictions(window))
-    _raise_predictions(window)
+    window.state.model_changed.connect(lambda: raise_predictions(window))
     return panels
 
 
-def _raise_predictions(window: MainWindow) -> None:
+def raise_predictions(window: MainWindow) -> None:
     """A model with a prediction head shows what it predicts first; others the pooled vector."""
     info = window.state.model_info
     has_head = info is not None and info.head != "none"

@@ -23,6 +23,7 @@ from explorer.gui.controllers.masking import MaskController
 from explorer.gui.controllers.model_status import ModelStatusController
 from explorer.gui.controllers.sessions import SessionController
 from explorer.gui.state.explorer_state import AnalysisFailure, ExplorerState
+from explorer.gui.state.knock_outs import knocked_out
 from explorer.gui.state.settings import Settings
 from explorer.gui.widgets.input_bar import InputBar
 from explorer.gui.widgets.message_bar import Level, MessageBar
@@ -199,8 +200,9 @@ class MainWindow(QMainWindow):
             self._view_menu.addAction(dock.toggleViewAction())
             if self.isVisible():  # a widget added to a window already shown stays hidden
                 dock.show()
-        for key in ("tokens", "attention", "norms", "pooled"):
+        for key in ("tokens", "attention", "norms"):
             self.docks[key].raise_()  # the original panels are the tabs on top
+        panels.raise_predictions(self)  # or the pooled vector, for a model without a head
         panels.style_plots(self, self.look.theme, self.look.font_scale)
         self.paint_batch.find_views()
 
@@ -379,7 +381,8 @@ class MainWindow(QMainWindow):
                 self.message_bar.show_message("\n".join([*notice, EMPTY_HINT]), level)
             return
         self.settings.remember_inputs(text, pair)
-        self.controller.request_inference(text, pair)
+        heads = knocked_out(self.state.panel_options)  # the worker keeps those the model has
+        self.controller.request_inference(text, pair, knocked_out=heads)
 
     def load_model(self, source: ModelSource) -> None:
         """Ask the worker for a model; the current one stays until the new one is ready."""

@@ -11,7 +11,7 @@ from explorer.gui.panels.main.pooled import PooledPanel
 from explorer.gui.panels.main.tokenization import TokenizationPanel
 from explorer.gui.panels.main.tokens import TokensPanel
 from explorer.gui.style.plot_style import set_plot_defaults, style_plots
-from explorer.gui.windows.analysis_docks import add_analysis_docks
+from explorer.gui.windows.analysis_docks import add_analysis_docks, raise_predictions
 
 __all__ = [
     "AnatomyPanel",
@@ -21,6 +21,7 @@ __all__ = [
     "TokenizationPanel",
     "TokensPanel",
     "add_analysis_docks",
+    "raise_predictions",
     "set_plot_defaults",
     "style_plots",
 ]
