@@ -44,7 +44,12 @@ from explorer.core.tokenization import (
     normalized_text,
     vocabulary_look_up,
 )
-from explorer.core.why.attribution import EXPLAIN, explain_analysis
+from explorer.core.why.attribution import (
+    EXPLAIN,
+    HEAD_IMPORTANCE,
+    explain_analysis,
+    head_importance_analysis,
+)
 from explorer.core.why.gates import knocked_out_heads
 from explorer.core.why.qkv import WALK_THROUGH, walk_through_analysis
 
@@ -75,6 +80,7 @@ ANALYSES: dict[str, AnalysisSpec] = {
     GEOMETRY_ANALYSIS: AnalysisSpec(geometry_analysis),
     WALK_THROUGH: AnalysisSpec(walk_through_analysis),
     EXPLAIN: AnalysisSpec(explain_analysis),
+    HEAD_IMPORTANCE: AnalysisSpec(head_importance_analysis),
     MLM_TOP: AnalysisSpec(mlm_top_analysis),
     LOGIT_LENS: AnalysisSpec(logit_lens_analysis),
     SENTENCE_PAIR: AnalysisSpec(sentence_pair_analysis),

@@ -253,3 +253,11 @@ def explain_analysis(loaded: Any, result: Any, params: Mapping[str, Any]) -> Exp
         integrated=bool(params.get("integrated", True)),
         progress=params.get("progress"),
     )
+
+
+HEAD_IMPORTANCE = "why_head_importance"
+
+
+def head_importance_analysis(loaded: Any, result: Any, params: Mapping[str, Any]) -> Explanation:
+    """The worker's entry for the importance grid: one gradient pass, no integrated gradients."""
+    return explain_analysis(loaded, result, {**params, "integrated": False})

@@ -22,6 +22,8 @@ from explorer.gui.panels.analysis.rollout import RolloutPanel
 from explorer.gui.panels.analysis.topk import TopKPanel
 from explorer.gui.panels.predictions.lens import LogitLensPanel
 from explorer.gui.panels.predictions.panel import PredictionsPanel
+from explorer.gui.panels.why.importance import HeadImportancePanel
+from explorer.gui.state.knock_outs import KNOCK_OUT_KEY
 
 if TYPE_CHECKING:
     from explorer.gui.windows.main_window import MainWindow
@@ -37,6 +39,7 @@ ANALYSIS_DOCKS = (
     ("topk", "Top-k", TopKPanel, "pooled"),
     ("predictions", "Predictions", PredictionsPanel, "topk"),
     ("logit_lens", "Logit lens", LogitLensPanel, "predictions"),
+    ("head_importance", "Head importance", HeadImportancePanel, "context"),
 )
 
 
@@ -48,7 +51,14 @@ def add_analysis_docks(window: MainWindow) -> dict[str, QWidget]:
         window.add_panel(key, title, panel, Qt.DockWidgetArea.RightDockWidgetArea, beside)
         panels[key] = panel
     window.state.model_changed.connect(lambda: raise_predictions(window))
+    window.state.panel_options.changed.connect(lambda key: _on_option_changed(window, key))
     return panels
+
+
+def _on_option_changed(window: MainWindow, key: str) -> None:
+    """Heads knocked out or restored: run the input again, so every panel follows."""
+    if key == KNOCK_OUT_KEY and window.state.result is not None:
+        window.run_now()
 
 
 def raise_predictions(window: MainWindow) -> None:

@@ -113,6 +113,7 @@ class _InferenceRequest:
     request_id: int
     text: str
     pair: str | None
+    knocked_out: tuple[tuple[int, int], ...] = ()  # heads switched off, (layer, head) from 0
 
 
 @dataclass(frozen=True)
@@ -182,10 +183,16 @@ class ModelWorker(QObject):
         self._wake.emit()
 
     def post_inference(
-        self, client: int, stream: str, request_id: int, text: str, pair: str | None
+        self,
+        client: int,
+        stream: str,
+        request_id: int,
+        text: str,
+        pair: str | None,
+        knocked_out: tuple[tuple[int, int], ...] = (),
     ) -> None:
         """Ask for an inference; replaces the stream's inference not yet started."""
-        request = _InferenceRequest(client, stream, request_id, text, pair)
+        request = _InferenceRequest(client, stream, request_id, text, pair, knocked_out)
         with self._lock:
             self._pending_inferences[(client, stream)] = request
         self._wake.emit()
@@ -357,7 +364,14 @@ class ModelWorker(QObject):
         client, stream = request.client, request.stream
         picked_up_at = time.perf_counter()
         try:
-            result, views = run_inference_with_views(self._loaded, request.text, request.pair)
+            info = self._loaded.info
+            # Heads the model does not have wait for one that has them (a session's, say).
+            heads = [
+                h for h in request.knocked_out if h[0] < info.num_layers and h[1] < info.num_heads
+            ]
+            result, views = run_inference_with_views(
+                self._loaded, request.text, request.pair, heads
+            )
         except ExplorerError as err:
             self.inference_failed.emit(client, request.request_id, str(err), stream)
             return
@@ -473,7 +487,7 @@ class ModelClient(QObject):
         # Per stream ('' unless the client names its streams, as the compare window's sides):
         self._latest_inference: dict[str, int] = {}
         self._open: set[str] = set()  # streams whose newest inference is unanswered
-        self._last_inputs: dict[str, tuple[str, str | None]] = {}
+        self._last_inputs: dict[str, tuple[str, str | None, tuple[tuple[int, int], ...]]] = {}
         self._shown_result_id: dict[str, int] = {}
         self._latest_analysis: dict[tuple[str, str], int] = {}  # (stream, name) → request id
         self._busy_shown = False
@@ -495,13 +509,23 @@ class ModelClient(QObject):
         return self._hub.current_model
 
     # --- requests ----------------------------------------------------------------------
-    def request_inference(self, text: str, pair: str | None, stream: str = "") -> int:
-        """Run the newest input of ``stream``; its older unanswered request becomes stale."""
+    def request_inference(
+        self,
+        text: str,
+        pair: str | None,
+        stream: str = "",
+        knocked_out: tuple[tuple[int, int], ...] = (),
+    ) -> int:
+        """Run the newest input of ``stream``; its older unanswered request becomes stale.
+
+        ``knocked_out`` heads ((layer, head) from 0) are switched off in the pass.
+        """
         request_id = self._latest_inference[stream] = self._hub.new_id()
-        self._last_inputs[stream] = (text, pair)
+        self._last_inputs[stream] = (text, pair, knocked_out)
         self._set_open(stream, True)
         worker = self._hub.worker
-        self._post(worker.post_inference, self._key, stream, request_id, text, pair)
+        post = worker.post_inference
+        self._post(post, self._key, stream, request_id, text, pair, knocked_out)
         return request_id
 
     def request_analysis(self, name: str, params: dict[str, Any], stream: str = "") -> int:
@@ -558,8 +582,8 @@ class ModelClient(QObject):
         self._refresh_busy()
         self.model_loaded.emit(info)
         # The worker dropped them: run each stream's last input on the new model.
-        for stream, (text, pair) in list(self._last_inputs.items()):
-            self.request_inference(text, pair, stream)
+        for stream, (text, pair, heads) in list(self._last_inputs.items()):
+            self.request_inference(text, pair, stream, heads)
 
     def _load_ended(self, has_model: bool) -> None:
         # Without any model, queued inputs can never run: stop showing them as in flight.

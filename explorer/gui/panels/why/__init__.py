@@ -1,0 +1,1 @@
+"""Why: how attention is computed, attribution, head importance and knock-out."""

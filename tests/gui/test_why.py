@@ -1,0 +1,76 @@
+"""Knock-out from the head-importance grid: every panel follows, and a session keeps it."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from explorer.core.sources import ModelSource
+from explorer.core.why.attribution import HEAD_IMPORTANCE
+from explorer.gui.state.knock_outs import knocked_out
+from explorer.gui.windows.main_window import MainWindow
+from tests.gui.conftest import TIMEOUT_MS, wait_for_result
+
+TEXT = "The old man sat by the river."
+
+
+def _knocked(heads):
+    return lambda outcome: outcome.result.knocked_out == tuple(heads)
+
+
+def test_knock_out_from_the_grid_runs_again_and_survives_a_session_round_trip(
+    qtbot, window, tmp_path
+):
+    window.input_bar.set_inputs(TEXT)
+    window.run_now()
+    plain = wait_for_result(qtbot, window, TEXT)
+    panel = window.analysis_panels["head_importance"]
+    with qtbot.waitSignal(
+        window.state.analysis_changed,
+        timeout=TIMEOUT_MS,
+        check_params_cb=lambda name: name == HEAD_IMPORTANCE,
+    ):
+        window.docks["head_importance"].raise_()
+    assert panel.image.image.shape == (4, 4)
+
+    # a click on layer 2, head 3 knocks it out; Shift+click knocks out all of layer 4
+    with qtbot.waitSignal(
+        window.controller.result_ready, timeout=TIMEOUT_MS, check_params_cb=_knocked([(1, 2)])
+    ):
+        panel.image.cell_clicked.emit(1, 2, Qt.KeyboardModifier.NoModifier)
+    layer_four = [(3, h) for h in range(4)]
+    with qtbot.waitSignal(
+        window.controller.result_ready,
+        timeout=TIMEOUT_MS,
+        check_params_cb=_knocked([(1, 2), *layer_four]),
+    ):
+        panel.image.cell_clicked.emit(3, 0, Qt.KeyboardModifier.ShiftModifier)
+    off = window.state.result
+    assert np.array_equal(off.attentions[:2], plain.attentions[:2])
+    assert not np.allclose(off.attentions[2], plain.attentions[2])  # layer 3 sees the change
+    assert panel.knocked_list.count() == 5
+    assert panel.knocked_list.item(0).text() == "layer 2, head 3"
+    assert window.isWindowModified()
+
+    path = window.sessions.save_to(tmp_path / "knocked.json")
+    assert path is not None
+    other = MainWindow(source=ModelSource.embedded(), text="")
+    qtbot.addWidget(other)
+    with qtbot.waitSignal(
+        other.controller.result_ready,
+        timeout=TIMEOUT_MS,
+        check_params_cb=lambda outcome: outcome.result.text == TEXT
+        and outcome.result.knocked_out == ((1, 2), *layer_four),
+    ):
+        assert other.sessions.open(path)
+    assert knocked_out(other.state.panel_options) == ((1, 2), *layer_four)
+    np.testing.assert_array_equal(other.state.result.attentions, off.attentions)
+
+    # Restore all brings every head back: the result equals the plain one again
+    restore = other.analysis_panels["head_importance"].restore_button
+    with qtbot.waitSignal(
+        other.controller.result_ready, timeout=TIMEOUT_MS, check_params_cb=_knocked([])
+    ):
+        restore.click()
+    np.testing.assert_array_equal(other.state.result.attentions, plain.attentions)
+    assert knocked_out(other.state.panel_options) == ()
