@@ -77,7 +77,7 @@ class SpanAlignment:
             f"The tokenizers differ (A {count_a} tokens, B {count_b}): tokens are aligned by the "
             f"characters they came from into {self.num_spans} spans (each span's state is the "
             f"mean of its tokens'); {left_a} token(s) of A and {left_b} of B cover no shared "
-            "characters (special tokens) and are left out."
+            "characters (special tokens, pieces of a space alone) and are left out."
         )
 
 
