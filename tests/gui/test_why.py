@@ -59,8 +59,9 @@ def test_knock_out_from_the_grid_runs_again_and_survives_a_session_round_trip(
     with qtbot.waitSignal(
         other.controller.result_ready,
         timeout=TIMEOUT_MS,
-        check_params_cb=lambda outcome: outcome.result.text == TEXT
-        and outcome.result.knocked_out == ((1, 2), *layer_four),
+        check_params_cb=lambda outcome: (
+            outcome.result.text == TEXT and outcome.result.knocked_out == ((1, 2), *layer_four)
+        ),
     ):
         assert other.sessions.open(path)
     assert knocked_out(other.state.panel_options) == ((1, 2), *layer_four)
@@ -74,3 +75,61 @@ def test_knock_out_from_the_grid_runs_again_and_survives_a_session_round_trip(
         restore.click()
     np.testing.assert_array_equal(other.state.result.attentions, plain.attentions)
     assert knocked_out(other.state.panel_options) == ()
+
+
+def _raise_and_wait(qtbot, window, dock: str, analysis: str):
+    with qtbot.waitSignal(
+        window.state.analysis_changed,
+        timeout=TIMEOUT_MS,
+        check_params_cb=lambda name: name == analysis,
+    ):
+        window.docks[dock].raise_()
+    return window.analysis_panels[dock]
+
+
+def test_walk_through_follows_the_selection_and_highlights_a_key(qtbot, window):
+    from explorer.core.why.qkv import WALK_THROUGH
+
+    window.input_bar.set_inputs(TEXT)
+    window.run_now()
+    result = wait_for_result(qtbot, window, TEXT)
+    state = window.state
+    state.set_head(2)
+    state.set_layer(1)
+    state.set_token(3)
+    panel = _raise_and_wait(qtbot, window, "walk_through", WALK_THROUGH)
+    weights = panel.bars["weights"].opts["height"]
+    np.testing.assert_allclose(weights, result.attentions[1, 2, 3], atol=1e-6)
+    assert panel.images["keys"].image.shape == (8, result.num_tokens)  # d × T: keys are columns
+    with qtbot.waitSignal(
+        state.analysis_changed, timeout=TIMEOUT_MS, check_params_cb=lambda n: n == WALK_THROUGH
+    ):
+        state.set_token(4)
+    np.testing.assert_allclose(
+        panel.bars["weights"].opts["height"], result.attentions[1, 2, 4], atol=1e-6
+    )
+    panel.images["values"].cell_clicked.emit(0, 5, Qt.KeyboardModifier.NoModifier)
+    assert all(region.isVisible() for region in panel.highlights.values())
+    assert all(region.getRegion() == (5, 6) for region in panel.highlights.values())
+    assert panel.readout.text().startswith(f'key 5 "{result.tokens[5]}"')
+    state.set_head(-1)  # the mean of heads has no single walk-through
+    assert "one head" in panel.message.text()
+
+
+def test_attribution_panel_colours_the_text_and_switches_methods(qtbot, window):
+    window.input_bar.set_inputs(TEXT)
+    window.run_now()
+    wait_for_result(qtbot, window, TEXT)
+    from explorer.core.why.attribution import EXPLAIN
+
+    window.state.panel_options.set("attribution.steps", 8)
+    panel = _raise_and_wait(qtbot, window, "attribution", EXPLAIN)
+    found = window.state.analysis(EXPLAIN)[1]
+    assert found.ig_steps == 8
+    assert "background-color" in panel.text_view.text() and "river" in panel.text_view.text()
+    np.testing.assert_allclose(panel.bars.opts["height"], found.grad_input)
+    panel.method_combo.setCurrentIndex(panel.method_combo.findData("relevance"))
+    window.state.set_token(2)
+    np.testing.assert_allclose(panel.bars.opts["height"], found.relevance[2])
+    assert window.state.panel_options.get("attribution.method", "") == "relevance"
+    assert "completeness error" in panel.summary.text()

@@ -22,7 +22,9 @@ from explorer.gui.panels.analysis.rollout import RolloutPanel
 from explorer.gui.panels.analysis.topk import TopKPanel
 from explorer.gui.panels.predictions.lens import LogitLensPanel
 from explorer.gui.panels.predictions.panel import PredictionsPanel
+from explorer.gui.panels.why.attribution import AttributionPanel
 from explorer.gui.panels.why.importance import HeadImportancePanel
+from explorer.gui.panels.why.walk_through import WalkThroughPanel
 from explorer.gui.state.knock_outs import KNOCK_OUT_KEY
 
 if TYPE_CHECKING:
@@ -39,6 +41,8 @@ ANALYSIS_DOCKS = (
     ("topk", "Top-k", TopKPanel, "pooled"),
     ("predictions", "Predictions", PredictionsPanel, "topk"),
     ("logit_lens", "Logit lens", LogitLensPanel, "predictions"),
+    ("walk_through", "How attention is computed", WalkThroughPanel, "norm_attention"),
+    ("attribution", "Attribution", AttributionPanel, "logit_lens"),
     ("head_importance", "Head importance", HeadImportancePanel, "context"),
 )
 

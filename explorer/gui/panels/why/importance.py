@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.why.attribution import HEAD_IMPORTANCE, Explanation
-from explorer.gui.panels.analysis.common import OnDemand, ShowAware, wrapped_label
+from explorer.gui.panels.analysis.common import wrapped_label
 from explorer.gui.panels.plotting.plots import (
     ATTENTION_COLORMAP,
     as_image,
@@ -30,6 +30,7 @@ from explorer.gui.panels.plotting.plots import (
     make_heatmap_plot,
     set_title,
 )
+from explorer.gui.panels.why.common import WhyPanel
 from explorer.gui.state.explorer_state import ExplorerState
 from explorer.gui.state.knock_outs import (
     KNOCK_OUT_KEY,
@@ -45,12 +46,11 @@ EXPLANATION = (
 )
 
 
-class HeadImportancePanel(ShowAware):
+class HeadImportancePanel(WhyPanel):
     """The importance grid with the knocked-out heads crossed, their list and Restore all."""
 
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._state = state
+        super().__init__(state, parent)
         self._options = state.panel_options
         self.grid, self.image, self.colorbar = make_heatmap_plot(
             ATTENTION_COLORMAP, (0.0, 1.0), "|∂F/∂ξ|"
@@ -63,7 +63,6 @@ class HeadImportancePanel(ShowAware):
             symbol="x", size=14, pen=pg.mkPen("r", width=2), brush=pg.mkBrush("r")
         )
         plot.addItem(self.crosses)
-        self.message = wrapped_label()
         self.readout = QLabel()
         self.readout.setWordWrap(True)
         self.knocked_list = QListWidget()
@@ -86,28 +85,17 @@ class HeadImportancePanel(ShowAware):
         layout.addWidget(self.readout)
         layout.addWidget(wrapped_label(EXPLANATION))
 
-        self._request = OnDemand(state, HEAD_IMPORTANCE, self, self._draw, self._on_status)
+        self._ask_for(HEAD_IMPORTANCE)
         self.image.cell_clicked.connect(self._on_cell_clicked)
         self.image.cell_hovered.connect(self._on_cell_hovered)
         self._options.changed.connect(self._on_option_changed)
-        state.result_changed.connect(self.refresh)
         self._importance: np.ndarray | None = None
         self.refresh()
         self._show_knocked_out()
 
-    def refresh(self) -> None:
-        """Ask for the importance of the result on show (drawn at once when already here)."""
-        if self._state.result is None:
-            self._request.want(None)
-            self._on_status("No result yet.")
-            return
-        self._request.want({})
-
-    def _on_status(self, text: str) -> None:
+    def _clear(self) -> None:
         self._importance = None
         self.image.clear()
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
 
     def _draw(self, found: Explanation) -> None:
         importance = found.head_importance
@@ -116,7 +104,6 @@ class HeadImportancePanel(ShowAware):
         self.image.setImage(as_image(importance), levels=(0.0, top))
         self.colorbar.setLevels((0.0, top))
         set_title(self.grid.getPlotItem(), f"{found.target}: F = {found.target_value:.4g}")
-        self.message.setVisible(False)
         self._show_knocked_out()
 
     def _on_option_changed(self, key: str) -> None:
