@@ -68,10 +68,13 @@ def still_plot(labelled_axes: bool = False) -> pg.PlotWidget:
     return widget
 
 
-def curves(plot: pg.PlotWidget, *styles: tuple[str, str, int]) -> list[pg.PlotCurveItem]:
-    """One curve per (colour, legend name, width), under a legend."""
+def curves(
+    plot: pg.PlotWidget, *styles: tuple[str, str, int], legend: bool = True
+) -> list[pg.PlotCurveItem]:
+    """One curve per (colour, legend name, width), under a legend unless told otherwise."""
     item = plot.getPlotItem()
-    item.addLegend(offset=(-10, 10))
+    if legend:
+        item.addLegend(offset=(-10, 10))
     made = []
     for colour, name, width in styles:
         curve = pg.PlotCurveItem(pen=pg.mkPen(colour, width=width), name=name)

@@ -40,7 +40,7 @@ class SimilarityPage(QWidget):
         self.plot = still_plot()
         self.plot.getPlotItem().setLabel("bottom", "dimension")
         self.curve_a, self.curve_b = curves(
-            self.plot, (A_COLOUR, "A alone", 1), (B_COLOUR, "B alone", 1)
+            self.plot, (A_COLOUR, "A alone", 1), (B_COLOUR, "B alone", 1), legend=False
         )
         explanation = wrapped_label(EXPLANATION)
         column(self, self.cosine, self.caption, self.plot, explanation, stretch=self.plot)
@@ -82,7 +82,11 @@ class SimilarityPage(QWidget):
         self.curve_a.setData(x, payload.a)
         if result is not None and result.pair is not None:
             self.cosine.setText(f"{payload.cosine:.3f}")
-            self.caption.setText(f"cosine(A, B) · {pooling} · {dims} dimensions")
+            self.caption.setText(
+                f"cosine(A, B) · {pooling} · {dims} dimensions: "
+                f"<span style='color:{A_COLOUR}'>■ A alone</span> "
+                f"<span style='color:{B_COLOUR}'>■ B alone</span>"
+            )
             self.curve_b.setData(x, payload.b)
         else:
             self.cosine.setText("–")
