@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import math
 import threading
 import time
 import weakref
@@ -44,9 +45,19 @@ from explorer.gui.worker.pyside_imports import feature_hook_paused, lighten_feat
 
 CLOSE_WAIT_MS = 500  # a closing window waits this long, then exits: a forward pass cannot stop
 MAIN_CLIENT = 0  # the controller's own channel (the main window)
+SECOND_MODEL = "b"  # an inference's ``model`` naming the comparison's model B
 _LIVE_THREADS: weakref.WeakSet[QThread] = weakref.WeakSet()
 # Threads still busy when their window closed: referenced here until the process exits.
 _ABANDONED: list[tuple[QThread, QObject]] = []
+
+
+def weight_bytes(info: ModelInfo) -> int:
+    """Bytes of a model's weights in float32 (its parameter table, read at load time)."""
+    return 4 * sum(math.prod(shape) for _name, shape in info.parameters)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB"
 
 
 def abandoned_worker_threads() -> list[QThread]:
@@ -114,6 +125,15 @@ class _InferenceRequest:
     text: str
     pair: str | None
     knocked_out: tuple[tuple[int, int], ...] = ()  # heads switched off, (layer, head) from 0
+    model: str = ""  # "" the model every window shares, SECOND_MODEL the comparison's model B
+
+
+@dataclass(frozen=True)
+class _SecondLoadRequest:
+    """Model B of a two-model comparison, kept beside the shared model (never replacing it)."""
+
+    request_id: int
+    source: ModelSource
 
 
 @dataclass(frozen=True)
@@ -154,6 +174,10 @@ class ModelWorker(QObject):
     """A job failed and wrote nothing: client, request id, job name, message."""
     cache_scanned = Signal(object)
     """The local Hugging Face cache was scanned: list[CachedModel]."""
+    second_loaded = Signal(int, object)
+    """Model B is held (loaded, or the shared model itself): request id, ModelInfo."""
+    second_load_failed = Signal(int, str)
+    """Model B could not be loaded (the previous B stays): request id, message."""
     _wake = Signal()
 
     def __init__(self) -> None:
@@ -169,6 +193,10 @@ class ModelWorker(QObject):
         self._cancelled_load = 0
         self._scan_requested = False
         self._loaded = None  # LoadedModel, touched only in the worker thread
+        # Model B of a two-model comparison (worker thread only): the shared model itself when
+        # both name the same source, so B never loads a second copy of A.
+        self._second = None
+        self._pending_second: _SecondLoadRequest | None = None
         # Each stream's newest result (for its analyses) and the cache of analyses of it.
         self._current: dict[_StreamKey, tuple[int, InferenceResult]] = {}
         self._analysis_cache: dict[_StreamKey, dict[_CacheKey, Any]] = {}
@@ -190,9 +218,10 @@ class ModelWorker(QObject):
         text: str,
         pair: str | None,
         knocked_out: tuple[tuple[int, int], ...] = (),
+        model: str = "",
     ) -> None:
-        """Ask for an inference; replaces the stream's inference not yet started."""
-        request = _InferenceRequest(client, stream, request_id, text, pair, knocked_out)
+        """Ask for an inference (of model B when ``model`` is SECOND_MODEL); latest wins."""
+        request = _InferenceRequest(client, stream, request_id, text, pair, knocked_out, model)
         with self._lock:
             self._pending_inferences[(client, stream)] = request
         self._wake.emit()
@@ -224,6 +253,12 @@ class ModelWorker(QObject):
         """Queue a job on ``result``: never replaces another, never cached."""
         with self._lock:
             self._pending_jobs.append(_JobRequest(client, request_id, name, result, dict(params)))
+        self._wake.emit()
+
+    def post_second_load(self, request_id: int, source: ModelSource) -> None:
+        """Ask for model B beside the shared model; replaces a B load not yet started."""
+        with self._lock:
+            self._pending_second = _SecondLoadRequest(request_id, source)
         self._wake.emit()
 
     def post_cache_scan(self) -> None:
@@ -270,6 +305,7 @@ class ModelWorker(QObject):
         with self._lock:
             self._stopping = True
             self._pending_load = None
+            self._pending_second = None
             self._pending_inferences.clear()
             self._pending_analyses.clear()
             self._pending_jobs.clear()
@@ -277,7 +313,15 @@ class ModelWorker(QObject):
     # --- worker thread -------------------------------------------------------------------
     def _take(
         self,
-    ) -> _LoadRequest | _JobRequest | _InferenceRequest | _AnalysisRequest | _ScanRequest | None:
+    ) -> (
+        _LoadRequest
+        | _SecondLoadRequest
+        | _JobRequest
+        | _InferenceRequest
+        | _AnalysisRequest
+        | _ScanRequest
+        | None
+    ):
         with self._lock:
             if self._stopping:
                 return None
@@ -290,6 +334,9 @@ class ModelWorker(QObject):
             if self._pending_load is not None:
                 request, self._pending_load = self._pending_load, None
                 return request
+            if self._pending_second is not None and self._loaded is not None:
+                second, self._pending_second = self._pending_second, None
+                return second
             if self._pending_inferences and self._loaded is not None:
                 return self._pending_inferences.pop(next(iter(self._pending_inferences)))
             if self._pending_analyses and self._loaded is not None:
@@ -304,6 +351,8 @@ class ModelWorker(QObject):
         while (request := self._take()) is not None:
             if isinstance(request, _LoadRequest):
                 self._load(request)
+            elif isinstance(request, _SecondLoadRequest):
+                self._load_second(request)
             elif isinstance(request, _JobRequest):
                 self._run_job(request)
             elif isinstance(request, _InferenceRequest):
@@ -358,20 +407,48 @@ class ModelWorker(QObject):
             self._pending_inferences.clear()
         return loaded.info
 
+    def _load_second(self, request: _SecondLoadRequest) -> None:
+        """Hold model B: the shared model when it is the same source, else its own load."""
+        from explorer.core.loading import load_model
+
+        shared = self._loaded
+        if shared is not None and shared.info.source == request.source.spec:
+            self._second = shared  # the same weights: no second copy in memory
+        else:
+            try:
+                with feature_hook_paused(), collections_paused():
+                    second = load_model(request.source)
+            except ExplorerError as err:
+                self.second_load_failed.emit(request.request_id, str(err))
+                return
+            except Exception as err:
+                message = f"Loading failed unexpectedly: {type(err).__name__}: {err}"
+                self.second_load_failed.emit(request.request_id, message)
+                return
+            self._second = second
+        self.second_loaded.emit(request.request_id, self._second.info)
+
+    def _model_for(self, request: _InferenceRequest) -> Any:
+        """The model an inference asks for (None: model B was asked for but is not held)."""
+        return self._second if request.model == SECOND_MODEL else self._loaded
+
     def _infer(self, request: _InferenceRequest) -> None:
         from explorer.core.inference import run_inference_with_views
 
         client, stream = request.client, request.stream
         picked_up_at = time.perf_counter()
+        loaded = self._model_for(request)
+        if loaded is None:
+            message = "Load model B first: no second model is loaded."
+            self.inference_failed.emit(client, request.request_id, message, stream)
+            return
         try:
-            info = self._loaded.info
+            info = loaded.info
             # Heads the model does not have wait for one that has them (a session's, say).
             heads = [
                 h for h in request.knocked_out if h[0] < info.num_layers and h[1] < info.num_heads
             ]
-            result, views = run_inference_with_views(
-                self._loaded, request.text, request.pair, heads
-            )
+            result, views = run_inference_with_views(loaded, request.text, request.pair, heads)
         except ExplorerError as err:
             self.inference_failed.emit(client, request.request_id, str(err), stream)
             return
@@ -408,9 +485,13 @@ class ModelWorker(QObject):
         key = (request.result_id if fresh else 0, request.name, request.params)
         params = dict(request.params)
         cache = self._analysis_cache.setdefault((client, stream), {})
+        # Analyses that read weights (norm-based, …) use the model that made the result.
+        second = self._second
+        made_by_b = second is not None and result is not None and result.model == second.info
+        loaded = second if made_by_b else self._loaded
         try:
             if key not in cache:
-                cache[key] = run_analysis(request.name, self._loaded, result, params)
+                cache[key] = run_analysis(request.name, loaded, result, params)
         except ExplorerError as err:
             self.analysis_failed.emit(client, request.request_id, request.name, str(err), stream)
             return
@@ -490,6 +571,7 @@ class ModelClient(QObject):
         self._last_inputs: dict[str, tuple[str, str | None, tuple[tuple[int, int], ...]]] = {}
         self._shown_result_id: dict[str, int] = {}
         self._latest_analysis: dict[tuple[str, str], int] = {}  # (stream, name) → request id
+        self._stream_model: dict[str, str] = {}  # streams of model B (SECOND_MODEL)
         self._busy_shown = False
 
     # --- read side ---------------------------------------------------------------------
@@ -515,17 +597,23 @@ class ModelClient(QObject):
         pair: str | None,
         stream: str = "",
         knocked_out: tuple[tuple[int, int], ...] = (),
+        model: str | None = None,
     ) -> int:
         """Run the newest input of ``stream``; its older unanswered request becomes stale.
 
-        ``knocked_out`` heads ((layer, head) from 0) are switched off in the pass.
+        ``knocked_out`` heads ((layer, head) from 0) are switched off in the pass. ``model``
+        SECOND_MODEL runs model B (see ModelController.request_second_model); the stream keeps
+        the model it was last asked of.
         """
         request_id = self._latest_inference[stream] = self._hub.new_id()
+        if model is not None:
+            self._stream_model[stream] = model
         self._last_inputs[stream] = (text, pair, knocked_out)
         self._set_open(stream, True)
         worker = self._hub.worker
         post = worker.post_inference
-        self._post(post, self._key, stream, request_id, text, pair, knocked_out)
+        which = self._stream_model.get(stream, "")
+        self._post(post, self._key, stream, request_id, text, pair, knocked_out, which)
         return request_id
 
     def request_analysis(self, name: str, params: dict[str, Any], stream: str = "") -> int:
@@ -633,6 +721,10 @@ class ModelController(ModelClient):
 
     cached_models_found = Signal(object)
     """BERT-family models found in the local Hugging Face cache: list[CachedModel]."""
+    second_model_loaded = Signal(object)
+    """Model B of a two-model comparison is held: its ModelInfo."""
+    second_model_failed = Signal(str)
+    """Model B could not be loaded; the previous B (if any) stays: message."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(self, MAIN_CLIENT, parent)
@@ -642,6 +734,8 @@ class ModelController(ModelClient):
         self._latest_load = 0
         self._load_open = False
         self._model: ModelInfo | None = None
+        self._second_model: ModelInfo | None = None
+        self._latest_second = 0
         self._closed = False
         keep_freed_memory()  # before the worker thread allocates: see explorer.core.memory
         lighten_feature_check()  # before the worker imports torch: see pyside_imports
@@ -662,6 +756,8 @@ class ModelController(ModelClient):
         self._worker.analysis_failed.connect(self._on_worker_analysis_failed)
         self._worker.job_done.connect(self._on_worker_job_done)
         self._worker.job_failed.connect(self._on_worker_job_failed)
+        self._worker.second_loaded.connect(self._on_worker_second_loaded)
+        self._worker.second_load_failed.connect(self._on_worker_second_failed)
         _LIVE_THREADS.add(self._thread)
         self._thread.start()
 
@@ -716,6 +812,36 @@ class ModelController(ModelClient):
         self._set_load_open(True)
         self.post(self._worker.post_load, request_id, source)
         return request_id
+
+    def request_second_model(self, source: ModelSource) -> int:
+        """Hold model B beside the shared model, in the same worker thread.
+
+        The same source as the shared model is not loaded again: B is then A's very weights.
+        Inferences of B: ``request_inference(..., model=SECOND_MODEL)`` on any client.
+        """
+        request_id = self._latest_second = self.new_id()
+        self.post(self._worker.post_second_load, request_id, source)
+        return request_id
+
+    @property
+    def second_model(self) -> ModelInfo | None:
+        """Model B, None before one is loaded."""
+        return self._second_model
+
+    def memory_text(self) -> str:
+        """How much memory the models' weights take (float32), B counted once if it is A."""
+        models = [m for m in (self._model, self._second_model) if m is not None]
+        if not models:
+            return ""
+        sizes = [weight_bytes(m) for m in models]
+        if len(models) == 1:
+            return f"weights {_megabytes(sizes[0])}"
+        if self._second_model == self._model:
+            return f"A and B: the same weights, {_megabytes(sizes[0])} (loaded once)"
+        return (
+            f"A {_megabytes(sizes[0])} + B {_megabytes(sizes[1])} = "
+            f"{_megabytes(sum(sizes))} of weights"
+        )
 
     def scan_cache(self) -> None:
         """Look for cached BERT models in the worker; answers with cached_models_found."""
@@ -791,6 +917,17 @@ class ModelController(ModelClient):
         for client in self._each_client():
             client._load_ended(self._model is not None)
             client.load_cancelled.emit()
+
+    @Slot(int, object)
+    def _on_worker_second_loaded(self, request_id: int, info: ModelInfo) -> None:
+        self._second_model = info
+        if request_id == self._latest_second:
+            self.second_model_loaded.emit(info)
+
+    @Slot(int, str)
+    def _on_worker_second_failed(self, request_id: int, message: str) -> None:
+        if request_id == self._latest_second:
+            self.second_model_failed.emit(message)
 
     @Slot(int, object)
     def _on_worker_result_ready(self, key: int, outcome: InferenceOutcome) -> None:
