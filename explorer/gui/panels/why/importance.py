@@ -28,6 +28,7 @@ from explorer.gui.panels.plotting.plots import (
     as_image,
     finite_top,
     make_heatmap_plot,
+    set_ticks,
     set_title,
 )
 from explorer.gui.panels.why.common import WhyPanel
@@ -103,7 +104,10 @@ class HeadImportancePanel(WhyPanel):
         top = finite_top(importance)
         self.image.setImage(as_image(importance), levels=(0.0, top))
         self.colorbar.setLevels((0.0, top))
-        set_title(self.grid.getPlotItem(), f"{found.target}: F = {found.target_value:.4g}")
+        plot = self.grid.getPlotItem()
+        set_title(plot, f"{found.target}: F = {found.target_value:.4g}")
+        for axis, count in (("left", importance.shape[0]), ("bottom", importance.shape[1])):
+            set_ticks(plot.getAxis(axis), [[(i + 0.5, str(i + 1)) for i in range(count)]])
         self._show_knocked_out()
 
     def _on_option_changed(self, key: str) -> None:

@@ -20,23 +20,25 @@ from explorer.gui.panels.why.common import WhyPanel
 from explorer.gui.state.explorer_state import MEAN_OF_HEADS, ExplorerState
 
 KEY_OPTION = "walk_through.key"
-STEPS = (
-    ("q", "1 · q_i"),
-    ("keys", "2 · keys k_j"),
-    ("products", "3 · q_i ⊙ k_j"),
-    ("scores", "4 · q·k/√d + mask"),
-    ("weights", "5 · softmax α_ij"),
-    ("values", "6 · values v_j"),
-    ("mixed", "7 · Σ_j α_ij v_j"),
-    ("output", "8 · after W_O"),
+STEPS = (  # short titles: eight plots share one row of a dock
+    ("q", "1 q_i"),
+    ("keys", "2 k_j"),
+    ("products", "3 q⊙k"),
+    ("scores", "4 score"),
+    ("weights", "5 α_ij"),
+    ("values", "6 v_j"),
+    ("mixed", "7 Σαv"),
+    ("output", "8 W_O"),
 )
 KEY_STEPS = ("keys", "products", "scores", "weights", "values")
 BARS = ("scores", "weights")
 DIVERGING = "CET-D1"
 EXPLANATION = (
-    "Columns are keys j. Step 5 equals the attention heatmap's row for this query; step 8's "
-    "per-key norms ‖α_ij v_j W_O^h‖ are the norm-based view's numbers. Click a key column to "
-    "follow one key through every step."
+    "1 the query q_i; 2 every key k_j; 3 q_i ⊙ k_j; 4 the score q_i·k_j/√d plus the mask "
+    "(zero: no padding); 5 the softmax α_ij; 6 the values v_j; 7 Σ_j α_ij v_j; 8 the head's "
+    "contribution after W_O (its norm in the title). Columns are keys j. Step 5 equals the "
+    "attention heatmap's row for this query; step 8's per-key norms ‖α_ij v_j W_O^h‖ are the "
+    "norm-based view's numbers. Click a key column to follow one key through every step."
 )
 
 
@@ -66,6 +68,10 @@ class WalkThroughPanel(WhyPanel):
             plot.getViewBox().setMouseEnabled(x=False, y=False)
             plot.getViewBox().setDefaultPadding(0.0)
             set_title(plot, title)
+            if column > 0 and key not in BARS:  # step 1's dimension axis serves every image
+                plot.hideAxis("left")
+            if key not in KEY_STEPS:
+                plot.hideAxis("bottom")
             self.plots[key] = plot
             if key in BARS:
                 bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#1f5fa8")
@@ -83,6 +89,8 @@ class WalkThroughPanel(WhyPanel):
                 region.setVisible(False)
                 plot.addItem(region, ignoreBounds=True)
                 self.highlights[key] = region
+        self.layout_widget.ci.layout.setHorizontalSpacing(2)
+        self.layout_widget.setMinimumWidth(0)
         self.readout = QLabel()
         self.readout.setWordWrap(True)
         layout = QVBoxLayout(self)
@@ -136,7 +144,7 @@ class WalkThroughPanel(WhyPanel):
         self.bars["weights"].setOpts(x=centres, height=steps.weights, width=0.8)
         norm = float(np.linalg.norm(steps.output))
         off = " (knocked out)" if steps.knocked_out else ""
-        set_title(self.plots["output"], f"8 · after W_O: ‖·‖ = {norm:.3g}{off}")
+        set_title(self.plots["output"], f"8 ‖·‖={norm:.3g}{off}")
         self._show_key()
 
     def _on_cell_clicked(self, _row: int, col: int, _modifiers: object) -> None:
