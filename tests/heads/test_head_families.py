@@ -21,7 +21,16 @@ from explorer.core.loading import load_model
 from explorer.core.sources import ModelSource
 from tests.families.builders import FAMILY_BY_NAME
 
-MLM_FAMILIES = ["BERT", "RoBERTa", "XLM-R", "CamemBERT", "DistilBERT", "ALBERT", "ELECTRA"]
+MLM_FAMILIES = [
+    "BERT",
+    "RoBERTa",
+    "XLM-R",
+    "CamemBERT",
+    "DistilBERT",
+    "ALBERT",
+    "ELECTRA",
+    "DeBERTa-v2",
+]
 TEXT = "the cat sat on the mat"
 
 
