@@ -27,6 +27,7 @@ from explorer.core.heads.choice import (
     untrained_head_note,
 )
 from explorer.core.heads.modules import HeadRuntime, head_runtime, no_head
+from explorer.core.heads.sentence import SENTENCE_FILES
 from explorer.core.model_checks import (
     JSON_LIMITS,
     PADDING_OFFSET_TYPES,
@@ -138,7 +139,7 @@ def _cached_hub_folder(repo_id: str) -> Path | None:
 
 # The hub files check_model_folder reads or bounds: fetched (sizes checked first) before
 # transformers reads any of them. Exact names match only the repository's top folder.
-_HUB_CHECKED_FILES = sorted({*JSON_LIMITS, *TEXT_LIMITS})
+_HUB_CHECKED_FILES = sorted({*JSON_LIMITS, *TEXT_LIMITS, *SENTENCE_FILES})
 
 
 def _offline() -> bool:

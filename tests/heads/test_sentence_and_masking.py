@@ -178,3 +178,14 @@ def test_inspect_mask_without_a_masked_lm_head_is_one_clear_error(tmp_path: Path
     )
     assert done.returncode == 2
     assert "no masked-LM head" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_hub_models_sentence_pipeline_is_fetched_with_its_config() -> None:
+    """The hub fetch asks for modules.json and the Pooling config, so the head is found."""
+    from huggingface_hub.utils import filter_repo_objects
+
+    from explorer.core.loading import _HUB_CHECKED_FILES
+
+    listed = ["modules.json", "1_Pooling/config.json", "sentence_bert_config.json", "model.onnx"]
+    kept = list(filter_repo_objects(listed, allow_patterns=_HUB_CHECKED_FILES))
+    assert kept == listed[:3]

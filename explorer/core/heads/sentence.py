@@ -15,6 +15,9 @@ from typing import Any
 
 from explorer.core.model_checks import OTHER_JSON_LIMIT, read_json_bounded
 
+# What a hub repository's sentence-transformers pipeline is read from (fetched with the
+# config and tokenizer files, so a hub model shows its sentence embedding too).
+SENTENCE_FILES = ("modules.json", "sentence_bert_config.json", "*_Pooling/config.json")
 POOLING_MODES = ("cls", "max", "mean", "mean_sqrt_len_tokens", "weightedmean", "lasttoken")
 _LEGACY_FLAGS = {
     "pooling_mode_cls_token": "cls",

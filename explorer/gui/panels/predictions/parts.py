@@ -50,7 +50,7 @@ def top_rows(top: TopTokens, row: int) -> list[list[str]]:
     ]
 
 
-def top_line(top: TopTokens, row: int, count: int = 5) -> str:
+def top_line(top: TopTokens, row: int, count: int = 10) -> str:
     """'paris 0.41 · london 0.12 · …' for the masks table."""
     return " · ".join(
         f"{token} {float(prob):.2f}"
