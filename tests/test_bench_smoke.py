@@ -52,6 +52,11 @@ def test_benchmark_smoke_run_writes_every_figure(tmp_path):
     assert figures["tensor_floor_mb"] == pytest.approx(4 * 4 * 8 * 8 * 4 / 1e6)
     assert figures["meta"]["smoke"] is True
     assert all("met" in verdict for verdict in figures["targets"].values())
+    # issue 18's rows: explain with every method against the bare pass, a knock-out toggle
+    assert figures["explain"]["explain_ms"] > 0 and figures["explain"]["steps"] == 32
+    assert figures["knock_out"]["toggle_to_paint_ms"] > 0
+    assert {"explain", "knock_out_toggle"} <= set(figures["targets"])
+    assert "Knock-out toggle" in done.stdout
 
 
 def test_sentences_have_the_exact_token_count(tiny_model):

@@ -236,16 +236,24 @@ class WindowBench(QObject):
     # --- measurements --------------------------------------------------------------------
     def edit(self, text: str) -> EditTiming:
         """Send ``text`` as if the debounce had just expired; time it until painted."""
+
+        def send() -> None:
+            self.window.input_bar.blockSignals(True)  # no debounce timer: run_now is the expiry
+            self.window.input_bar.set_inputs(text)
+            self.window.input_bar.blockSignals(False)
+            self.window.run_now()
+
+        return self.timed(text, send)
+
+    def timed(self, text: str, change: Callable[[], None]) -> EditTiming:
+        """Time ``change``, which makes the window run ``text`` (again), until painted."""
         self._expected_text = text
         self._outcome = None
         self._arrived_at = 0.0
         self.watch.arm([])
         self.heartbeat.start()
         requested = time.perf_counter()
-        self.window.input_bar.blockSignals(True)  # no debounce timer: run_now is the expiry
-        self.window.input_bar.set_inputs(text)
-        self.window.input_bar.blockSignals(False)
-        self.window.run_now()
+        change()
         self._run_loop()
         self.heartbeat.stop()
         outcome, done = self._outcome, float(self.watch.done_at or 0.0)

@@ -122,6 +122,12 @@ def _measure_window(
                 figures["stall_runs_ms"][name] = [e.stall_ms for e in edits]
         if name == "base":
             figures["switch_ms"] = _measure_switches(plan, bench, SWITCH_VIEWS, figures)
+        if name == "embedded":
+            from explorer.bench.why import EXPLAIN_TOKENS, measure_explain, measure_knock_out
+
+            count = sizes[0] if plan.smoke else EXPLAIN_TOKENS
+            figures["explain"] = measure_explain(bench, tokenizer, count, plan.runs)
+            figures["knock_out"] = measure_knock_out(bench, tokenizer, biggest, plan.runs)
         if name == "pretraining":
             lens = [
                 bench.logit_lens(sentence_of_length(tokenizer, biggest, variant=100 + run))
@@ -289,6 +295,9 @@ def _verdicts(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "limit": CORPUS_RSS_GROWTH_MB,
         "met": corpus["rss_growth_mb"] <= CORPUS_RSS_GROWTH_MB,
     }
+    from explorer.bench.why import why_verdicts
+
+    verdicts.update(why_verdicts(figures, EDIT_SLOPE, EDIT_SLACK_MS))
     return verdicts
 
 
@@ -332,6 +341,9 @@ def format_table(figures: dict[str, Any]) -> str:
         f"pass), longest GUI stall meanwhile {lens['stall_ms']:.1f} ms (limit "
         f"{STALL_LIMIT_MS:.0f}) {_mark(verdicts['logit_lens.stall'])}"
     )
+    from explorer.bench.why import why_lines
+
+    lines.extend(why_lines(figures, verdicts))
     lines.append("")
     biggest = max(int(k) for k in figures["bare_forward_ms"]["base"])
     stalls = "   ".join(
