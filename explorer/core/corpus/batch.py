@@ -55,24 +55,26 @@ def head_sums(attentions: list[Any], masks: BatchMasks, *, js: bool) -> HeadSums
     row_mask = real[:, None, :]
     smoothing = (SMOOTHING / count)[:, None, None, None]
     roles, entropy, distances, offsets = [], [], [], []
+    no_offset = torch.zeros(attentions[0].shape[1], dtype=torch.float32, device=real.device)
     for a in attentions:
-        rows = torch.matmul(a, masks.roles[:, None])  # (B, H, T, 3)
-        roles.append(_row_sum(rows, real[:, None, :, None]))
-        smoothed = (1.0 - SMOOTHING) * a + smoothing
-        per_row = -(torch.special.xlogy(smoothed, smoothed) * key_mask).sum(-1)
-        entropy.append(_row_sum(per_row, row_mask))
-        distances.append(_row_sum((a * distance).sum(-1), row_mask))
+        kept = a * real[:, None, :, None]  # padded rows out (padded keys have weight 0)
+        roles.append(torch.einsum("bhqk,bkr->hr", kept, masks.roles))
+        pooled = kept.sum(dim=0)  # (H, T, T): the batch's rows, by query and key position
+        distances.append((pooled * distance).sum(dim=(1, 2)))
         offsets.append(
             torch.stack(
                 [
-                    _row_sum(torch.diagonal(a, int(k), -2, -1), row_mask[..., abs(int(k)) :])
+                    torch.diagonal(pooled, int(k), -2, -1).sum(-1)
                     if abs(int(k)) < width
-                    else torch.zeros(a.shape[1], dtype=torch.float64, device=a.device)
+                    else no_offset
                     for k in OFFSETS
                 ],
                 dim=-1,
             )
         )
+        smoothed = a.mul(1.0 - SMOOTHING).add_(smoothing)
+        terms = torch.special.xlogy(smoothed, smoothed).mul_(key_mask)
+        entropy.append(_row_sum(-terms.sum(-1), row_mask))
     offset_rows = np.array(
         [int(real[:, abs(int(k)) :].sum().item()) if abs(int(k)) < width else 0 for k in OFFSETS],
         dtype=np.int64,
@@ -134,22 +136,25 @@ def token_unit_sum(units: Any, content: Any) -> np.ndarray:
     return _numpy((units * content[None, :, :, None]).sum(dim=(1, 2)))
 
 
-def word_unit_vectors(
-    hidden_states: list[Any], batch: Any, position: Any, word: Any, words: int
+def word_unit_sums(
+    hidden_states: list[Any], batch: Any, position: Any, occurrence: Any, word: Any, sizes: Any
 ) -> np.ndarray:
-    """(W, L+1, D) float64: each word's state (mean of its pieces) per layer, scaled to length 1.
+    """(U, L+1, D) float64: per distinct word, Σ over its occurrences of their unit vectors.
 
-    ``batch``, ``position`` and ``word`` are (N,) long tensors: token N of segment ``batch`` at
-    ``position`` belongs to word slot ``word``.
+    Token N (``batch``, ``position``: (N,) long tensors) is a piece of occurrence
+    ``occurrence[N]``; each occurrence's state is the mean of its pieces, scaled to length 1
+    per layer, then added to its word ``word[occurrence]`` (``sizes``: (W,) pieces each).
     """
     import torch
 
     states = torch.stack(hidden_states)[:, batch, position].double()  # (L+1, N, D)
-    sums = torch.zeros((states.shape[0], words, states.shape[2]), dtype=torch.float64)
-    sums = sums.to(states.device).index_add_(1, word, states)
-    pieces = torch.zeros(words, dtype=torch.float64, device=states.device)
-    pieces.index_add_(0, word, torch.ones_like(word, dtype=torch.float64))
-    means = sums / pieces[None, :, None]
+    layers, _, width = states.shape
+    found = sizes.shape[0]
+    means = torch.zeros((layers, found, width), dtype=torch.float64, device=states.device)
+    means.index_add_(1, occurrence, states).div_(sizes.double()[None, :, None])
     norms = torch.linalg.vector_norm(means, dim=-1, keepdim=True)
     units = means / torch.where(norms > 0, norms, torch.ones_like(norms))
-    return _numpy(units.permute(1, 0, 2))
+    words = int(word.max().item()) + 1
+    sums = torch.zeros((layers, words, width), dtype=torch.float64, device=states.device)
+    sums.index_add_(1, word, units)
+    return _numpy(sums.permute(1, 0, 2))

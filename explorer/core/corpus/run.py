@@ -27,7 +27,7 @@ from explorer.core.corpus.batch import (
     head_sums,
     token_unit_sum,
     unit_states,
-    word_unit_vectors,
+    word_unit_sums,
 )
 from explorer.core.corpus.files import (
     CORPUS_FORMAT_VERSION,
@@ -230,41 +230,47 @@ class _BatchRunner:
         self.sums.tokens_dropped += sum(e.tokens_dropped for e in batch)
 
     def _add_words(self, batch: list[Encoding], hidden: list[Any]) -> None:
-        """Each word's piece-averaged unit vector per layer, into the bounded word table."""
+        """Each word's piece-averaged unit vector per layer, into the bounded word table.
+
+        Occurrences of one word in the batch are added up on the device first, so the table
+        sees each distinct word of the batch once.
+        """
         rows: list[int] = []
         positions: list[int] = []
-        slots: list[int] = []
-        names: list[str] = []
+        occurrence_of_token: list[int] = []
+        pieces: list[int] = []
+        word_of_occurrence: list[int] = []
+        words: dict[str, int] = {}
         for b, e in enumerate(batch):
             groups = group_word_pieces(e.sequence_ids, e.word_ids)
-            slot_of: dict[int, int] = {}
             spans: dict[int, list[int]] = {}
             for t in np.flatnonzero((e.word_ids >= 0) & ~e.special_tokens_mask).tolist():
-                group = int(groups[t])
-                spans.setdefault(group, []).append(t)
-            for group, tokens in spans.items():
+                spans.setdefault(int(groups[t]), []).append(t)
+            for tokens in spans.values():
                 sentence = e.text if e.sequence_ids[tokens[0]] == 0 else (e.pair or "")
                 name = sentence[e.offsets[tokens[0], 0] : e.offsets[tokens[-1], 1]].casefold()
                 if not name.strip() or is_punctuation(name):
                     continue
-                slot_of[group] = len(names)
-                names.append(name)
-                for t in tokens:
-                    rows.append(b)
-                    positions.append(t)
-                    slots.append(slot_of[group])
-        if not names:
+                occurrence = len(pieces)
+                word_of_occurrence.append(words.setdefault(name, len(words)))
+                pieces.append(len(tokens))
+                rows.extend([b] * len(tokens))
+                positions.extend(tokens)
+                occurrence_of_token.extend([occurrence] * len(tokens))
+        if not words:
             return
-        torch = self.torch
-        units = word_unit_vectors(
+        counts = np.bincount(word_of_occurrence, minlength=len(words))
+        torch, device = self.torch, self.device
+        sums = word_unit_sums(
             hidden,
-            torch.tensor(rows, device=self.device),
-            torch.tensor(positions, device=self.device),
-            torch.tensor(slots, device=self.device),
-            len(names),
+            torch.tensor(rows, device=device),
+            torch.tensor(positions, device=device),
+            torch.tensor(occurrence_of_token, device=device),
+            torch.tensor(word_of_occurrence, device=device),
+            torch.tensor(pieces, device=device),
         )
-        for name, unit in zip(names, units, strict=True):
-            self.sums.words.add(name, unit)
+        for name, index in words.items():
+            self.sums.words.add(name, sums[index], occurrences=int(counts[index]))
 
 
 def run_meta(loaded: LoadedModel, scan: CorpusScan, options: CorpusOptions) -> dict[str, Any]:
