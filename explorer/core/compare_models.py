@@ -18,6 +18,7 @@ Pure numpy over two InferenceResults: the CLI and the window's worker compute th
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from explorer.core.compare import both_sides, cosine_rows
 from explorer.core.results import InferenceResult, save_npz
 
 MODEL_COMPARE_FORMAT_VERSION = 1
+COMPARE_MODELS_ANALYSIS = "compare_models"
 IDENTICAL = "identical tokenization"
 BY_SPANS = "character spans"
 
@@ -279,3 +281,13 @@ def compare_models(a: InferenceResult, b: InferenceResult) -> ModelComparison:
     return ModelComparison(
         a, b, alignment, layer_cka, attention_diff, attention_note, token_cosine, cosine_note
     )
+
+
+def compare_models_analysis(
+    _loaded: Any, result: InferenceResult, params: Mapping[str, Any]
+) -> ModelComparison:
+    """Model A's result (``params['other']``) against model B's on show, in the worker."""
+    other = params.get("other")
+    if not isinstance(other, InferenceResult):
+        raise ValueError("There is no result of model A to compare with.")
+    return compare_models(other, result)

@@ -25,6 +25,7 @@ from explorer.core.analysis.head_stats import head_stats_analysis
 from explorer.core.analysis.norm_based import norm_attention_analysis
 from explorer.core.analysis.rollout import rollout_analysis
 from explorer.core.compare import COMPARE_ANALYSIS, compare_analysis
+from explorer.core.compare_models import COMPARE_MODELS_ANALYSIS, compare_models_analysis
 from explorer.core.context import CONTEXT_ANALYSIS, context_analysis
 from explorer.core.errors import ExplorerError
 from explorer.core.export import write_matrix_job, write_npz_job
@@ -76,6 +77,7 @@ ANALYSES: dict[str, AnalysisSpec] = {
     NORMALIZED_ANALYSIS: AnalysisSpec(normalized_text),
     VOCABULARY_ANALYSIS: AnalysisSpec(vocabulary_look_up, needs_result=False),
     COMPARE_ANALYSIS: AnalysisSpec(compare_analysis),
+    COMPARE_MODELS_ANALYSIS: AnalysisSpec(compare_models_analysis),
     CONTEXT_ANALYSIS: AnalysisSpec(context_analysis, needs_result=False),
     GEOMETRY_ANALYSIS: AnalysisSpec(geometry_analysis),
     WALK_THROUGH: AnalysisSpec(walk_through_analysis),

@@ -30,10 +30,14 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.compare import COMPARE_ANALYSIS
+from explorer.core.compare_models import COMPARE_MODELS_ANALYSIS
+from explorer.core.errors import ExplorerError
 from explorer.core.model_text import model_status_text
 from explorer.core.results import InferenceResult, ModelInfo
+from explorer.core.sources import ModelSource
 from explorer.gui.panels.analysis.common import COMPUTING
 from explorer.gui.panels.compare.attention import CompareAttentionPanel
+from explorer.gui.panels.compare.cka import CompareCkaPanel
 from explorer.gui.panels.compare.norms import CompareNormsPanel
 from explorer.gui.panels.compare.similarity import CompareSimilarityPanel
 from explorer.gui.panels.main.attention import AttentionPanel
@@ -48,7 +52,12 @@ from explorer.gui.style.theme import THEMES, Theme
 from explorer.gui.widgets.message_bar import Level, MessageBar, add_model_status
 from explorer.gui.widgets.paint_batch import PaintBatch
 from explorer.gui.widgets.shortcuts import make_action, stepping_shortcuts
-from explorer.gui.worker.model_worker import AnalysisOutcome, InferenceOutcome, ModelClient
+from explorer.gui.worker.model_worker import (
+    SECOND_MODEL,
+    AnalysisOutcome,
+    InferenceOutcome,
+    ModelClient,
+)
 
 DEFAULT_A = "I love my pet python"
 DEFAULT_B = "I love my pet snake"
@@ -113,7 +122,10 @@ class SidePanels(QWidget):
         if result is None:
             self.header.setText(f"{self._name}: nothing to show")
             return
-        self.header.setText(f'{self._name}: "{result.text}" · {result.num_tokens} tokens')
+        self.header.setText(
+            f'{self._name}: "{result.text}" · {result.num_tokens} tokens · '
+            f"{result.model.model_type}"
+        )
 
 
 class CompareWindow(QMainWindow):
@@ -167,6 +179,7 @@ class CompareWindow(QMainWindow):
         self._shown: dict[str, int] = {}  # side → request id of the result it shows
         self._failures: dict[str, str] = {}
         self._inputs = {"a": "", "b": ""}
+        self._model_b: ModelInfo | None = None  # two models on sentence A, when set
 
         self.input_a = QLineEdit(text_a)
         self.input_b = QLineEdit(text_b)
@@ -176,12 +189,19 @@ class CompareWindow(QMainWindow):
         self.swap_button.setToolTip("Swap A and B")
         self.run_button = QPushButton("Compare")
         self.run_button.setToolTip("Run both sentences now (Enter)")
+        self.model_b_input = QLineEdit()
+        self.model_b_input.setPlaceholderText(
+            "Model B (a folder or hub id): run sentence A through two models; empty: one model"
+        )
+        self.model_b_button = QPushButton("Load B")
+        self.model_b_button.setToolTip("Load model B beside the model in use, in the same worker")
         self.message_bar = MessageBar()
         self.side_a = SidePanels("A", self.compare.a)
         self.side_b = SidePanels("B", self.compare.b)
         self.attention_diff_panel = CompareAttentionPanel(self.compare)
         self.similarity_panel = CompareSimilarityPanel(self.compare)
         self.norms_diff_panel = CompareNormsPanel(self.compare)
+        self.cka_panel = CompareCkaPanel(self.compare)
         self._build_layout()
         self._build_shortcuts()
         self._build_status_bar()
@@ -198,6 +218,10 @@ class CompareWindow(QMainWindow):
         self.input_b.returnPressed.connect(self.run_now)
         self.run_button.clicked.connect(self.run_now)
         self.swap_button.clicked.connect(self.swap)
+        self.model_b_button.clicked.connect(self.load_model_b)
+        self.model_b_input.returnPressed.connect(self.load_model_b)
+        self.controller.second_model_loaded.connect(self._on_model_b_loaded)
+        self.controller.second_model_failed.connect(self._on_model_b_failed)
         self.controller.busy_changed.connect(self._on_busy_changed)
         self.controller.load_started.connect(self._on_load_started)
         self.controller.load_progress.connect(self._on_load_progress)
@@ -229,6 +253,10 @@ class CompareWindow(QMainWindow):
         inputs.addWidget(QLabel("B"))
         inputs.addWidget(self.input_b, 1)
         inputs.addWidget(self.run_button)
+        models = QHBoxLayout()
+        models.addWidget(QLabel("Model B"))
+        models.addWidget(self.model_b_input, 1)
+        models.addWidget(self.model_b_button)
 
         middle = QSplitter(Qt.Orientation.Vertical)
         middle.addWidget(self._titled("Attention difference B − A", self.attention_diff_panel))
@@ -236,7 +264,8 @@ class CompareWindow(QMainWindow):
         middle.addWidget(
             self._titled("Hidden-norm difference ‖h_B‖ − ‖h_A‖", self.norms_diff_panel)
         )
-        middle.setSizes([430, 270, 240])
+        middle.addWidget(self._titled("Layer CKA of model A and model B", self.cka_panel))
+        middle.setSizes([430, 270, 240, 300])
         columns = QSplitter(Qt.Orientation.Horizontal)
         columns.addWidget(self.side_a)
         columns.addWidget(middle)
@@ -248,6 +277,7 @@ class CompareWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 0)
         layout.addLayout(inputs)
+        layout.addLayout(models)
         layout.addWidget(self.message_bar)
         layout.addWidget(columns, 1)
         self.setCentralWidget(central)
@@ -295,7 +325,8 @@ class CompareWindow(QMainWindow):
     def run_now(self) -> None:
         """Run both sentences (A, then B, then their comparison); a newer call restarts."""
         self._debounce.stop()
-        self._inputs = {"a": self.input_a.text(), "b": self.input_b.text()}
+        text_b = self.input_a.text() if self.two_models else self.input_b.text()
+        self._inputs = {"a": self.input_a.text(), "b": text_b}
         self._chain = [side for side in SIDES if self._inputs[side].strip()]
         self._fresh, self._failures, self._waiting = {}, {}, None
         # Older requests of either side go stale, so a late failure is never charged to the
@@ -312,9 +343,37 @@ class CompareWindow(QMainWindow):
             return  # the chain starts when the model is in
         self._run_next()
 
+    def load_model_b(self) -> None:
+        """Load the model named in the Model B field (empty: back to one model, two texts)."""
+        spec = self.model_b_input.text().strip()
+        if not spec:
+            self._model_b = None
+            self.input_b.setEnabled(True)
+            info = self.controller.model_info
+            if info is not None:
+                self._show_model(info)
+            self.run_now()
+            return
+        try:
+            source = ModelSource.parse(spec)
+        except ExplorerError as err:
+            self.message_bar.show_message(str(err), Level.ERROR)
+            return
+        self.statusBar().showMessage(f"Loading model B: {source.label}…")
+        self.controller.request_second_model(source)
+
+    @property
+    def two_models(self) -> bool:
+        """Sentence A through model A and model B (instead of two sentences on one model)."""
+        return self._model_b is not None
+
     def _run_next(self) -> None:
         side = self._chain.pop(0)
-        self._waiting = (side, self.controller.request_inference(self._inputs[side], None, side))
+        two = self.two_models
+        text = self._inputs["a"] if two else self._inputs[side]
+        model = SECOND_MODEL if two and side == "b" else ""
+        request = self.controller.request_inference(text, None, side, model=model)
+        self._waiting = (side, request)
 
     def _finish(self) -> None:
         """Both sides are answered: show them together and ask for their comparison."""
@@ -324,8 +383,10 @@ class CompareWindow(QMainWindow):
         self._shown = {side: outcome.request_id for side, outcome in self._fresh.items()}
         if outcome_a is not None and outcome_b is not None:
             self.compare.set_results(side_a, side_b, COMPUTING)
-            self.controller.request_analysis(COMPARE_ANALYSIS, {"other": outcome_a.result}, "b")
-            note = side_notes(outcome_a.result, outcome_b.result)
+            two = outcome_a.result.model != outcome_b.result.model
+            name = COMPARE_MODELS_ANALYSIS if two else COMPARE_ANALYSIS
+            self.controller.request_analysis(name, {"other": outcome_a.result}, "b")
+            note = side_notes(outcome_a.result, outcome_b.result) if not two else None
             if note is None:
                 self.message_bar.clear()
             else:
@@ -363,8 +424,29 @@ class CompareWindow(QMainWindow):
     def _show_model(self, info: ModelInfo) -> None:
         self._model_ready = True
         self._load_error = ""
-        self.compare.set_model_info(info)
-        self.model_label.setText(model_status_text(info))
+        self.compare.set_model_info(info, self._model_b)
+        text = model_status_text(info)
+        if self._model_b is not None:
+            text = f"A: {text} · B: {model_status_text(self._model_b)}"
+        self.model_label.setText(f"{text} · {self.controller.memory_text()}")
+
+    def _on_model_b_loaded(self, info: ModelInfo) -> None:
+        self.statusBar().clearMessage()
+        self._model_b = info
+        self.input_b.setEnabled(False)  # both models read sentence A
+        shared = self.controller.model_info
+        if shared is not None:
+            self._show_model(shared)
+        self.message_bar.show_message(
+            f"Model B is {info.source} ({info.model_type}): sentence A runs through both "
+            f"models. {self.controller.memory_text()}.",
+            Level.INFO,
+        )
+        self.run_now()
+
+    def _on_model_b_failed(self, message: str) -> None:
+        self.statusBar().clearMessage()
+        self.message_bar.show_message(f"Model B did not load: {message}", Level.ERROR)
 
     def _on_model_loaded(self, info: ModelInfo) -> None:
         self.statusBar().clearMessage()
@@ -413,12 +495,14 @@ class CompareWindow(QMainWindow):
     def _on_analysis_ready(self, outcome: AnalysisOutcome) -> None:
         if outcome.name == COMPARE_ANALYSIS:
             self.compare.set_comparison(outcome.payload)
+        elif outcome.name == COMPARE_MODELS_ANALYSIS:
+            self.compare.set_model_comparison(outcome.payload)
         elif self._shown.get(outcome.stream) == outcome.result_id:  # of the result on show
             state = self.compare.side(outcome.stream)
             state.set_analysis(outcome.name, outcome.params, outcome.payload)
 
     def _on_analysis_failed(self, name: str, message: str, stream: str) -> None:
-        if name != COMPARE_ANALYSIS:
+        if name not in (COMPARE_ANALYSIS, COMPARE_MODELS_ANALYSIS):
             if stream in self._shown:
                 self.compare.side(stream).set_analysis(name, {}, AnalysisFailure(message))
             return

@@ -560,6 +560,10 @@ class ModelClient(QObject):
     """A job this client asked for did its work: request id, job name, path written."""
     job_failed = Signal(int, str, str)
     """A job this client asked for failed, nothing written: request id, job name, message."""
+    second_model_loaded = Signal(object)
+    """Model B of a two-model comparison is held: its ModelInfo."""
+    second_model_failed = Signal(str)
+    """Model B could not be loaded; the previous B (if any) stays: message."""
 
     def __init__(self, hub: ModelController, key: int, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -623,6 +627,19 @@ class ModelClient(QObject):
         worker = self._hub.worker
         self._post(worker.post_analysis, self._key, stream, request_id, shown, name, params)
         return request_id
+
+    def request_second_model(self, source: ModelSource) -> int:
+        """Hold model B beside the shared model (see ModelController.request_second_model)."""
+        return self._hub.load_second_model(source)
+
+    @property
+    def second_model(self) -> ModelInfo | None:
+        """Model B, None before one is loaded."""
+        return self._hub.held_second_model
+
+    def memory_text(self) -> str:
+        """How much memory the weights of the models in the worker take."""
+        return self._hub.weights_text()
 
     def request_job(self, name: str, result: InferenceResult, params: dict[str, Any]) -> int:
         """Queue job ``name`` (a file write) on ``result``; answered by job_done or job_failed.
@@ -721,10 +738,6 @@ class ModelController(ModelClient):
 
     cached_models_found = Signal(object)
     """BERT-family models found in the local Hugging Face cache: list[CachedModel]."""
-    second_model_loaded = Signal(object)
-    """Model B of a two-model comparison is held: its ModelInfo."""
-    second_model_failed = Signal(str)
-    """Model B could not be loaded; the previous B (if any) stays: message."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(self, MAIN_CLIENT, parent)
@@ -813,7 +826,7 @@ class ModelController(ModelClient):
         self.post(self._worker.post_load, request_id, source)
         return request_id
 
-    def request_second_model(self, source: ModelSource) -> int:
+    def load_second_model(self, source: ModelSource) -> int:
         """Hold model B beside the shared model, in the same worker thread.
 
         The same source as the shared model is not loaded again: B is then A's very weights.
@@ -824,11 +837,11 @@ class ModelController(ModelClient):
         return request_id
 
     @property
-    def second_model(self) -> ModelInfo | None:
+    def held_second_model(self) -> ModelInfo | None:
         """Model B, None before one is loaded."""
         return self._second_model
 
-    def memory_text(self) -> str:
+    def weights_text(self) -> str:
         """How much memory the models' weights take (float32), B counted once if it is A."""
         models = [m for m in (self._model, self._second_model) if m is not None]
         if not models:
@@ -922,12 +935,14 @@ class ModelController(ModelClient):
     def _on_worker_second_loaded(self, request_id: int, info: ModelInfo) -> None:
         self._second_model = info
         if request_id == self._latest_second:
-            self.second_model_loaded.emit(info)
+            for client in self._each_client():
+                client.second_model_loaded.emit(info)
 
     @Slot(int, str)
     def _on_worker_second_failed(self, request_id: int, message: str) -> None:
         if request_id == self._latest_second:
-            self.second_model_failed.emit(message)
+            for client in self._each_client():
+                client.second_model_failed.emit(message)
 
     @Slot(int, object)
     def _on_worker_result_ready(self, key: int, outcome: InferenceOutcome) -> None:

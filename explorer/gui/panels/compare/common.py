@@ -59,6 +59,8 @@ def attention_difference(compare: CompareState) -> AttentionDifference:
     view_b = displayed_attention(compare.b, compare.lens_b)
     if view_a is None or view_b is None:
         return AttentionDifference(None, None, None, (), None, None, message)
+    if note := compare.two_models_note():  # two models: other tokens or other shapes
+        return AttentionDifference(None, None, None, (), None, None, note)
     if alignment is not None and not alignment.same_count:
         note = attention_mismatch_note(
             len(alignment.tokens_a), len(alignment.tokens_b), alignment.size
