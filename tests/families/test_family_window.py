@@ -58,12 +58,20 @@ def test_one_window_loads_each_family_in_turn(qtbot, family_dir: Callable[[str],
             assert image.mask is not None and np.array_equal(image.mask, causal_mask(count))
             assert np.isnan(image.image[causal_mask(count)]).all()
             assert not np.isnan(image.image[~causal_mask(count)]).any()
+            views = window.state.views
+            overview = window.attention_panel.overview_image
+            assert overview.mask is not None and overview.mask.shape == views.mosaic.shape
+            tile = views.mosaic_tile
+            if views.mosaic_factor == 1:  # one pixel a token: each tile is the causal mask
+                np.testing.assert_array_equal(overview.mask[:tile, :tile], causal_mask(count))
+            assert (views.mosaic[overview.mask] == 0).all()  # only cells of no weight
             image.cell_hovered.emit(0, count - 1)
             assert MASKED_TEXT in window.attention_panel.readout.text()
             image.cell_hovered.emit(count - 1, 0)
             assert MASKED_TEXT not in window.attention_panel.readout.text()
         else:
             assert image.mask is None and not np.isnan(image.image).any()
+            assert window.attention_panel.overview_image.mask is None
 
         # Tokens: a family without token types says so instead of showing zeros.
         model = window.tokens_panel.table.model()
@@ -125,3 +133,17 @@ def test_rollout_says_what_a_causal_model_changes(qtbot, family_dir: Callable[[s
     bert = run_inference(load_model(ModelSource.parse(str(family_dir("BERT")))), SENTENCE)
     assert causal_note(bert, "rollout") == causal_note(bert, "flow") == ""
     assert summary_position(bert) == 0
+
+
+def test_a_pooled_overview_masks_only_tiles_wholly_above_the_diagonal() -> None:
+    from explorer.gui.panels.plotting.plots import causal_mosaic_mask
+
+    tokens, factor, tile = 10, 3, 4
+    mask = causal_mosaic_mask(2, 3, tokens, factor, tile)
+    assert mask.shape == (2 * tile, 3 * tile)
+    full = causal_mask(tokens)
+    for row in range(tile):
+        for col in range(tile):
+            block = full[row * factor : (row + 1) * factor, col * factor : (col + 1) * factor]
+            assert mask[row, col] == bool(block.all()), (row, col)
+    np.testing.assert_array_equal(mask[tile:, 2 * tile :], mask[:tile, :tile])

@@ -43,6 +43,7 @@ from explorer.gui.panels.plotting.plots import (
     MASKED_TEXT,
     as_image,
     causal_mask,
+    causal_mosaic_mask,
     label_axis,
     make_heatmap_plot,
     outline_item,
@@ -326,6 +327,18 @@ class AttentionPanel(QWidget):
                 pending = f"unfiltered: {block} could not be applied"
             else:
                 pending = f"unfiltered until {block} is ready"
+        causal = result.model.causal  # each tile's later keys: masked, as in the heatmap
+        self.overview_image.set_mask(
+            causal_mosaic_mask(
+                result.num_layers,
+                result.num_heads,
+                result.num_tokens,
+                views.mosaic_factor,
+                views.mosaic_tile,
+            )
+            if causal
+            else None
+        )
         self.overview_image.setImage(mosaic, levels=(0.0, 1.0), autoLevels=False)
         self.overview_image.setOpacity(PENDING_OPACITY if pending else 1.0)
         # One unit per tile whatever the sentence length, so the view range, axes and grid of

@@ -36,6 +36,18 @@ def causal_mask(size: int) -> np.ndarray:
     return np.triu(np.ones((size, size), dtype=bool), k=1)
 
 
+def causal_mosaic_mask(layers: int, heads: int, tokens: int, factor: int, tile: int) -> np.ndarray:
+    """The overview's masked pixels (a causal model's later keys, tile by tile).
+
+    A tile pixel pools ``factor`` × ``factor`` tokens; it is masked when every key it covers
+    comes after every query it covers (its first column past its last row).
+    """
+    rows = np.minimum((np.arange(tile) + 1) * factor - 1, tokens - 1)
+    first_cols = np.arange(tile) * factor
+    one_tile = first_cols[None, :] > rows[:, None]
+    return np.tile(one_tile, (layers, heads))
+
+
 def finite_top(values: np.ndarray, default: float = 1.0) -> float:
     """The largest finite value, or ``default`` when there is none above 0.
 
