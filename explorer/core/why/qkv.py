@@ -62,7 +62,10 @@ class WalkThrough:
 
 
 def layer_parts(model: Any) -> list[LayerParts]:
-    """Every layer's projections: BERT-style ``encoder.layer`` or DistilBERT's."""
+    """Every depth's projections: BERT-style ``encoder.layer``, DistilBERT's or ALBERT's."""
+    groups = getattr(getattr(model, "encoder", None), "albert_layer_groups", None)
+    if groups is not None:
+        return _albert_parts(model.config, groups)
     projections = attention_projections(model)
     encoder_layers = getattr(getattr(model, "encoder", None), "layer", None)
     if encoder_layers is not None:
@@ -84,6 +87,27 @@ def layer_parts(model: Any) -> list[LayerParts]:
     ]
 
 
+def _albert_parts(config: Any, groups: Any) -> list[LayerParts]:
+    """ALBERT's shared layers: depth l runs group int(l / (L / G)), as AlbertTransformer does."""
+    layers, count = int(config.num_hidden_layers), len(groups)
+    parts = []
+    for depth in range(layers):
+        group = groups[int(depth / (layers / count))]
+        if len(group.albert_layers) != 1:  # several inner layers per depth: no single input
+            raise WalkThroughUnavailableError("ALBERT with inner groups is not supported.")
+        attention = group.albert_layers[0].attention
+        parts.append(
+            LayerParts(
+                query=attention.query,
+                key=attention.key,
+                value=(attention.value.weight, attention.value.bias),
+                output=(attention.dense.weight, attention.dense.bias),
+                num_heads=int(attention.num_attention_heads),
+            )
+        )
+    return parts
+
+
 def _parts(loaded: Any, result: InferenceResult) -> list[LayerParts]:
     if loaded is None or loaded.info != result.model:
         raise WalkThroughUnavailableError(
@@ -94,7 +118,7 @@ def _parts(loaded: Any, result: InferenceResult) -> list[LayerParts]:
     except (AttributeError, ExplorerError) as err:
         raise WalkThroughUnavailableError(
             f"The step-by-step view does not know where {type(loaded.model).__name__} keeps "
-            "its query and key projections (it reads BERT's and DistilBERT's layouts)."
+            "its query and key projections (it reads BERT's, DistilBERT's and ALBERT's layouts)."
         ) from err
     if len(parts) != result.num_layers:
         raise WalkThroughUnavailableError(
