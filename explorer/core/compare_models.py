@@ -27,6 +27,7 @@ import numpy as np
 
 from explorer.core.cka import _centred_grams
 from explorer.core.compare import both_sides, cosine_rows
+from explorer.core.errors import ExplorerError
 from explorer.core.results import InferenceResult, save_npz
 
 MODEL_COMPARE_FORMAT_VERSION = 1
@@ -289,5 +290,5 @@ def compare_models_analysis(
     """Model A's result (``params['other']``) against model B's on show, in the worker."""
     other = params.get("other")
     if not isinstance(other, InferenceResult):
-        raise ValueError("There is no result of model A to compare with.")
+        raise ExplorerError("There is no result of model A to compare with.")
     return compare_models(other, result)
