@@ -270,3 +270,21 @@ def test_the_demo_corpus_ships_and_runs(tiny_model, tmp_path):
     assert int(run.arrays["segments"]) == scan.segments
     assert run.meta["words_with_enough_occurrences"] >= 5  # "bank", "the", ... repeat
     assert np.isfinite(run.arrays["layer_self_similarity"]).all()
+
+
+def test_a_full_word_table_keeps_the_smallest_hashes_whatever_the_order():
+    from explorer.core.corpus.words import WordTable, word_hash
+
+    words = [f"w{i}" for i in range(40)]
+    unit = np.ones((2, 3))
+    forward, backward = WordTable(capacity=5), WordTable(capacity=5)
+    for word in words:
+        if forward.wants(word):
+            forward.add(word, unit)
+    for word in reversed(words):
+        backward.add(word, unit, occurrences=2)
+    smallest = sorted(words, key=word_hash)[:5]
+    assert sorted(forward.hashes) == sorted(backward.hashes) == sorted(smallest)
+    assert all(forward.wants(w) for w in smallest)
+    assert not any(forward.wants(w) for w in set(words) - set(smallest))
+    assert backward.counts[smallest[0]] == 2

@@ -122,39 +122,41 @@ def _js_sums(attentions: list[Any], real: Any) -> np.ndarray:
     return _numpy(sums)
 
 
-def unit_states(hidden_states: list[Any]) -> Any:
-    """(L+1, B, T, D) states scaled to length 1 per token and layer, in float64."""
+def _unit(states: Any) -> Any:
+    """States scaled to length 1 along the last axis (a zero state stays zero)."""
     import torch
 
-    states = torch.stack(hidden_states).double()
     norms = torch.linalg.vector_norm(states, dim=-1, keepdim=True)
     return states / torch.where(norms > 0, norms, torch.ones_like(norms))
 
 
-def token_unit_sum(units: Any, content: Any) -> np.ndarray:
-    """(L+1, D): Σ of content tokens' unit vectors, from which the mean pairwise cosine follows."""
-    return _numpy((units * content[None, :, :, None]).sum(dim=(1, 2)))
+def token_unit_sum(states: Any, content: Any) -> np.ndarray:
+    """(L+1, D): Σ of content tokens' unit vectors, from which the mean pairwise cosine follows.
 
-
-def word_unit_sums(
-    hidden_states: list[Any], batch: Any, position: Any, occurrence: Any, word: Any, sizes: Any
-) -> np.ndarray:
-    """(U, L+1, D) float64: per distinct word, Σ over its occurrences of their unit vectors.
-
-    Token N (``batch``, ``position``: (N,) long tensors) is a piece of occurrence
-    ``occurrence[N]``; each occurrence's state is the mean of its pieces, scaled to length 1
-    per layer, then added to its word ``word[occurrence]`` (``sizes``: (W,) pieces each).
+    ``states`` (L+1, B, T, D), ``content`` (B, T) 1 for a non-special real token.
     """
     import torch
 
-    states = torch.stack(hidden_states)[:, batch, position].double()  # (L+1, N, D)
-    layers, _, width = states.shape
-    found = sizes.shape[0]
-    means = torch.zeros((layers, found, width), dtype=torch.float64, device=states.device)
-    means.index_add_(1, occurrence, states).div_(sizes.double()[None, :, None])
-    norms = torch.linalg.vector_norm(means, dim=-1, keepdim=True)
-    units = means / torch.where(norms > 0, norms, torch.ones_like(norms))
+    return _numpy(torch.einsum("lbtd,bt->ld", _unit(states), content.to(states.dtype)))
+
+
+def word_unit_sums(
+    states: Any, batch: Any, position: Any, occurrence: Any, word: Any, sizes: Any
+) -> np.ndarray:
+    """(U, L+1, D) float64: per distinct word, Σ over its occurrences of their unit vectors.
+
+    ``states`` is (L+1, B, T, D). Token N (``batch``, ``position``: (N,) long tensors) is a
+    piece of occurrence ``occurrence[N]``; each occurrence's state is the mean of its pieces,
+    scaled to length 1 per layer, then added to its word ``word[occurrence]`` (``sizes``: (W,)
+    pieces each).
+    """
+    import torch
+
+    pieces = states[:, batch, position]  # (L+1, N, D)
+    layers, _, width = pieces.shape
+    means = torch.zeros((layers, sizes.shape[0], width), dtype=pieces.dtype, device=pieces.device)
+    means.index_add_(1, occurrence, pieces).div_(sizes.to(pieces.dtype)[None, :, None])
     words = int(word.max().item()) + 1
-    sums = torch.zeros((layers, words, width), dtype=torch.float64, device=states.device)
-    sums.index_add_(1, word, units)
+    sums = torch.zeros((layers, words, width), dtype=torch.float64, device=pieces.device)
+    sums.index_add_(1, word, _unit(means).double())
     return _numpy(sums.permute(1, 0, 2))

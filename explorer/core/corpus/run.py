@@ -26,7 +26,6 @@ from explorer.core.corpus.batch import (
     BatchMasks,
     head_sums,
     token_unit_sum,
-    unit_states,
     word_unit_sums,
 )
 from explorer.core.corpus.files import (
@@ -204,7 +203,7 @@ class _BatchRunner:
         masks = BatchMasks(
             real=self._tensor(real, torch.float32),
             roles=self._tensor(roles, torch.float32),
-            content=self._tensor(content, torch.float64),
+            content=self._tensor(content, torch.float32),
         )
         with torch.inference_mode():
             outputs = self.model(
@@ -220,16 +219,16 @@ class _BatchRunner:
             del outputs
             self.sums.add_heads(head_sums(attentions, masks, js=self.sums.js))
             del attentions
-            units = unit_states(hidden)
-            self.sums.token_unit_sum += token_unit_sum(units, masks.content)
-            del units
-            self._add_words(batch, hidden)
+            states = torch.stack(hidden)  # (L+1, B, T, D)
+            del hidden
+            self.sums.token_unit_sum += token_unit_sum(states, masks.content)
+            self._add_words(batch, states)
         self.sums.content_tokens += int(content.sum())
         self.sums.segments += len(batch)
         self.sums.truncated_segments += sum(e.truncated for e in batch)
         self.sums.tokens_dropped += sum(e.tokens_dropped for e in batch)
 
-    def _add_words(self, batch: list[Encoding], hidden: list[Any]) -> None:
+    def _add_words(self, batch: list[Encoding], states: Any) -> None:
         """Each word's piece-averaged unit vector per layer, into the bounded word table.
 
         Occurrences of one word in the batch are added up on the device first, so the table
@@ -241,6 +240,7 @@ class _BatchRunner:
         pieces: list[int] = []
         word_of_occurrence: list[int] = []
         words: dict[str, int] = {}
+        table = self.sums.words
         for b, e in enumerate(batch):
             groups = group_word_pieces(e.sequence_ids, e.word_ids)
             spans: dict[int, list[int]] = {}
@@ -249,7 +249,7 @@ class _BatchRunner:
             for tokens in spans.values():
                 sentence = e.text if e.sequence_ids[tokens[0]] == 0 else (e.pair or "")
                 name = sentence[e.offsets[tokens[0], 0] : e.offsets[tokens[-1], 1]].casefold()
-                if not name.strip() or is_punctuation(name):
+                if not name.strip() or is_punctuation(name) or not table.wants(name):
                     continue
                 occurrence = len(pieces)
                 word_of_occurrence.append(words.setdefault(name, len(words)))
@@ -262,7 +262,7 @@ class _BatchRunner:
         counts = np.bincount(word_of_occurrence, minlength=len(words))
         torch, device = self.torch, self.device
         sums = word_unit_sums(
-            hidden,
+            states,
             torch.tensor(rows, device=device),
             torch.tensor(positions, device=device),
             torch.tensor(occurrence_of_token, device=device),

@@ -52,6 +52,18 @@ class WordTable:
         self.sums[word] = np.zeros(shape, dtype=np.float64)
         return True
 
+    def wants(self, word: str) -> bool:
+        """Whether ``add`` could keep the word now (a word refused once is refused for good).
+
+        The corpus run asks first, so the vectors of words the table would drop are never
+        computed.
+        """
+        if word in self.hashes or len(self.hashes) < self.capacity:
+            return True
+        if self._largest is None:
+            self._largest = max((h, w) for w, h in self.hashes.items())
+        return word_hash(word) < self._largest[0]
+
     def add(self, word: str, unit: np.ndarray, occurrences: int = 1) -> None:
         """Add one occurrence's (L+1, D) unit vectors (or a sum over ``occurrences``)."""
         if word in self.hashes or self._admit(word, unit.shape):
