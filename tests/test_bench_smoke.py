@@ -57,6 +57,12 @@ def test_benchmark_smoke_run_writes_every_figure(tmp_path):
     assert figures["knock_out"]["toggle_to_paint_ms"] > 0
     assert {"explain", "knock_out_toggle"} <= set(figures["targets"])
     assert "Knock-out toggle" in done.stdout
+    # issue 21's large size: its rows are named with "large" and its bare pass is recorded
+    assert figures["bare_forward_ms"]["large"]["8"] > 0
+    large_rows = {"edit_to_paint.large.8", "extra_rss.large"}
+    large_rows |= {f"switch.large.{kind}" for kind in ("layer", "head", "token")}
+    assert large_rows <= set(figures["targets"])
+    assert figures["large"]["tensor_floor_mb"] == pytest.approx(6 * 4 * 8 * 8 * 4 / 1e6)
 
 
 def test_sentences_have_the_exact_token_count(tiny_model):

@@ -92,6 +92,11 @@ def isolate_settings() -> Path:
     return folder
 
 
+def at_most(value: float, limit: float) -> dict[str, Any]:
+    """A target's verdict as bench-results.json writes it: met when ``value`` ≤ ``limit``."""
+    return {"value": value, "limit": limit, "met": value <= limit}
+
+
 def median(values: Sequence[float]) -> float:
     """The median (never the best run), or NaN when nothing was measured."""
     return float(statistics.median(values)) if values else float("nan")

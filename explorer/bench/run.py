@@ -23,6 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from explorer.bench.common import SIZES, SMOKE_SIZES, TINY_CONFIG, median, save_random_bert
+from explorer.bench.large import (
+    LARGE,
+    large_config,
+    large_lines,
+    large_sizes,
+    large_verdicts,
+    rss_figures,
+)
 
 EDIT_SLOPE, EDIT_SLACK_MS = 1.25, 20.0
 STALL_LIMIT_MS = 50.0
@@ -117,11 +125,21 @@ def _measure_window(
             unpainted = sorted({view for e in edits for view in e.unpainted})
             if unpainted:
                 figures["unpainted_views"].setdefault(name, {})[key] = unpainted
-            if count == biggest and name != "pretraining":
+            if count == biggest and name not in ("pretraining", LARGE):
                 figures["max_stall_ms"][name] = median([e.stall_ms for e in edits])
                 figures["stall_runs_ms"][name] = [e.stall_ms for e in edits]
         if name == "base":
             figures["switch_ms"] = _measure_switches(plan, bench, SWITCH_VIEWS, figures)
+        if name == LARGE:
+            result = bench.window.state.result
+            figures[LARGE] = {
+                "tokens": biggest,
+                "layers": result.num_layers,
+                "heads": result.num_heads,
+                "hidden": result.model.hidden_size,
+                "max_stall_ms": median([e.stall_ms for e in edits]),
+                "switch_ms": _measure_switches(plan, bench, SWITCH_VIEWS, figures),
+            }
         if name == "embedded":
             from explorer.bench.why import EXPLAIN_TOKENS, measure_explain, measure_knock_out
 
@@ -238,6 +256,19 @@ def _measure_corpus(plan: Plan, base_dir: Path, figures: dict[str, Any]) -> None
     }
 
 
+def _measure_large(plan: Plan, tmp: Path, figures: dict[str, Any]) -> None:
+    """The large size at 512 tokens: its window (edits, switches), then its RSS in probes."""
+    print("… measuring the window on the large size", file=sys.stderr, flush=True)
+    large_dir = save_random_bert(tmp / LARGE, **large_config(plan.smoke))
+    sizes = large_sizes(plan.smoke, plan.sizes)
+    _measure_window(plan, LARGE, str(large_dir), figures, sizes)
+    gc.collect()
+    print("… measuring the large size's memory in fresh processes", file=sys.stderr, flush=True)
+    probes = [_probe("rss", str(large_dir), str(sizes[-1])) for _ in range(plan.runs)]
+    figures[LARGE].update(rss_figures(probes))
+    shutil.rmtree(large_dir, ignore_errors=True)  # 1.3 GB of weights
+
+
 # --- verdicts and the table -----------------------------------------------------------------
 def _verdicts(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
     verdicts: dict[str, dict[str, Any]] = {}
@@ -298,6 +329,7 @@ def _verdicts(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
     from explorer.bench.why import why_verdicts
 
     verdicts.update(why_verdicts(figures, EDIT_SLOPE, EDIT_SLACK_MS))
+    verdicts.update(large_verdicts(figures, SWITCH_LIMIT_MS, RSS_FACTOR))
     return verdicts
 
 
@@ -344,6 +376,7 @@ def format_table(figures: dict[str, Any]) -> str:
     from explorer.bench.why import why_lines
 
     lines.extend(why_lines(figures, verdicts))
+    lines.extend(large_lines(figures, verdicts))
     lines.append("")
     biggest = max(int(k) for k in figures["bare_forward_ms"]["base"])
     stalls = "   ".join(
@@ -456,6 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _measure_processes(plan, base_dir, figures)
         print("… measuring corpus mode in a fresh process", file=sys.stderr, flush=True)
         _measure_corpus(plan, base_dir, figures)
+        _measure_large(plan, Path(tmp), figures)
     figures["meta"] = {
         "runs": plan.runs,
         "warmup_runs": plan.warmup,
