@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from explorer.core.finiteness import find_non_finite
 from explorer.core.heads.modules import vocabulary_at
 from explorer.core.heads.predict import mask_positions, predictions_of
 from explorer.core.loading import LoadedModel
+from explorer.core.progressive import LayerCallback, LayerProgress
 from explorer.core.results import InferenceResult
 from explorer.core.views import DisplayViews, build_views, mosaic_geometry
 from explorer.core.why.gates import Head, check_heads, knocked_out_heads
@@ -172,10 +173,19 @@ class _LayerCapture:
     The model runs with ``output_attentions=False`` and ``output_hidden_states=False``, so it
     keeps no tensor beyond one layer's working set: at 512 tokens the peak is the result's
     own arrays plus that working set.
+
+    ``on_layer(k)`` is called once layer k - 1 is complete (its weights, mosaic tiles, hidden
+    state and norms, and every layer before it), for k < L; the last layer is complete only
+    once ``tie_last`` has run (see _capture_forward).
     """
 
     def __init__(
-        self, attention_modules: list[Any], layer_modules: list[Any], info: Any, count: int
+        self,
+        attention_modules: list[Any],
+        layer_modules: list[Any],
+        info: Any,
+        count: int,
+        on_layer: Callable[[int], None] | None = None,
     ) -> None:
         import torch
 
@@ -188,6 +198,16 @@ class _LayerCapture:
         self.mosaic = np.empty((layers * self.tile, heads * self.tile), dtype=np.float32)
         self._attention_t = torch.from_numpy(self.attentions).unsqueeze(1)  # (L, 1, H, T, T)
         self._mosaic_t = torch.from_numpy(self.mosaic).view(layers, self.tile, heads, self.tile)
+        # One DisplayViews for the pass: layers handed over early and the final result share
+        # it, so a mean of heads made while the pass ran is kept.
+        self.display = DisplayViews(
+            mosaic=self.mosaic,
+            mosaic_factor=self.factor,
+            mosaic_tile=self.tile,
+            attentions=self.attentions,
+        )
+        self._on_layer = on_layer
+        self.layers_done = 0
         # Layers are counted as they run: a shared layer (ALBERT) is one module at every depth.
         self._attention_ids = {id(module) for module in attention_modules}
         self._next_attention = 0
@@ -227,8 +247,20 @@ class _LayerCapture:
 
     def _hidden_hook(self, _module: Any, _args: Any, output: Any) -> None:
         self._next_hidden += 1
-        if self._is_depth(self._next_hidden - 1, self._seen_hidden):
-            self._store_hidden(self._next_hidden - 1, _first_tensor(output))
+        index = self._next_hidden - 1
+        if self._is_depth(index, self._seen_hidden):
+            self._store_hidden(index, _first_tensor(output))
+            if index < len(self._seen_attention):  # the last layer waits for tie_last
+                self.layer_complete(index)
+
+    def layer_complete(self, layers: int) -> None:
+        """Announce ``layers`` complete layers, if every one of them was delivered once."""
+        if self._on_layer is None or self._overflow or layers != self.layers_done + 1:
+            return
+        seen = self._seen_attention[layers - 1] == 1 and self._seen_hidden[layers] == 1
+        if seen and self._seen_hidden[0] == 1:
+            self.layers_done = layers
+            self._on_layer(layers)
 
     def _is_depth(self, index: int, seen: list[int]) -> bool:
         """Whether a call counted ``index`` is a depth of the model (more calls: incomplete)."""
@@ -303,12 +335,7 @@ class _LayerCapture:
 
     def views(self) -> DisplayViews:
         """The display views the hooks filled in."""
-        return DisplayViews(
-            mosaic=self.mosaic,
-            mosaic_factor=self.factor,
-            mosaic_tile=self.tile,
-            attentions=self.attentions,
-        )
+        return self.display
 
     def remove(self) -> None:
         """Detach the hooks (the model outlives this one forward pass)."""
@@ -375,8 +402,15 @@ class _Captured:
     last_hidden: Any  # the encoder's last hidden state, (1, T, D) torch
 
 
-def _capture_forward(loaded: LoadedModel, encoding: Encoding) -> _Captured | None:
-    """One hooked forward pass, or None when the hooks do not fit this model."""
+def _capture_forward(
+    loaded: LoadedModel,
+    encoding: Encoding,
+    on_layer: Callable[[_LayerCapture, int], None] | None = None,
+) -> _Captured | None:
+    """One hooked forward pass, or None when the hooks do not fit this model.
+
+    ``on_layer(capture, k)`` is called as soon as the first k layers are complete.
+    """
     attention_modules = _recorded_modules(loaded.model, "attentions")
     layer_modules = _recorded_modules(loaded.model, "hidden_states")
     layers = loaded.info.num_layers
@@ -384,7 +418,11 @@ def _capture_forward(loaded: LoadedModel, encoding: Encoding) -> _Captured | Non
     if not attention_modules or not layer_modules or layers < len(layer_modules) or layers == 0:
         return None
     capture = _LayerCapture(
-        attention_modules, layer_modules, loaded.info, encoding.input_ids.shape[0]
+        attention_modules,
+        layer_modules,
+        loaded.info,
+        encoding.input_ids.shape[0],
+        None if on_layer is None else lambda layers: on_layer(capture, layers),
     )
     try:
         with writing_into(capture.buffer_for):
@@ -395,6 +433,7 @@ def _capture_forward(loaded: LoadedModel, encoding: Encoding) -> _Captured | Non
     capture.tie_last(last_hidden)
     if not capture.complete():
         return None
+    capture.layer_complete(layers)  # the last hidden state is now the one the result keeps
     return _Captured(
         capture.attentions,
         capture.hidden,
@@ -436,22 +475,16 @@ def _recorded_forward(loaded: LoadedModel, encoding: Encoding) -> _Captured:
     )
 
 
-def run_inference_with_views(
-    loaded: LoadedModel, text: str, pair: str | None = None, knocked_out: Iterable[Head] = ()
-) -> tuple[InferenceResult, DisplayViews]:
-    """One forward pass, plus the display views derived during it (see _LayerCapture).
-
-    ``knocked_out`` heads ((layer, head) from 0) are switched off (gate ξ = 0) in the pass.
-    """
-    encoding = encode(loaded, text, pair)
-    heads = check_heads(loaded.info.num_layers, loaded.info.num_heads, knocked_out)
-    with knocked_out_heads(loaded, heads):
-        captured = _capture_forward(loaded, encoding) or _recorded_forward(loaded, encoding)
-    pooler_output = None
-    if loaded.info.has_pooler and captured.pooled is not None:
-        pooler_output = _float32_numpy(captured.pooled[0]).copy()
-
-    result = InferenceResult(
+def _result(
+    loaded: LoadedModel,
+    encoding: Encoding,
+    heads: tuple[Head, ...],
+    arrays: tuple[np.ndarray, np.ndarray, np.ndarray],
+    **outputs: Any,
+) -> InferenceResult:
+    """The result of ``encoding``: (attentions, hidden states, norms) and the head's outputs."""
+    attentions, hidden, norms = arrays
+    return InferenceResult(
         text=encoding.text,
         pair=encoding.pair,
         input_ids=encoding.input_ids,
@@ -462,21 +495,77 @@ def run_inference_with_views(
         sequence_ids=encoding.sequence_ids,
         word_ids=encoding.word_ids,
         unk_mask=encoding.unk_mask,
-        attentions=captured.attentions,
-        hidden_states=captured.hidden,
-        hidden_norms=captured.norms.astype(np.float32, copy=False),
-        pooler_output=pooler_output,
+        attentions=attentions,
+        hidden_states=hidden,
+        hidden_norms=norms,
         model=loaded.info,
         truncated=encoding.truncated,
         tokens_dropped=encoding.tokens_dropped,
-        predictions=predictions_of(
-            loaded,
-            captured.head_outputs,
-            mask_positions(encoding.input_ids, loaded.info.mask_token_id),
-            encoding,
-            captured.last_hidden,
-        ),
         knocked_out=heads,
+        **outputs,
+    )
+
+
+def _skeleton(
+    loaded: LoadedModel, encoding: Encoding, heads: tuple[Head, ...], capture: _LayerCapture
+) -> InferenceResult:
+    """The result-to-be of a pass under way: its encoding, read-only views of its arrays.
+
+    Views: freezing them leaves the pass's own arrays writeable until the final result.
+    """
+    arrays = (capture.attentions.view(), capture.hidden.view(), capture.norms.view())
+    return _result(loaded, encoding, heads, arrays, pooler_output=None)
+
+
+def _progress_relay(
+    loaded: LoadedModel, encoding: Encoding, heads: tuple[Head, ...], on_layer: LayerCallback
+) -> Callable[[_LayerCapture, int], None]:
+    """The capture's per-layer call, turned into one LayerProgress that grows."""
+    made: list[LayerProgress] = []
+
+    def relay(capture: _LayerCapture, layers: int) -> None:
+        if not made:
+            made.append(LayerProgress(_skeleton(loaded, encoding, heads, capture), capture.display))
+        made[0].advance(layers)
+        on_layer(made[0])
+
+    return relay
+
+
+def run_inference_with_views(
+    loaded: LoadedModel,
+    text: str,
+    pair: str | None = None,
+    knocked_out: Iterable[Head] = (),
+    on_layer: LayerCallback | None = None,
+) -> tuple[InferenceResult, DisplayViews]:
+    """One forward pass, plus the display views derived during it (see _LayerCapture).
+
+    ``knocked_out`` heads ((layer, head) from 0) are switched off (gate ξ = 0) in the pass.
+    ``on_layer`` is called on this thread each time a layer is complete, with one
+    LayerProgress per pass (see explorer.core.progressive); the arrays it shows are the ones
+    the returned result holds, so they are the same, bit for bit. A model whose layout the
+    hooks do not recognise calls it never.
+    """
+    encoding = encode(loaded, text, pair)
+    heads = check_heads(loaded.info.num_layers, loaded.info.num_heads, knocked_out)
+    relay = None if on_layer is None else _progress_relay(loaded, encoding, heads, on_layer)
+    with knocked_out_heads(loaded, heads):
+        captured = _capture_forward(loaded, encoding, relay) or _recorded_forward(loaded, encoding)
+    pooler_output = None
+    if loaded.info.has_pooler and captured.pooled is not None:
+        pooler_output = _float32_numpy(captured.pooled[0]).copy()
+
+    arrays = (captured.attentions, captured.hidden, captured.norms.astype(np.float32, copy=False))
+    predictions = predictions_of(
+        loaded,
+        captured.head_outputs,
+        mask_positions(encoding.input_ids, loaded.info.mask_token_id),
+        encoding,
+        captured.last_hidden,
+    )
+    result = _result(
+        loaded, encoding, heads, arrays, pooler_output=pooler_output, predictions=predictions
     )
     views = captured.views or build_views(result)
     _find_non_finite(result, views)

@@ -1,0 +1,72 @@
+"""A result still being computed, handed over layer by layer (issue 21).
+
+The forward hooks fill the result's arrays one layer after the other (explorer.core.inference).
+A ``LayerProgress`` lets another thread see the layers that are done while the pass goes on:
+its ``layers_ready`` only grows, and it counts a layer only once every array of that layer is
+written for good. A reader that keeps to the layers below ``layers_ready`` (attention weights
+``[:k]``, hidden states and norms ``[:k + 1]``, mosaic rows ``[:k * tile]``) never reads
+memory that the pass is still writing; nothing else of the arrays may be read before the final
+result replaces the progress.
+
+Telling another thread is coalesced: ``tell()`` says whether a new message is needed (none is
+on its way), ``claim()`` takes the newest count and allows the next message. However far the
+reader falls behind, at most one message per progress is waiting for it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from explorer.core.results import InferenceResult
+from explorer.core.views import DisplayViews
+
+
+class LayerProgress:
+    """The layers of one pass that are done: ``result`` and ``views`` up to ``layers_ready``.
+
+    ``result`` is the pass's encoding with read-only views of the arrays being filled; its
+    predictions and pooler output are not known yet (None). It is a skeleton, not a result:
+    only the complete layers may be read, never the whole arrays (no ``non_finite``, no
+    analysis, no export). The final result is a separate object sharing the same arrays.
+    """
+
+    def __init__(self, result: InferenceResult, views: DisplayViews) -> None:
+        self.result = result
+        self.views = views
+        self._lock = threading.Lock()
+        self._ready = 0
+        self._told = False
+
+    @property
+    def num_layers(self) -> int:
+        """L, the layers the pass will have."""
+        return self.result.num_layers
+
+    @property
+    def layers_ready(self) -> int:
+        """How many layers (from the first) are complete; it only grows."""
+        return self._ready
+
+    def advance(self, layers: int) -> None:
+        """The pass completed ``layers`` layers (the worker thread's call, in the hooks)."""
+        with self._lock:
+            self._ready = max(self._ready, min(int(layers), self.num_layers))
+
+    def tell(self) -> bool:
+        """Whether the reader must be sent a message now (none is waiting for it)."""
+        with self._lock:
+            if self._told:
+                return False
+            self._told = True
+            return True
+
+    def claim(self) -> int:
+        """The reader takes the newest count; the next completed layer sends a message again."""
+        with self._lock:
+            self._told = False
+            return self._ready
+
+
+LayerCallback = Callable[[LayerProgress], None]
+"""Called on the worker thread each time a layer is complete (``progress.layers_ready`` grew)."""
