@@ -128,3 +128,4 @@ def test_head_statistics_use_the_family_special_tokens(
     gpt2 = run_inference(family_model("GPT-2"), SENTENCE)  # GPT-2 adds no special token
     stats = head_statistics_of(gpt2)
     assert (stats.values["cls"] == 0).all() and (stats.values["sep"] == 0).all()
+    assert role_labels(family_model("GPT-2").info.special_tokens)["cls"] == "to [CLS] (none here)"

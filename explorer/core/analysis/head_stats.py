@@ -100,8 +100,8 @@ def role_labels(special_tokens: tuple[tuple[str, str, int], ...]) -> dict[str, s
     labels = dict(STATISTICS)
     for key, role in (("cls", "cls"), ("sep", "sep")):
         token = next((t for r, t, _i in special_tokens if role in r.split("/")), None)
-        if token is not None:
-            labels[key] = f"to {token}"
+        # GPT-2 has neither: its shares stay 0 unless such a token is typed as text.
+        labels[key] = f"to {token}" if token is not None else f"{labels[key]} (none here)"
     return labels
 
 
