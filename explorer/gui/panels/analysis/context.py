@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from explorer.core.context import CONTEXT_ANALYSIS, EXAMPLE_SETS, ContextResult
 from explorer.gui.panels.analysis.common import ShowAware, wrapped_label
+from explorer.gui.panels.analysis.hidden_layer import selected_hidden_layer
 from explorer.gui.panels.plotting.plots import (
     ATTENTION_COLORMAP,
     as_image,
@@ -215,16 +216,10 @@ class ContextPanel(ShowAware):
             )
         self._draw_layer()
 
-    def selected_hidden_layer(self) -> int:
-        """The hidden-state row shown: the output of the selected layer (1 … L)."""
-        if self._context is None:
-            return 0
-        return min(self._state.layer + 1, self._context.cosine.shape[0] - 1)
-
     def _draw_layer(self, *_: object) -> None:
         if self._context is None:
             return
-        layer = self.selected_hidden_layer()
+        layer = selected_hidden_layer(self._state.layer, self._context.cosine.shape[0])
         self.cosine_image.setImage(as_image(self._context.cosine[layer]), levels=(-1.0, 1.0))
         set_title(self.cosine_plot.getPlotItem(), f"Cosine between occurrences, layer {layer}")
         self.layer_line.setValue(layer)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QGridLayout, QVBoxLayout, QWidget
 
 from explorer.core.geometry import GEOMETRY_ANALYSIS, Geometry
 from explorer.gui.panels.analysis.common import OnDemand, ShowAware, wrapped_label
+from explorer.gui.panels.analysis.hidden_layer import selected_hidden_layer
 from explorer.gui.panels.plotting.plots import (
     ATTENTION_COLORMAP,
     as_image,
@@ -84,19 +85,13 @@ class GeometryPanel(ShowAware):
         self.anisotropy_curve.setData(layers, np.nan_to_num(geometry.anisotropy))
         self._draw_layer()
 
-    def selected_hidden_layer(self) -> int:
-        """The hidden-state row shown: the output of the selected layer (1 … L)."""
-        if self._geometry is None:
-            return 0
-        return min(self._state.layer + 1, self._geometry.cosine.shape[0] - 1)
-
     def _draw_layer(self, *_: object) -> None:
         result = self._state.result
         if self._geometry is None or result is None:
             return
         if self._geometry.cosine.shape[1] != result.num_tokens:
             return  # a newer result's geometry is on its way
-        layer = self.selected_hidden_layer()
+        layer = selected_hidden_layer(self._state.layer, self._geometry.cosine.shape[0])
         self.cosine_image.setImage(as_image(self._geometry.cosine[layer]), levels=(-1.0, 1.0))
         plot = self.cosine_plot.getPlotItem()
         set_title(plot, f"Cosine between tokens, layer {layer}")
