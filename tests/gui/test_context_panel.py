@@ -73,3 +73,9 @@ def test_too_few_sentences_ask_for_nothing(window):
     panel.set_inputs("bank", ["Only one bank."])
     panel.compare()
     assert not asked and "at least two sentences" in panel.message.text()
+
+
+def test_the_panel_starts_with_an_example_to_compare(window):
+    panel = window.docks["context"].widget()
+    word, sentences = next(iter(EXAMPLE_SETS.values()))
+    assert panel.word_edit.text() == word and panel.sentences == sentences

@@ -116,6 +116,7 @@ class ContextPanel(ShowAware):
         self.word_edit.returnPressed.connect(self.compare)
         state.layer_changed.connect(self._draw_layer)
         state.analysis_changed.connect(self._on_analysis_changed)
+        self.set_inputs(*next(iter(EXAMPLE_SETS.values())))  # something to compare at once
 
     # --- input --------------------------------------------------------------------------
     @property
