@@ -429,6 +429,7 @@ def _model_info(
     has_pooler: bool,
 ) -> ModelInfo:
     """What the panels need to know about a loaded model, read once here (family-aware)."""
+    check_pair_types(tokenizer, model, location)
     model_type = getattr(config, "model_type", "?")
     impl = getattr(model.config, "_attn_implementation", "eager")
     if impl == IN_PLACE_ATTENTION:
@@ -482,6 +483,19 @@ def has_token_types(model: Any) -> bool:
     """
     embeddings = getattr(getattr(model, "base_model", model), "embeddings", None)
     return getattr(embeddings, "token_type_embeddings", None) is not None
+
+
+def check_pair_types(tokenizer: Any, model: Any, location: str) -> None:
+    """A pair's token types are rows of the model's type table, whatever the tokenizer lists.
+
+    Inference passes token types to every model that has the table (has_token_types), and
+    ALBERT's tokenizer does not list them in model_input_names, so the load's own check
+    (check_token_types) skips it: a one-row table would fail on every pair.
+    """
+    embeddings = getattr(getattr(model, "base_model", model), "embeddings", None)
+    table = getattr(embeddings, "token_type_embeddings", None)
+    if table is not None:
+        check_token_types(tokenizer, table.num_embeddings, location, unlisted=True)
 
 
 def has_shared_layers(config: Any) -> bool:

@@ -717,12 +717,17 @@ def check_vocab_file(path: Path, embedding_rows: int | None = None) -> None:
         first_line[token] = line
 
 
-def check_token_types(tokenizer: Any, type_vocab_size: int | None, where: str) -> None:
+def check_token_types(
+    tokenizer: Any, type_vocab_size: int | None, where: str, *, unlisted: bool = False
+) -> None:
     """The token types the tokenizer gives a sentence pair are rows of the model's type table.
 
     BERT marks sentence B with type 1; a model with one type row would fail on every pair.
+    ``unlisted``: check a tokenizer that does not list token types among its model inputs
+    too (ALBERT's), since inference passes them to every model with a type table.
     """
-    if not type_vocab_size or "token_type_ids" not in getattr(tokenizer, "model_input_names", ()):
+    listed = "token_type_ids" in getattr(tokenizer, "model_input_names", ())
+    if not type_vocab_size or not (listed or unlisted):
         return
     types = tokenizer("a", "b", return_token_type_ids=True).get("token_type_ids") or [0]
     highest = max(int(t) for t in types)

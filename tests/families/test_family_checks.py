@@ -50,3 +50,17 @@ def test_gpt2_default_n_inner_null_loads(family_model) -> None:
     info = family_model("GPT-2").info
     assert info.intermediate_size == 4 * info.hidden_size  # n_inner null: 4 × n_embd
     assert info.max_position_embeddings == 64 and info.num_layers == 2
+
+
+def test_albert_pairs_need_two_token_types(family_dir, tmp_path: Path) -> None:
+    """ALBERT's tokenizer lists no token types, yet its model reads them: still checked."""
+    import torch
+    from transformers import AlbertConfig, AlbertModel
+
+    folder = shutil.copytree(family_dir("ALBERT"), tmp_path / "albert")
+    config = AlbertConfig.from_pretrained(folder)
+    config.type_vocab_size = 1
+    torch.manual_seed(0)
+    AlbertModel(config).save_pretrained(folder)
+    with pytest.raises(ModelLoadError, match="marks sentence B with token type 1"):
+        load_model(ModelSource.parse(str(folder)))
