@@ -123,7 +123,12 @@ def test_attribution_panel_colours_the_text_and_switches_methods(qtbot, window):
     from explorer.core.why.attribution import EXPLAIN
 
     window.state.panel_options.set("attribution.steps", 8)
+    state = window.state
+    seen: list[tuple[int, int]] = []
+    state.analysis_progress.connect(lambda name, done, total: seen.append((done, total)))
     panel = _raise_and_wait(qtbot, window, "attribution", EXPLAIN)
+    assert seen and seen[0] == (1, 9) and seen[-1] == (9, 9)  # the pass, then the IG points
+    assert not panel.progress.isVisible()
     found = window.state.analysis(EXPLAIN)[1]
     assert found.ig_steps == 8
     assert "background-color" in panel.text_view.text() and "river" in panel.text_view.text()

@@ -142,3 +142,15 @@ def test_class_targets_by_name_and_index(cls_model: LoadedModel):
     assert by_index.description == by_name.description == "probability of class 'neutral'"
     with pytest.raises(TargetError, match="positive"):
         choose_target(cls_model, TEXT, None, "class:angry")
+
+
+def test_explain_reports_its_progress_to_whoever_runs_it(tiny_model: LoadedModel):
+    from explorer.core.progress import reporting_progress
+
+    seen: list[tuple[int, int]] = []
+    with reporting_progress(lambda done, total: seen.append((done, total))):
+        explain(tiny_model, TEXT, None, steps=6)
+    assert seen[0] == (1, 7) and seen[-1] == (7, 7)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    explain(tiny_model, TEXT, None, steps=2)  # outside the block nothing is reported
+    assert seen[-1] == (7, 7)

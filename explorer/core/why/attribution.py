@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from explorer.core.progress import report_progress
 from explorer.core.why.gates import Head, check_heads, gate_tensor, gated, head_label
 from explorer.core.why.targets import Target, choose_target, word_embeddings
 
@@ -202,6 +203,7 @@ def explain(
     from explorer.core.why.gates import knocked_out_heads
 
     heads = check_heads(loaded.info.num_layers, loaded.info.num_heads, knocked_out)
+    progress = progress or report_progress  # the worker's progress bar, when it runs this
     if steps < 1:
         raise ValueError("Integrated gradients need at least one step.")
     with knocked_out_heads(loaded, heads):
@@ -251,7 +253,6 @@ def explain_analysis(loaded: Any, result: Any, params: Mapping[str, Any]) -> Exp
         int(params.get("steps", DEFAULT_STEPS)),
         result.knocked_out,
         integrated=bool(params.get("integrated", True)),
-        progress=params.get("progress"),
     )
 
 

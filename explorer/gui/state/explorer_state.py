@@ -45,6 +45,8 @@ class ExplorerState(QObject):
     """A panel wants an analysis of the result on show: name, params dict."""
     analysis_changed = Signal(str)
     """An analysis of the result on show arrived (or failed): name."""
+    analysis_progress = Signal(str, int, int)
+    """A long analysis of the result on show got further: name, steps done, steps in all."""
     mask_requested = Signal(int)
     """Someone asked to replace this token by the mask token and run again: token index."""
 

@@ -56,6 +56,7 @@ def add_analysis_docks(window: MainWindow) -> dict[str, QWidget]:
         panels[key] = panel
     window.state.model_changed.connect(lambda: raise_predictions(window))
     window.state.panel_options.changed.connect(lambda key: _on_option_changed(window, key))
+    window.controller.analysis_progress.connect(window.state.analysis_progress)
     return panels
 
 

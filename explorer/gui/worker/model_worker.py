@@ -38,6 +38,7 @@ from explorer.core.memory import (
     keep_freed_memory,
     release_freed_memory,
 )
+from explorer.core.progress import reporting_progress
 from explorer.core.results import InferenceResult, ModelInfo
 from explorer.core.sources import ModelSource
 from explorer.core.views import DisplayViews
@@ -168,6 +169,8 @@ class ModelWorker(QObject):
     """An on-demand analysis finished: client, AnalysisOutcome."""
     analysis_failed = Signal(int, int, str, str, str)
     """An analysis failed: client, request id, analysis name, message, stream."""
+    analysis_progress = Signal(int, int, str, int, int, str)
+    """A long analysis got further: client, request id, name, steps done, steps, stream."""
     job_done = Signal(int, int, str, str)
     """A job did its work: client, request id, job name, what it wrote (a path)."""
     job_failed = Signal(int, int, str, str)
@@ -489,9 +492,16 @@ class ModelWorker(QObject):
         second = self._second
         made_by_b = second is not None and result is not None and result.model == second.info
         loaded = second if made_by_b else self._loaded
+
+        def progress(done: int, total: int) -> None:
+            self.analysis_progress.emit(
+                client, request.request_id, request.name, done, total, stream
+            )
+
         try:
             if key not in cache:
-                cache[key] = run_analysis(request.name, loaded, result, params)
+                with reporting_progress(progress):
+                    cache[key] = run_analysis(request.name, loaded, result, params)
         except ExplorerError as err:
             self.analysis_failed.emit(client, request.request_id, request.name, str(err), stream)
             return
@@ -556,6 +566,8 @@ class ModelClient(QObject):
     """An analysis of this client's result on show: AnalysisOutcome (its ``stream`` says whose)."""
     analysis_failed = Signal(str, str, str)
     """This client's newest request for an analysis failed: name, message, stream."""
+    analysis_progress = Signal(str, int, int)
+    """This client's newest request for a long analysis got further: name, done, total."""
     job_done = Signal(int, str, str)
     """A job this client asked for did its work: request id, job name, path written."""
     job_failed = Signal(int, str, str)
@@ -720,6 +732,12 @@ class ModelClient(QObject):
             return
         self.analysis_ready.emit(outcome)
 
+    def _accept_analysis_progress(
+        self, request_id: int, name: str, done: int, total: int, stream: str
+    ) -> None:
+        if self._latest_analysis.get((stream, name)) == request_id:
+            self.analysis_progress.emit(name, done, total)
+
     def _accept_analysis_failure(
         self, request_id: int, name: str, message: str, stream: str
     ) -> None:
@@ -767,6 +785,7 @@ class ModelController(ModelClient):
         self._worker.cache_scanned.connect(self.cached_models_found)
         self._worker.analysis_ready.connect(self._on_worker_analysis_ready)
         self._worker.analysis_failed.connect(self._on_worker_analysis_failed)
+        self._worker.analysis_progress.connect(self._on_worker_analysis_progress)
         self._worker.job_done.connect(self._on_worker_job_done)
         self._worker.job_failed.connect(self._on_worker_job_failed)
         self._worker.second_loaded.connect(self._on_worker_second_loaded)
@@ -960,6 +979,13 @@ class ModelController(ModelClient):
     def _on_worker_analysis_ready(self, key: int, outcome: AnalysisOutcome) -> None:
         if (client := self._clients.get(key)) is not None:
             client._accept_analysis(outcome)
+
+    @Slot(int, int, str, int, int, str)
+    def _on_worker_analysis_progress(
+        self, key: int, request_id: int, name: str, done: int, total: int, stream: str
+    ) -> None:
+        if (client := self._clients.get(key)) is not None:
+            client._accept_analysis_progress(request_id, name, done, total, stream)
 
     @Slot(int, int, str, str, str)
     def _on_worker_analysis_failed(

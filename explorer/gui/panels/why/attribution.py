@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QProgressBar,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -63,6 +64,9 @@ class AttributionPanel(WhyPanel):
         self.text_view.setWordWrap(True)
         self.text_view.setTextFormat(Qt.TextFormat.RichText)
         self.summary = wrapped_label()
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.progress.setFormat("%v of %m passes")
         self.plot = plot_widget()
         item = self.plot.getPlotItem()
         item.setMenuEnabled(False)
@@ -83,6 +87,7 @@ class AttributionPanel(WhyPanel):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(controls)
         layout.addWidget(self.message)
+        layout.addWidget(self.progress)
         layout.addWidget(self.text_view)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.summary)
@@ -116,6 +121,7 @@ class AttributionPanel(WhyPanel):
         self._ask_for(EXPLAIN)
         options.changed.connect(self._on_option_changed)
         state.token_changed.connect(self._redraw)
+        state.analysis_progress.connect(self._on_progress)
 
     @property
     def method(self) -> str:
@@ -131,7 +137,16 @@ class AttributionPanel(WhyPanel):
         elif key == "attribution.method":
             self._redraw()
 
+    def _on_progress(self, name: str, done: int, total: int) -> None:
+        """The worker got further: one gradient pass, then each chunk of IG points."""
+        if name != EXPLAIN or self._found is not None:
+            return
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.progress.setVisible(done < total)
+
     def _clear(self) -> None:
+        self.progress.setVisible(False)
         self._found = None
         self.bars.setOpts(x=[], height=[], brushes=None)
         self.text_view.setText("")
@@ -144,6 +159,7 @@ class AttributionPanel(WhyPanel):
         super()._on_status(text)
 
     def _draw(self, found: Explanation) -> None:
+        self.progress.setVisible(False)
         self._found = found
         self._redraw()
 
