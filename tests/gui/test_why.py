@@ -138,3 +138,27 @@ def test_attribution_panel_colours_the_text_and_switches_methods(qtbot, window):
     np.testing.assert_allclose(panel.bars.opts["height"], found.relevance[2])
     assert window.state.panel_options.get("attribution.method", "") == "relevance"
     assert "completeness error" in panel.summary.text()
+
+
+def test_alt_click_on_the_overview_knocks_heads_out(qtbot, window):
+    window.input_bar.set_inputs(TEXT)
+    window.run_now()
+    result = wait_for_result(qtbot, window, TEXT)
+    from explorer.core.views import mosaic_geometry
+
+    _, tile = mosaic_geometry(result.num_tokens)
+    overview = window.attention_panel.overview_image
+    alt = Qt.KeyboardModifier.AltModifier
+    with qtbot.waitSignal(
+        window.controller.result_ready, timeout=TIMEOUT_MS, check_params_cb=_knocked([(2, 1)])
+    ):
+        overview.cell_clicked.emit(2 * tile + 1, 1 * tile, alt)
+    layer_one = [(0, h) for h in range(4)]
+    with qtbot.waitSignal(
+        window.controller.result_ready,
+        timeout=TIMEOUT_MS,
+        check_params_cb=_knocked([*layer_one, (2, 1)]),
+    ):
+        overview.cell_clicked.emit(0, 3 * tile, alt | Qt.KeyboardModifier.ShiftModifier)
+    overview.cell_clicked.emit(0, 0, Qt.KeyboardModifier.NoModifier)  # a plain click selects
+    assert knocked_out(window.state.panel_options) == (*layer_one, (2, 1))

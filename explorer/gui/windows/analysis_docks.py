@@ -26,6 +26,7 @@ from explorer.gui.panels.why.attribution import AttributionPanel
 from explorer.gui.panels.why.importance import HeadImportancePanel
 from explorer.gui.panels.why.walk_through import WalkThroughPanel
 from explorer.gui.state.knock_outs import KNOCK_OUT_KEY
+from explorer.gui.windows.knock_out_clicks import knock_out_from_overview
 
 if TYPE_CHECKING:
     from explorer.gui.windows.main_window import MainWindow
@@ -57,6 +58,7 @@ def add_analysis_docks(window: MainWindow) -> dict[str, QWidget]:
     window.state.model_changed.connect(lambda: raise_predictions(window))
     window.state.panel_options.changed.connect(lambda key: _on_option_changed(window, key))
     window.controller.analysis_progress.connect(window.state.analysis_progress)
+    knock_out_from_overview(window)
     return panels
 
 
