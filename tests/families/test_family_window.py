@@ -77,6 +77,11 @@ def test_one_window_loads_each_family_in_turn(qtbot, family_dir: Callable[[str],
         model = window.tokens_panel.table.model()
         header = model.headerData(3, Qt.Orientation.Horizontal)
         types = {row[3] for row in model.rows}
+        flags = " ".join(row[6] for row in model.rows)
+        if family.tokenizer_kind == "wordpiece":
+            assert " cont" not in f" {flags}"
+        else:  # "python" is several pieces in these small vocabularies: later ones say so
+            assert "cont" in flags.split() and "##cont" not in flags
         if family.token_types:
             assert header == "type" and NO_TYPE not in types
         else:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.results import InferenceResult
+from explorer.core.tokenization import WORDPIECE, token_spans
 from explorer.gui.state.explorer_state import ExplorerState
 
 COLUMNS = ("#", "token", "id", "type", "span", "text", "flags", "label")
@@ -49,6 +50,9 @@ def table_rows(result: InferenceResult) -> list[tuple[str, ...]]:
     sequences = result.sequence_ids.tolist()
     tokens = [str(t) for t in result.tokens.tolist()]
     labels = _token_labels(result)
+    # Byte-level BPE and SentencePiece mark a word's first piece (Ġ, ▁), not the others.
+    marks_starts = result.model.tokenizer_kind != WORDPIECE
+    spans = token_spans(result) if marks_starts else ()
     rows = []
     for row, token in enumerate(tokens):
         start, end = offsets[row]
@@ -65,6 +69,8 @@ def table_rows(result: InferenceResult) -> list[tuple[str, ...]]:
             flags.append("UNK")
         if token.startswith("##"):
             flags.append("##cont")
+        elif marks_starts and spans[row].continuation:
+            flags.append("cont")  # a later piece of its word
         kind = str(types[row]) if types is not None else NO_TYPE
         label = labels[row] if labels else ""
         rows.append((str(row), token, str(ids[row]), kind, span, text, " ".join(flags), label))
