@@ -162,3 +162,31 @@ def test_alt_click_on_the_overview_knocks_heads_out(qtbot, window):
         overview.cell_clicked.emit(0, 3 * tile, alt | Qt.KeyboardModifier.ShiftModifier)
     overview.cell_clicked.emit(0, 0, Qt.KeyboardModifier.NoModifier)  # a plain click selects
     assert knocked_out(window.state.panel_options) == (*layer_one, (2, 1))
+
+
+def test_the_selected_mask_is_the_target_of_both_why_tabs(qtbot, tmp_path):
+    from explorer.core.why.attribution import EXPLAIN
+    from tests.conftest import save_random_bert
+
+    folder = save_random_bert(tmp_path / "mlm", architecture="BertForMaskedLM")
+    window = MainWindow(source=ModelSource.parse(str(folder)), text="")
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.controller.model_loaded, timeout=TIMEOUT_MS):
+        window.show()
+    text = "Paris is the [MASK] of France."
+    window.input_bar.set_inputs(text)
+    window.run_now()
+    result = wait_for_result(qtbot, window, text)
+    mask = int(np.flatnonzero(result.tokens == "[MASK]")[0])
+    window.state.set_token(mask)
+    _raise_and_wait(qtbot, window, "attribution", EXPLAIN)
+    params, found = window.state.analysis(EXPLAIN)
+    assert params["target"] == f"mask:{mask}" and f"at token {mask}" in found.target
+    with qtbot.waitSignal(
+        window.state.analysis_changed, timeout=TIMEOUT_MS, check_params_cb=lambda n: n == EXPLAIN
+    ):
+        window.state.panel_options.set("attribution.target", "pooled-norm")
+    assert window.analysis_panels["attribution"].target_edit.text() == "pooled-norm"
+    assert window.state.analysis(EXPLAIN)[1].target.startswith("L2 norm")
+    _raise_and_wait(qtbot, window, "head_importance", HEAD_IMPORTANCE)
+    assert window.state.analysis(HEAD_IMPORTANCE)[0] == {"target": "pooled-norm"}

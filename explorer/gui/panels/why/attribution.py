@@ -27,7 +27,12 @@ from explorer.core.why.attribution import DEFAULT_STEPS, EXPLAIN, Explanation
 from explorer.core.why.targets import TARGET_HELP
 from explorer.gui.panels.analysis.common import bind_option, wrapped_label
 from explorer.gui.panels.plotting.plots import plot_widget, set_ticks, set_title
-from explorer.gui.panels.why.common import WhyPanel, signed_colors
+from explorer.gui.panels.why.common import (
+    TARGET_OPTION,
+    WhyPanel,
+    attribution_target,
+    signed_colors,
+)
 from explorer.gui.state.explorer_state import ExplorerState
 
 METHODS = {
@@ -104,7 +109,7 @@ class AttributionPanel(WhyPanel):
         )
         bind_option(
             options,
-            "attribution.target",
+            TARGET_OPTION,
             self.target_edit.text,
             lambda text: self.target_edit.setText(str(text)),
             self.target_edit.editingFinished,
@@ -120,7 +125,7 @@ class AttributionPanel(WhyPanel):
         )
         self._ask_for(EXPLAIN)
         options.changed.connect(self._on_option_changed)
-        state.token_changed.connect(self._redraw)
+        state.token_changed.connect(self.refresh)  # a selected mask is the target; R's row
         state.analysis_progress.connect(self._on_progress)
 
     @property
@@ -129,10 +134,10 @@ class AttributionPanel(WhyPanel):
         return str(self.method_combo.currentData())
 
     def _params(self) -> dict[str, object]:
-        return {"target": self.target_edit.text().strip(), "steps": self.steps_spin.value()}
+        return {"target": attribution_target(self._state), "steps": self.steps_spin.value()}
 
     def _on_option_changed(self, key: str) -> None:
-        if key in ("attribution.target", "attribution.steps"):
+        if key in (TARGET_OPTION, "attribution.steps"):
             self.refresh()
         elif key == "attribution.method":
             self._redraw()

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtWidgets import QWidget
 
+from explorer.core.heads.choice import MLM_KINDS
 from explorer.gui.panels.analysis.common import OnDemand, ShowAware, wrapped_label
 from explorer.gui.state.explorer_state import ExplorerState
 
@@ -56,6 +57,25 @@ class WhyPanel(ShowAware):
 
     def _clear(self) -> None:
         """Show nothing (subclasses)."""
+
+
+TARGET_OPTION = "attribution.target"
+
+
+def attribution_target(state: ExplorerState) -> str:
+    """The target F both Why tabs explain: the one typed, else the selected mask, else ''.
+
+    '' lets the core take the first row of its table that fits the head and the input; a
+    masked-LM head explains the mask the user selected when the selection is on one.
+    """
+    typed = str(state.panel_options.get(TARGET_OPTION, "")).strip()
+    result, token = state.result, state.token
+    if typed or result is None or not 0 <= token < result.num_tokens:
+        return typed
+    info = result.model
+    if info.head in MLM_KINDS and int(result.input_ids[token]) == info.mask_token_id:
+        return f"mask:{token}"
+    return ""
 
 
 def signed_colors(values: np.ndarray, alpha_max: int = 200) -> list[tuple[int, int, int, int]]:

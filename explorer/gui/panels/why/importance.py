@@ -31,7 +31,7 @@ from explorer.gui.panels.plotting.plots import (
     set_ticks,
     set_title,
 )
-from explorer.gui.panels.why.common import WhyPanel
+from explorer.gui.panels.why.common import TARGET_OPTION, WhyPanel, attribution_target
 from explorer.gui.state.explorer_state import ExplorerState
 from explorer.gui.state.knock_outs import (
     KNOCK_OUT_KEY,
@@ -90,9 +90,13 @@ class HeadImportancePanel(WhyPanel):
         self.image.cell_clicked.connect(self._on_cell_clicked)
         self.image.cell_hovered.connect(self._on_cell_hovered)
         self._options.changed.connect(self._on_option_changed)
+        state.token_changed.connect(self.refresh)  # a selected mask may be the target
         self._importance: np.ndarray | None = None
         self.refresh()
         self._show_knocked_out()
+
+    def _params(self) -> dict[str, object]:
+        return {"target": attribution_target(self._state)}
 
     def _clear(self) -> None:
         self._importance = None
@@ -113,6 +117,8 @@ class HeadImportancePanel(WhyPanel):
     def _on_option_changed(self, key: str) -> None:
         if key == KNOCK_OUT_KEY:
             self._show_knocked_out()
+        elif key == TARGET_OPTION:
+            self.refresh()
 
     def _show_knocked_out(self) -> None:
         heads = knocked_out(self._options)
