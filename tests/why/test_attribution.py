@@ -8,9 +8,11 @@ import torch
 
 from explorer.core.analysis.registry import run_analysis
 from explorer.core.inference import run_inference
-from explorer.core.loading import LoadedModel
+from explorer.core.loading import LoadedModel, load_model
+from explorer.core.sources import ModelSource
 from explorer.core.why.attribution import EXPLAIN, explain, relevance_from
 from explorer.core.why.targets import TargetError, choose_target
+from tests.conftest import save_random_bert
 
 TEXT = "The cat sat on the mat."
 PAIR = "A kitten rested on the rug."
@@ -154,3 +156,21 @@ def test_explain_reports_its_progress_to_whoever_runs_it(tiny_model: LoadedModel
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
     explain(tiny_model, TEXT, None, steps=2)  # outside the block nothing is reported
     assert seen[-1] == (7, 7)
+
+
+def test_relevance_of_a_one_layer_model_is_identity_plus_the_gradient_weighted_attention(
+    tmp_path,
+):
+    folder = save_random_bert(tmp_path / "one", num_hidden_layers=1)
+    loaded = load_model(ModelSource.parse(str(folder)))
+    found = explain(loaded, TEXT, None, "pooled-norm", integrated=False)
+    ids = torch.tensor(found.input_ids).unsqueeze(0)
+    with torch.enable_grad():
+        embeds = loaded.model.get_input_embeddings()(ids).detach()
+        out = loaded.model(inputs_embeds=embeds, output_attentions=True, return_dict=True)
+        value = out.pooler_output[0].norm()
+        (attention,) = out.attentions
+        (gradient,) = torch.autograd.grad(value, [attention])
+    bar = (gradient[0] * attention[0]).clamp(min=0).mean(dim=0).detach().numpy()
+    np.testing.assert_allclose(found.relevance, np.eye(len(found.tokens)) + bar, atol=1e-6)
+    assert bar.max() > 0
