@@ -53,12 +53,19 @@ def settle(qtbot, window, quiet_s: float = 0.2) -> None:
     window.removeEventFilter(quiet)
 
 
+def _final_results_only(window) -> None:
+    """Layers handed over during the pass (issue 21) are changes of their own, each painted in
+    its own pass (tests/gui/test_progressive.py): these tests look at the final result's."""
+    window.controller.layers_ready.disconnect(window._on_layers_ready)
+
+
 def _plot_viewports(window):
     views = [v.viewport() for v in window.findChildren(QGraphicsView)]
     return [v for v in views if on_screen(v)]
 
 
 def test_a_result_and_a_selection_each_repaint_all_plots_in_one_pass(qtbot, window):
+    _final_results_only(window)
     window.input_bar.set_inputs("the cat sat on the mat")
     wait_for_result(qtbot, window, "the cat sat on the mat")
     settle(qtbot, window)
@@ -90,6 +97,7 @@ def test_longer_token_labels_do_not_make_a_second_paint(qtbot, window):
     pyqtgraph's axis measures its labels during the paint and then widens itself, which lays
     the plot out again and paints it a second time.
     """
+    _final_results_only(window)
     window.input_bar.set_inputs("a b c")
     wait_for_result(qtbot, window, "a b c")
     settle(qtbot, window)

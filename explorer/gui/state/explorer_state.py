@@ -3,6 +3,10 @@
 Panels keep no copy: they read ``state.result`` / ``state.token`` when a signal fires. Setters
 ignore values equal to the current one, which is the re-entry guard that stops a panel's own
 echo from looping back through the others.
+
+While a pass runs, ``progress`` holds the layers of the newer result that are done so far
+(issue 21): the panels that show one layer (attention, the overview, the norms) read it up to
+``layers_ready``, every other panel keeps showing ``result`` until the final one replaces both.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from explorer.core.progressive import LayerProgress
 from explorer.core.results import InferenceResult, ModelInfo
 from explorer.core.views import DisplayViews
 from explorer.gui.state.lens_options import LensOptions
@@ -33,6 +38,8 @@ class ExplorerState(QObject):
 
     result_changed = Signal()
     """A new result is on show, or the panels were cleared (``result`` is None)."""
+    progress_changed = Signal()
+    """More layers of the result being computed are ready, or it went (``progress``)."""
     token_changed = Signal(int)
     """The selected token index changed (-1: none)."""
     layer_changed = Signal(int)
@@ -54,6 +61,8 @@ class ExplorerState(QObject):
         super().__init__(parent)
         self._result: InferenceResult | None = None
         self._views: DisplayViews | None = None
+        self._progress: LayerProgress | None = None
+        self._layers_ready = 0
         self._model_info: ModelInfo | None = None
         self._token = -1
         self._layer = 0
@@ -74,6 +83,19 @@ class ExplorerState(QObject):
     def views(self) -> DisplayViews | None:
         """Display arrays derived from ``result`` by the worker."""
         return self._views
+
+    @property
+    def progress(self) -> LayerProgress | None:
+        """The result being computed, newer than ``result``; None when there is none."""
+        return self._progress
+
+    @property
+    def layers_ready(self) -> int:
+        """How many layers of ``progress`` the panels may read, counted when it was shown.
+
+        Layers done since then are not the panels' until the next message claims them.
+        """
+        return self._layers_ready
 
     @property
     def model_info(self) -> ModelInfo | None:
@@ -146,6 +168,7 @@ class ExplorerState(QObject):
         """Show a new result (or clear with None), keeping the selection where it still fits."""
         self._result = result
         self._views = views if result is not None else None
+        self._progress, self._layers_ready = None, 0  # the final result replaces it
         self._analyses.clear()
         if result is not None:
             self._layer = min(self._layer, result.num_layers - 1)
@@ -156,6 +179,23 @@ class ExplorerState(QObject):
         else:
             self._token = -1
         self.result_changed.emit()
+
+    def show_progress(self, progress: LayerProgress | None) -> None:
+        """Show the layers of ``progress`` that are done (None: drop it, ``result`` stays).
+
+        The count is claimed here, once: a panel repainting later reads this count, never
+        the live one, so layers of a pass that has gone stale never reach the panels.
+        """
+        if progress is None:
+            if self._progress is None:
+                return
+            self._progress, self._layers_ready = None, 0
+        else:
+            ready = progress.claim()
+            if progress is self._progress and ready == self._layers_ready:
+                return
+            self._progress, self._layers_ready = progress, ready
+        self.progress_changed.emit()
 
     def request_analysis(self, name: str, **params: Any) -> None:
         """Ask (through the window's controller) for an analysis of the result on show.

@@ -40,6 +40,7 @@ from explorer.gui.worker.model_worker import (
     CLOSE_WAIT_MS,
     AnalysisOutcome,
     InferenceOutcome,
+    LayersOutcome,
     ModelController,
 )
 from explorer.resources import load_examples
@@ -129,7 +130,13 @@ class MainWindow(QMainWindow):
         state = self.state
         self.paint_batch = PaintBatch(  # before the panels: it must hold them before they change
             self,
-            [state.result_changed, state.token_changed, state.layer_changed, state.head_changed],
+            [
+                state.result_changed,
+                state.progress_changed,
+                state.token_changed,
+                state.layer_changed,
+                state.head_changed,
+            ],
         )
         if panels_after_load:
             # Connected first, so the panels exist before the state hears of the model.
@@ -144,6 +151,7 @@ class MainWindow(QMainWindow):
         else:
             self.build_panels()
         self.controller.result_ready.connect(self._on_result_ready)
+        self.controller.layers_ready.connect(self._on_layers_ready)
         self.controller.inference_failed.connect(self._on_inference_failed)
         self.controller.analysis_ready.connect(self._on_analysis_ready)
         self.controller.analysis_failed.connect(self._on_analysis_failed)
@@ -444,7 +452,11 @@ class MainWindow(QMainWindow):
         elif self.message_bar.level is not Level.ERROR:
             self.message_bar.clear()
 
+    def _on_layers_ready(self, outcome: LayersOutcome) -> None:
+        self.state.show_progress(outcome.progress)
+
     def _on_inference_failed(self, message: str) -> None:
+        self.state.show_progress(None)  # its layers so far: the result on show stays
         self.message_bar.show_message(message, Level.ERROR)
 
     def _on_analysis_ready(self, outcome: AnalysisOutcome) -> None:

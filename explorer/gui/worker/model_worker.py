@@ -39,6 +39,7 @@ from explorer.core.memory import (
     release_freed_memory,
 )
 from explorer.core.progress import reporting_progress
+from explorer.core.progressive import LayerProgress
 from explorer.core.results import InferenceResult, ModelInfo
 from explorer.core.sources import ModelSource
 from explorer.core.views import DisplayViews
@@ -81,6 +82,20 @@ class InferenceOutcome:
     picked_up_at: float  # time.perf_counter() when the worker took the request
     compute_ms: float
     stream: str = ""  # which of the client's streams it belongs to
+
+
+@dataclass(frozen=True, eq=False)
+class LayersOutcome:
+    """Layers of an inference still under way (its ``progress`` only grows), for its request.
+
+    Only the layers below the count that ``progress.claim()`` returns may be read; the final
+    InferenceOutcome of the same request replaces it.
+    """
+
+    request_id: int
+    progress: LayerProgress
+    picked_up_at: float  # time.perf_counter() when the worker took the request
+    stream: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -163,6 +178,9 @@ class ModelWorker(QObject):
     """A load was cancelled and the previous model is kept: request id."""
     result_ready = Signal(int, object)
     """An inference finished: client, InferenceOutcome."""
+    layers_ready = Signal(int, object)
+    """Layers of an inference under way are complete (one message until claimed): client,
+    LayersOutcome."""
     inference_failed = Signal(int, int, str, str)
     """An inference failed: client, request id, message, stream."""
     analysis_ready = Signal(int, object)
@@ -451,7 +469,10 @@ class ModelWorker(QObject):
             heads = [
                 h for h in request.knocked_out if h[0] < info.num_layers and h[1] < info.num_heads
             ]
-            result, views = run_inference_with_views(loaded, request.text, request.pair, heads)
+            on_layer = self._layer_relay(request, picked_up_at)
+            result, views = run_inference_with_views(
+                loaded, request.text, request.pair, heads, on_layer
+            )
         except ExplorerError as err:
             self.inference_failed.emit(client, request.request_id, str(err), stream)
             return
@@ -466,6 +487,24 @@ class ModelWorker(QObject):
             request.request_id, result, views, picked_up_at, compute_ms, stream
         )
         self.result_ready.emit(client, outcome)
+
+    def _layer_relay(
+        self, request: _InferenceRequest, picked_up_at: float
+    ) -> Callable[[LayerProgress], None]:
+        """Hand each completed layer to the client, coalesced: one message until it claims.
+
+        Nothing is sent once a newer request of the same stream waits: the client would drop it.
+        """
+        key = (request.client, request.stream)
+
+        def on_layer(progress: LayerProgress) -> None:
+            with self._lock:
+                stale = key in self._pending_inferences or self._stopping
+            if not stale and progress.tell():
+                outcome = LayersOutcome(request.request_id, progress, picked_up_at, request.stream)
+                self.layers_ready.emit(request.client, outcome)
+
+        return on_layer
 
     def _scan_cache(self) -> None:
         from explorer.core.cache_scan import cached_bert_models
@@ -560,6 +599,8 @@ class ModelClient(QObject):
     """A result for this client's newest request: InferenceOutcome."""
     inference_failed = Signal(str)
     """This client's newest inference failed: message."""
+    layers_ready = Signal(object)
+    """Layers of this client's newest inference, still under way: LayersOutcome."""
     stale_dropped = Signal(int)
     """A reply for an old request of this client was dropped: its request id."""
     analysis_ready = Signal(object)
@@ -717,6 +758,11 @@ class ModelClient(QObject):
         self._shown_result_id[stream] = outcome.request_id
         self.result_ready.emit(outcome)
 
+    def _accept_layers(self, outcome: LayersOutcome) -> None:
+        # A stale pass's layers stop here: they never reach the panels after a newer request.
+        if outcome.request_id == self._latest_inference.get(outcome.stream):
+            self.layers_ready.emit(outcome)
+
     def _accept_inference_failure(self, request_id: int, message: str, stream: str) -> None:
         if request_id != self._latest_inference.get(stream):
             self.stale_dropped.emit(request_id)
@@ -781,6 +827,7 @@ class ModelController(ModelClient):
         self._worker.load_progress.connect(self._on_worker_load_progress)
         self._worker.load_cancelled.connect(self._on_worker_load_cancelled)
         self._worker.result_ready.connect(self._on_worker_result_ready)
+        self._worker.layers_ready.connect(self._on_worker_layers_ready)
         self._worker.inference_failed.connect(self._on_worker_inference_failed)
         self._worker.cache_scanned.connect(self.cached_models_found)
         self._worker.analysis_ready.connect(self._on_worker_analysis_ready)
@@ -962,6 +1009,11 @@ class ModelController(ModelClient):
         if request_id == self._latest_second:
             for client in self._each_client():
                 client.second_model_failed.emit(message)
+
+    @Slot(int, object)
+    def _on_worker_layers_ready(self, key: int, outcome: LayersOutcome) -> None:
+        if (client := self._clients.get(key)) is not None:
+            client._accept_layers(outcome)
 
     @Slot(int, object)
     def _on_worker_result_ready(self, key: int, outcome: InferenceOutcome) -> None:

@@ -26,6 +26,7 @@ from explorer.core.analysis.aggregate import HEAD_POOLS, MEAN, aggregate_heads
 from explorer.core.analysis.blocks import ALL, BLOCKS
 from explorer.core.analysis.lens import LensedMatrix, LensSettings, apply_lens
 from explorer.core.results import InferenceResult
+from explorer.core.views import DisplayViews
 from explorer.gui.state.explorer_state import MEAN_OF_HEADS, AnalysisFailure, ExplorerState
 from explorer.gui.state.lens_options import LensOptions
 from explorer.gui.state.panel_options import OptionValue, PanelOptions
@@ -116,13 +117,38 @@ def raw_attention(state: ExplorerState, lens: LensOptions) -> np.ndarray:
     """
     result, views = state.result, state.views
     assert result is not None and views is not None
-    layer, head = state.layer, state.head
+    return attention_of(result.attentions, views, state.layer, state.head, lens)
+
+
+def attention_of(
+    attentions: np.ndarray, views: DisplayViews, layer: int, head: int, lens: LensOptions
+) -> np.ndarray:
+    """``raw_attention`` of given arrays: a result's, or the layers of one being computed."""
     if not lens.mean_layers:
         if head >= 0:
-            return result.attentions[layer, head]
+            return attentions[layer, head]
         if lens.head_pool == MEAN:
             return views.head_mean(layer)
-    return aggregate_heads(result.attentions, layer, head, lens.head_pool, lens.mean_layers)
+    return aggregate_heads(attentions, layer, head, lens.head_pool, lens.mean_layers)
+
+
+def layers_needed(state: ExplorerState, lens: LensOptions) -> int:
+    """How many layers the attention on show needs: up to the selected one, or all of them."""
+    return state.num_layers if lens.mean_layers else state.layer + 1
+
+
+def progress_attention(state: ExplorerState, lens: LensOptions) -> LensedMatrix | None:
+    """The attention on show from the layers being computed (None: not ready, or none).
+
+    Reads ``state.progress`` only below ``state.layers_ready``: the mean over layers waits for
+    every layer, as the final result brings them.
+    """
+    progress, ready = state.progress, state.layers_ready
+    if progress is None or layers_needed(state, lens) > ready or lens.mean_layers:
+        return None
+    skeleton = progress.result
+    matrix = attention_of(skeleton.attentions, progress.views, state.layer, state.head, lens)
+    return apply_lens(matrix, skeleton, lens.settings)
 
 
 # --- controls ----------------------------------------------------------------------------

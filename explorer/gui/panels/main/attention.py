@@ -3,9 +3,16 @@
 The heatmap shows the selected layer and head (or the heads pooled, or the mean over layers)
 through the shared lens (pair block, words, hidden special tokens); a small table totals the
 four sentence-pair blocks of what is on show.
+
+While a pass runs, both show its layers as they are done (``state.progress``): the overview
+fills row by row, and the heatmap paints as soon as the selected layer is there, saying
+"Computing layer 7 of 12…" over the previous picture until then.
 """
 
 from __future__ import annotations
+
+import weakref
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -28,13 +35,15 @@ from explorer.core.analysis.lens import LensedMatrix
 from explorer.core.analysis.words import word_groups
 from explorer.core.results import InferenceResult
 from explorer.core.tokenization import display_token
-from explorer.core.views import mosaic_cell
+from explorer.core.views import DisplayViews, mosaic_cell
 from explorer.gui.panels.analysis.common import (
     HeadControls,
     LensBar,
     displayed_attention,
     head_choice_label,
+    layers_needed,
     lens_notice,
+    progress_attention,
     titled,
     where_label,
 )
@@ -64,6 +73,11 @@ BLOCK_TABLE_TIP = (
     "cells) and its share of all the weight. [CLS] and the first [SEP] count as A, the last "
     "[SEP] as B, so the four blocks add up to the whole."
 )
+
+
+def computing_text(layer: int, layers: int) -> str:
+    """What a view says while the layer it shows is being computed (1-based)."""
+    return f"Computing layer {layer + 1} of {layers}…"
 
 
 def head_label(head: int) -> str:
@@ -147,6 +161,12 @@ class AttentionPanel(QWidget):
         self._hovered: tuple[int, int] | None = None  # the heatmap cell under the pointer
         self._asked_block: str | None = None  # the block mosaic asked of the worker
         self._failed_block: str | None = None  # the block whose mosaic could not be made
+        # What the images show now, so that the same picture is not made twice (the final
+        # result shares the arrays of the layers shown while it was being computed).
+        self._overview_drawn: tuple[Any, ...] | None = None
+        self._matrix_drawn: tuple[Any, ...] | None = None
+        self._progress_seen: weakref.ref[Any] | None = None
+        self._waiting_for_layer = False  # the heatmap says "Computing layer …"
 
         below = QHBoxLayout()
         below.addWidget(self.readout, 1)
@@ -176,6 +196,7 @@ class AttentionPanel(QWidget):
         self.overview_image.cell_hovered.connect(self._on_tile_hovered)
         self.overview_image.cell_clicked.connect(self._on_tile_clicked)
         state.result_changed.connect(self._on_result_changed)
+        state.progress_changed.connect(self._on_progress_changed)
         state.layer_changed.connect(self._on_layer_changed)
         state.head_changed.connect(self._on_head_changed)
         state.token_changed.connect(self._on_token_changed)
@@ -185,8 +206,24 @@ class AttentionPanel(QWidget):
 
     # --- what is on show -----------------------------------------------------------------
     def current_view(self) -> LensedMatrix | None:
-        """The matrix on show with its row labels (the lens applied)."""
+        """The matrix on show with its row labels (the lens applied).
+
+        While a pass runs, its layers' (None until the selected layer is done).
+        """
+        if self._state.progress is not None:
+            return progress_attention(self._state, self._lens)
         return displayed_attention(self._state, self._lens)
+
+    def _shown(self) -> tuple[InferenceResult | None, DisplayViews | None, int]:
+        """The result the panel draws, its views and how many of its layers may be read.
+
+        The result being computed when there is one (only below ``state.layers_ready``).
+        """
+        progress = self._state.progress
+        if progress is not None:
+            return progress.result, progress.views, self._state.layers_ready
+        result = self._state.result
+        return result, self._state.views, result.num_layers if result is not None else 0
 
     def _where(self) -> str:
         return where_label(
@@ -196,6 +233,7 @@ class AttentionPanel(QWidget):
     # --- state → view --------------------------------------------------------------------
     def _on_result_changed(self) -> None:
         self._asked_block = self._failed_block = None
+        self._progress_seen = None
         result, views = self._state.result, self._state.views
         if result is None or views is None:
             self._clear()
@@ -205,8 +243,25 @@ class AttentionPanel(QWidget):
         self._draw_matrix()
         self._draw_tile_mark()
 
+    def _on_progress_changed(self) -> None:
+        """More layers of the pass under way: new overview rows, the selected layer once done."""
+        progress = self._state.progress
+        if progress is None:  # the pass failed: the result on show is what there is
+            self._on_result_changed()
+            return
+        first = self._progress_seen is None or self._progress_seen() is not progress
+        self._progress_seen = weakref.ref(progress)
+        self._draw_overview()
+        if first:
+            self._draw_overview_axes()
+            self._draw_tile_mark()
+        if first or self._waiting_for_layer:
+            self._draw_matrix()
+
     def _clear(self) -> None:
         """Nothing to show: no image, and no labels, numbers or titles left from the last one."""
+        self._overview_drawn = self._matrix_drawn = None
+        self._waiting_for_layer = False
         self.image.clear()
         self.overview_image.clear()
         self._grid.setData([], [])
@@ -238,7 +293,7 @@ class AttentionPanel(QWidget):
         self._draw_token_marks()
 
     def _on_lens_changed(self) -> None:
-        if self._state.result is None:
+        if self._shown()[0] is None:
             return
         self._draw_overview()
         self._draw_matrix()
@@ -251,17 +306,37 @@ class AttentionPanel(QWidget):
 
     def _draw_matrix(self) -> None:
         view = self.current_view()
-        if view is None:
+        result, views, _ready = self._shown()
+        self._waiting_for_layer = view is None and self._state.progress is not None
+        if self._waiting_for_layer:
+            # The previous picture stays, faded, under what is being computed.
+            assert result is not None
+            needed = layers_needed(self._state, self._lens)  # the selected one, or the last
+            set_title(self.heatmap.getPlotItem(), computing_text(needed - 1, result.num_layers))
+            self.image.setOpacity(PENDING_OPACITY)
             return
-        matrix = as_image(view.matrix)
-        causal = self._state.result is not None and self._state.result.model.causal
-        square = matrix.ndim == 2 and matrix.shape[0] == matrix.shape[1]
-        self.image.set_mask(causal_mask(matrix.shape[0]) if causal and square else None)
-        self.image.setImage(matrix, levels=(0.0, 1.0), autoLevels=False)
+        if view is None or result is None:
+            return
+        self.image.setOpacity(1.0)
         lens = self._lens
+        drawn = (
+            weakref.ref(views) if views is not None else None,
+            self._state.layer,
+            self._state.head,
+            lens.settings,
+            lens.head_pool,
+            lens.mean_layers,
+        )
+        if drawn != self._matrix_drawn:  # the same picture is not made again
+            self._matrix_drawn = drawn
+            matrix = as_image(view.matrix)
+            causal = result.model.causal
+            square = matrix.ndim == 2 and matrix.shape[0] == matrix.shape[1]
+            self.image.set_mask(causal_mask(matrix.shape[0]) if causal and square else None)
+            self.image.setImage(matrix, levels=(0.0, 1.0), autoLevels=False)
         title = self._where()
         set_title(self.heatmap.getPlotItem(), titled(title[0].upper() + title[1:], lens.settings))
-        self._show_notice(lens_notice(self._state.result, lens.settings))
+        self._show_notice(lens_notice(result, lens.settings))
         self._draw_block_table(view)
         self._show_readout(view)
         settle(self.heatmap.getPlotItem())
@@ -289,11 +364,11 @@ class AttentionPanel(QWidget):
         return [[self.block_table.item(r, c).text() for c in range(2)] for r in range(2)]
 
     def _draw_token_marks(self, *_: object) -> None:
-        result = self._state.result
+        result = self._shown()[0]
         if result is None:
             return
         labels, row_of_token = token_rows(result, self._lens.settings.words)
-        count, token = len(labels), self._state.token
+        count, token = len(labels), min(self._state.token, result.num_tokens - 1)
         row = int(row_of_token[token]) if token >= 0 else -1
         if row >= 0:
             place_outline(self._row_outline, 0, row, count, 1)
@@ -310,12 +385,14 @@ class AttentionPanel(QWidget):
         image may be of another sentence, or look filtered by the wrong block, and an empty
         overview would flash at every keystroke while a block is chosen.
         """
-        result, views = self._state.result, self._state.views
+        result, views, ready = self._shown()
         if result is None or views is None:
             return
         block = self._lens.settings.block
         mosaic, pending = views.mosaic, ""
-        if block != ALL:
+        if block != ALL and self._state.progress is not None:
+            pending = f"unfiltered until {block} is ready"  # asked of the final result
+        elif block != ALL:
             unasked = self._asked_block != block and self._failed_block != block
             if unasked and self._block_mosaic(block) is None:
                 self._asked_block = block
@@ -339,11 +416,16 @@ class AttentionPanel(QWidget):
             if causal
             else None
         )
-        self.overview_image.setImage(mosaic, levels=(0.0, 1.0), autoLevels=False)
-        self.overview_image.setOpacity(PENDING_OPACITY if pending else 1.0)
-        # One unit per tile whatever the sentence length, so the view range, axes and grid of
-        # the overview only change with the model (no axis redraw per sentence).
-        self.overview_image.setRect(QRectF(0, 0, result.num_heads, result.num_layers))
+        # The layers done so far, row by row (the grid keeps the view's range to every layer).
+        mosaic = mosaic[: ready * views.mosaic_tile] if ready < result.num_layers else mosaic
+        drawn = (weakref.ref(views), ready, pending) if block == ALL else None
+        if drawn is None or drawn != self._overview_drawn:  # not the same picture again
+            self._overview_drawn = drawn
+            self.overview_image.setImage(mosaic, levels=(0.0, 1.0), autoLevels=False)
+            self.overview_image.setOpacity(PENDING_OPACITY if pending else 1.0)
+            # One unit per tile whatever the sentence length, so the view range, axes and grid
+            # of the overview only change with the model (no axis redraw per sentence).
+            self.overview_image.setRect(QRectF(0, 0, result.num_heads, ready))
         suffix = f" · {pending}" if pending else (f" · {block} only" if block != ALL else "")
         set_title(self.overview.getPlotItem(), f"{OVERVIEW_TITLE}{suffix}")
         settle(self.overview.getPlotItem())
@@ -373,7 +455,7 @@ class AttentionPanel(QWidget):
         A small overview of a deep model has no room for every layer number (at 6 layers in
         45 px they overlapped): the thinned axes follow the view's size and the selection.
         """
-        result = self._state.result
+        result = self._shown()[0]
         if result is None:
             return
         plot = self.overview.getPlotItem()
@@ -401,7 +483,7 @@ class AttentionPanel(QWidget):
         self._grid.setData(xs, ys)
 
     def _draw_tile_mark(self) -> None:
-        views, result = self._state.views, self._state.result
+        result, views, _ready = self._shown()
         if views is None or result is None:
             return
         layer, head = self._state.layer, self._state.head
@@ -439,7 +521,7 @@ class AttentionPanel(QWidget):
 
     def _on_cell_clicked(self, row: int, col: int, modifiers: object) -> None:
         shift = bool(modifiers & Qt.KeyboardModifier.ShiftModifier)  # type: ignore[operator]
-        result = self._state.result
+        result = self._shown()[0]
         if result is None:
             return
         _, row_of_token = token_rows(result, self._lens.settings.words)
@@ -449,14 +531,14 @@ class AttentionPanel(QWidget):
             self._state.set_token(int(tokens[0]))
 
     def _on_tile_hovered(self, row: int, col: int) -> None:
-        result = self._state.result
+        result = self._shown()[0]
         if result is None or row < 0:
             return
         cell = mosaic_cell(row, col, result.num_tokens)
         self.overview.setToolTip(f"layer {cell.layer + 1} · head {cell.head + 1} (click to show)")
 
     def _on_tile_clicked(self, row: int, col: int, _modifiers: object) -> None:
-        result = self._state.result
+        result = self._shown()[0]
         if result is None:
             return
         cell = mosaic_cell(row, col, result.num_tokens)

@@ -1,4 +1,7 @@
-"""Hidden-state norms: a (layers + 1) × tokens heatmap and the selected token's curve."""
+"""Hidden-state norms: a (layers + 1) × tokens heatmap and the selected token's curve.
+
+While a pass runs, both fill in row by row from its layers that are done (``state.progress``).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
+from explorer.core.results import InferenceResult
 from explorer.gui.panels.plotting.plots import (
     NORMS_COLORMAP,
     as_image,
@@ -89,6 +93,7 @@ class NormsPanel(QWidget):
         # makes pyqtgraph redraw the whole axis, so it is only called when the ticks change).
         self._serial = 0
         self._tokens: list[str] = []
+        self._tokens_of: InferenceResult | None = None  # whose tokens those are
         self._ticks_shown: tuple[int, int, float] | None = None
 
         plot.getViewBox().sigResized.connect(self._draw_token_axis)
@@ -96,14 +101,28 @@ class NormsPanel(QWidget):
         self.image.cell_clicked.connect(self._on_cell_clicked)
         self.image.cell_hovered.connect(self._on_cell_hovered)
         state.result_changed.connect(self._on_result_changed)
+        state.progress_changed.connect(self._on_result_changed)
         state.token_changed.connect(self._on_token_changed)
         state.layer_changed.connect(self._on_layer_changed)
         self._on_result_changed()
 
-    def _on_result_changed(self) -> None:
+    def _shown(self) -> tuple[InferenceResult | None, int]:
+        """The result the panel draws and how many of its rows may be read.
+
+        The result being computed when there is one: its embeddings and the layers done.
+        """
+        progress = self._state.progress
+        if progress is not None:
+            return progress.result, self._state.layers_ready + 1
         result = self._state.result
-        self._serial += 1
-        self._tokens = [] if result is None else [str(t) for t in result.tokens.tolist()]
+        return result, result.hidden_norms.shape[0] if result is not None else 0
+
+    def _on_result_changed(self) -> None:
+        result, rows = self._shown()
+        if result is not self._tokens_of:
+            self._serial += 1
+            self._tokens = [] if result is None else [str(t) for t in result.tokens.tolist()]
+            self._tokens_of = result  # the skeleton of a pass: a few arrays' views, no copy
         if result is None:  # nothing to show, and no labels or titles left from the last
             self.image.clear()
             self.curve.setData([], [])
@@ -116,46 +135,55 @@ class NormsPanel(QWidget):
             set_title(self.curve_plot.getPlotItem(), "")
             self.caption.setText("")
             return
-        norms = result.hidden_norms
+        norms = result.hidden_norms[:rows]  # the rows done (all of a final result)
         levels = (0.0, nice_ceiling(finite_top(norms, 0.0)))
         self.image.setImage(as_image(norms), levels=levels, autoLevels=False)
         if tuple(self.colorbar.levels()) != levels:  # an unchanged scale is not redrawn
             self.colorbar.setLevels(levels)
-        layers = norms.shape[0]
-        left = self.heatmap.getPlotItem().getAxis("left")
-        set_ticks(left, [[(r + 0.5, "emb" if r == 0 else str(r)) for r in range(layers)]])
-        settle(self.heatmap.getPlotItem())  # the token axis below needs the final range
+        layers = result.hidden_norms.shape[0]
+        plot = self.heatmap.getPlotItem()
+        set_ticks(
+            plot.getAxis("left"), [[(r + 0.5, "emb" if r == 0 else str(r)) for r in range(layers)]]
+        )
+        if rows < layers:  # the view keeps every layer's row while they fill in
+            plot.getViewBox().setRange(
+                xRange=(0, result.num_tokens), yRange=(0, layers), padding=0.0
+            )
+        else:
+            plot.getViewBox().enableAutoRange()
+        settle(plot)  # the token axis below needs the final range
         self._on_token_changed()
         self._on_layer_changed()
 
     def _draw_token_axis(self, *_: object) -> None:
         """As many token labels as fit without overlap; the selected token's always shows."""
-        if self._state.result is None:
+        if self._tokens_of is None:
             return
         plot = self.heatmap.getPlotItem()
         x_size, _ = plot.getViewBox().viewPixelSize()
         per_token = pixels_per_unit(x_size)
-        shown = (self._serial, self._state.token, round(per_token, 3))
+        token = min(self._state.token, len(self._tokens) - 1)
+        shown = (self._serial, token, round(per_token, 3))
         if shown == self._ticks_shown:
             return  # setTicks redraws the whole axis: only call it when the ticks change
         self._ticks_shown = shown
         label_axis(plot.getAxis("bottom"), self._tokens, shown[1], per_token)
 
     def _on_token_changed(self, *_: object) -> None:
-        result = self._state.result
+        result, ready = self._shown()
         if result is None:
             return
         self._draw_token_axis()
-        token, rows = self._state.token, result.hidden_norms.shape[0]
+        token, rows = min(self._state.token, result.num_tokens - 1), result.hidden_norms.shape[0]
         if token < 0:
             self._token_outline.setVisible(False)
             self.curve.setData([], [])
             self.markers.setData([], [])
             return
         place_outline(self._token_outline, token, 0, 1, rows)
-        values = result.hidden_norms[:, token]
+        values = result.hidden_norms[:ready, token]
         self._scale_curve(rows, float(self.colorbar.levels()[1]))
-        layers = np.arange(rows)
+        layers = np.arange(ready)
         self.curve.setData(layers, values)
         self.markers.setData(layers, values)
         title = f'‖h‖ of "{self._tokens[token]}" (#{token}) by layer'
@@ -189,7 +217,7 @@ class NormsPanel(QWidget):
         place_guides(self.guides, [t for t in ticks if 0.0 <= t <= ceiling], -0.3, rows - 0.7)
 
     def _on_layer_changed(self, *_: object) -> None:
-        result = self._state.result
+        result = self._shown()[0]
         if result is None:
             return
         layer = self._state.layer
@@ -197,8 +225,8 @@ class NormsPanel(QWidget):
         self.layer_line.setValue(layer + 1)
 
     def _on_cell_hovered(self, row: int, col: int) -> None:
-        result = self._state.result
-        if result is None or row < 0:
+        result, ready = self._shown()
+        if result is None or not 0 <= row < ready:
             return
         where = "embeddings" if row == 0 else f"layer {row}"
         value = float(result.hidden_norms[row, col])
