@@ -174,3 +174,10 @@ def test_relevance_of_a_one_layer_model_is_identity_plus_the_gradient_weighted_a
     bar = (gradient[0] * attention[0]).clamp(min=0).mean(dim=0).detach().numpy()
     np.testing.assert_allclose(found.relevance, np.eye(len(found.tokens)) + bar, atol=1e-6)
     assert bar.max() > 0
+
+
+def test_explaining_a_result_of_a_model_no_longer_loaded_says_so(tiny_model, cls_model):
+    result = run_inference(tiny_model, TEXT)
+    for loaded in (None, cls_model):
+        with pytest.raises(TargetError, match="no longer loaded"):
+            run_analysis(EXPLAIN, loaded, result, {})

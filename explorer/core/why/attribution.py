@@ -19,7 +19,7 @@ import numpy as np
 
 from explorer.core.progress import report_progress
 from explorer.core.why.gates import Head, check_heads, gate_tensor, gated, head_label
-from explorer.core.why.targets import Target, choose_target, word_embeddings
+from explorer.core.why.targets import Target, TargetError, choose_target, word_embeddings
 
 DEFAULT_STEPS = 32
 IG_CHUNK_BYTES = 256 * 1024 * 1024
@@ -239,10 +239,8 @@ def explain_analysis(loaded: Any, result: Any, params: Mapping[str, Any]) -> Exp
 
     ``integrated`` False skips integrated gradients (the head-importance grid needs one pass).
     """
-    from explorer.core.why.qkv import WalkThroughUnavailableError
-
     if loaded is None or loaded.info != result.model:
-        raise WalkThroughUnavailableError(
+        raise TargetError(
             "The model that computed this result is no longer loaded: run the sentence again."
         )
     return explain(
