@@ -182,9 +182,14 @@ def cosine_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.clip(cosine, -1.0, 1.0).astype(np.float32)  # fresh, so C-contiguous (0-d kept)
 
 
-def check_comparable(a: InferenceResult, b: InferenceResult) -> None:
-    """Refuse results of different models: their vectors live in different spaces."""
-    if a.model.source != b.model.source or a.model.name_or_path != b.model.name_or_path:
+def check_comparable(a: InferenceResult, b: InferenceResult, *, two_models: bool = False) -> None:
+    """Refuse results of different models: their vectors live in different spaces.
+
+    ``two_models``: one text through two models of one shape (a base model and its fine-tuned
+    version), asked for on purpose: only the shapes must agree.
+    """
+    other_model = a.model.source != b.model.source or a.model.name_or_path != b.model.name_or_path
+    if other_model and not two_models:
         raise CompareError(
             f"A was run with {a.model.source} and B with {b.model.source}: comparing needs both "
             "sentences run through the same model."
@@ -275,14 +280,14 @@ def both_sides(a: InferenceResult, b: InferenceResult) -> dict[str, np.ndarray]:
 
 
 def compare_results(
-    a: InferenceResult, b: InferenceResult, *, with_attention: bool = True
+    a: InferenceResult, b: InferenceResult, *, with_attention: bool = True, two_models: bool = False
 ) -> Comparison:
     """B − A and cos(A, B) for everything the explorer shows.
 
     ``with_attention=False`` skips the (L, H, T, T) difference: the window subtracts the one
     map on show instead, so it never holds a third full attention tensor.
     """
-    check_comparable(a, b)
+    check_comparable(a, b, two_models=two_models)
     alignment = align_results(a, b)
     index_a, index_b = alignment.pairs[:, 0], alignment.pairs[:, 1]
     attention_diff = None
@@ -324,4 +329,7 @@ def compare_analysis(loaded: Any, result: InferenceResult, params: Mapping[str, 
     other = params.get("other")
     if not isinstance(other, InferenceResult):
         raise CompareError("There is no sentence A to compare with.")
-    return compare_results(other, result, with_attention=bool(params.get("with_attention", False)))
+    # Two models only when asked for (a comparison of sentences keeps refusing other models).
+    two_models: dict[str, bool] = {"two_models": True} if params.get("two_models") else {}
+    with_attention = bool(params.get("with_attention", False))
+    return compare_results(other, result, with_attention=with_attention, **two_models)

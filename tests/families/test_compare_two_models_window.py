@@ -78,3 +78,52 @@ def test_bert_beside_gpt2_on_one_sentence(qtbot, family_dir: Callable[[str], Pat
         window.model_b_button.click()
     assert compare.b.result.model.model_type == "bert" and window.input_b.isEnabled()
     window.close()
+
+
+def test_a_base_model_beside_its_fine_tuned_version(
+    qtbot, family_dir: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """Same tokenizer and shapes: attention differences and token cosines as for sentences."""
+    import shutil
+
+    import torch
+    from transformers import BertModel
+
+    tuned = shutil.copytree(family_dir("BERT"), tmp_path / "bert-tuned")
+    model = BertModel.from_pretrained(tuned)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for parameter in model.encoder.layer[-1].parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))  # "fine-tuned": the last layer
+    model.save_pretrained(tuned)
+
+    main = MainWindow(source=ModelSource.parse(str(family_dir("BERT"))), text="")
+    qtbot.addWidget(main)
+    with qtbot.waitSignal(main.controller.model_loaded, timeout=TIMEOUT_MS):
+        main.show()
+    window = CompareWindow(main.controller.client(), SENTENCE, "")
+    qtbot.addWidget(window)
+    window.show()
+    compare = window.compare
+    window.model_b_input.setText(str(tuned))
+    with qtbot.waitSignal(
+        compare.comparison_changed,
+        timeout=TIMEOUT_MS,
+        check_params_cb=lambda: None not in (compare.comparison, compare.model_comparison),
+    ):
+        window.model_b_button.click()
+    a, b = compare.a.result, compare.b.result
+    assert a.model.source != b.model.source and list(a.tokens) == list(b.tokens)
+    cosine = compare.comparison.token_cosine
+    assert cosine.shape == (a.num_layers + 1, a.num_tokens)
+    np.testing.assert_allclose(cosine[:-1], 1.0, atol=1e-5)  # untouched below the last layer
+    assert (cosine[-1] < 0.9999).any()
+    cka = compare.model_comparison.layer_cka_ab
+    np.testing.assert_allclose(np.diag(cka)[:-1], 1.0, atol=1e-5)
+    compare.a.set_layer(a.num_layers - 1)
+    expected = compare.b.views.head_mean(a.num_layers - 1) - compare.a.views.head_mean(
+        a.num_layers - 1
+    )
+    np.testing.assert_allclose(window.attention_diff_panel.image.image, expected, atol=1e-6)
+    assert window.attention_diff_panel.image.image.any()
+    window.close()

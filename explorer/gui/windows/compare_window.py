@@ -383,9 +383,15 @@ class CompareWindow(QMainWindow):
         self._shown = {side: outcome.request_id for side, outcome in self._fresh.items()}
         if outcome_a is not None and outcome_b is not None:
             self.compare.set_results(side_a, side_b, COMPUTING)
-            two = outcome_a.result.model != outcome_b.result.model
-            name = COMPARE_MODELS_ANALYSIS if two else COMPARE_ANALYSIS
-            self.controller.request_analysis(name, {"other": outcome_a.result}, "b")
+            result_a, result_b = outcome_a.result, outcome_b.result
+            two = result_a.model != result_b.model
+            other = {"other": result_a}
+            if two:  # CKA always; cosines and norms too when tokens and shapes agree
+                self.controller.request_analysis(COMPARE_MODELS_ANALYSIS, other, "b")
+            same_shapes = result_a.hidden_states.shape == result_b.hidden_states.shape
+            if not two or (self.compare.two_models_note() == "" and same_shapes):
+                params = {**other, "two_models": True} if two else other
+                self.controller.request_analysis(COMPARE_ANALYSIS, params, "b")
             note = side_notes(outcome_a.result, outcome_b.result) if not two else None
             if note is None:
                 self.message_bar.clear()
