@@ -51,10 +51,10 @@ class LayerProjections:
 def attention_projections(model: Any) -> list[LayerProjections]:
     """The value and output projections of every layer of a BERT-family encoder."""
     encoder_layers = getattr(getattr(model, "encoder", None), "layer", None)
-    bert_like = encoder_layers is not None and all(
+    # DeBERTa's encoder.layer computes its values elsewhere (value_proj): not BERT-like.
+    if encoder_layers is not None and all(
         hasattr(getattr(layer.attention, "self", None), "value") for layer in encoder_layers
-    )  # DeBERTa's encoder.layer computes its values elsewhere (value_proj)
-    if bert_like:  # BERT, RoBERTa, XLM-R, CamemBERT, ELECTRA
+    ):  # BERT, RoBERTa, XLM-R, CamemBERT, ELECTRA
         return [
             LayerProjections(
                 value_weight=layer.attention.self.value.weight,
