@@ -16,14 +16,20 @@ from tests.families.builders import SENTENCE
 from tests.gui.conftest import TIMEOUT_MS
 
 
-def test_bert_beside_gpt2_on_one_sentence(qtbot, family_dir: Callable[[str], Path]) -> None:
+def _windows_on_bert(qtbot, family_dir: Callable[[str], Path]):
+    """The main window on the tiny BERT (model loaded) and a compare window on its worker."""
     main = MainWindow(source=ModelSource.parse(str(family_dir("BERT"))), text="")
     qtbot.addWidget(main)
     with qtbot.waitSignal(main.controller.model_loaded, timeout=TIMEOUT_MS):
         main.show()
-    window = CompareWindow(main.controller.client(), SENTENCE, "ignored in two-model mode")
+    window = CompareWindow(main.controller.client(), SENTENCE, "ignored with two models")
     qtbot.addWidget(window)
     window.show()
+    return main, window
+
+
+def test_bert_beside_gpt2_on_one_sentence(qtbot, family_dir: Callable[[str], Path]) -> None:
+    main, window = _windows_on_bert(qtbot, family_dir)
     bert_worker_model = main.controller.worker._loaded
 
     window.model_b_input.setText(str(family_dir("GPT-2")))
@@ -97,13 +103,7 @@ def test_a_base_model_beside_its_fine_tuned_version(
             parameter.add_(0.05 * torch.randn_like(parameter))  # "fine-tuned": the last layer
     model.save_pretrained(tuned)
 
-    main = MainWindow(source=ModelSource.parse(str(family_dir("BERT"))), text="")
-    qtbot.addWidget(main)
-    with qtbot.waitSignal(main.controller.model_loaded, timeout=TIMEOUT_MS):
-        main.show()
-    window = CompareWindow(main.controller.client(), SENTENCE, "")
-    qtbot.addWidget(window)
-    window.show()
+    _main, window = _windows_on_bert(qtbot, family_dir)
     compare = window.compare
     window.model_b_input.setText(str(tuned))
     with qtbot.waitSignal(
