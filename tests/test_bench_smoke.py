@@ -63,6 +63,14 @@ def test_benchmark_smoke_run_writes_every_figure(tmp_path):
     large_rows |= {f"switch.large.{kind}" for kind in ("layer", "head", "token")}
     assert large_rows <= set(figures["targets"])
     assert figures["large"]["tensor_floor_mb"] == pytest.approx(6 * 4 * 8 * 8 * 4 / 1e6)
+    # issue 21's progressive rows: the selected layer painted while the pass ran
+    progressive = {f"progressive.{row}.base.8" for row in ("layer_1", "layer_half")}
+    progressive |= {"progressive.edit_to_paint.base.8", "progressive.max_stall.base.8"}
+    assert progressive <= set(figures["targets"])
+    rows = figures["progressive"]["rows"]
+    assert [rows[name]["layer"] for name in ("layer_1", "layer_half")] == [1, 2]
+    assert all(rows[name]["to_layer_ms"] > 0 for name in rows)  # not NaN: painted early
+    assert "edit → the selected layer painted" in done.stdout
 
 
 def test_sentences_have_the_exact_token_count(tiny_model):

@@ -31,6 +31,12 @@ from explorer.bench.large import (
     large_verdicts,
     rss_figures,
 )
+from explorer.bench.progressive import (
+    PROGRESSIVE,
+    measure_progressive,
+    progressive_lines,
+    progressive_verdicts,
+)
 
 EDIT_SLOPE, EDIT_SLACK_MS = 1.25, 20.0
 STALL_LIMIT_MS = 50.0
@@ -130,6 +136,9 @@ def _measure_window(
                 figures["stall_runs_ms"][name] = [e.stall_ms for e in edits]
         if name == "base":
             figures["switch_ms"] = _measure_switches(plan, bench, SWITCH_VIEWS, figures)
+            figures[PROGRESSIVE] = measure_progressive(
+                bench, tokenizer, biggest, plan.runs, plan.warmup
+            )
         if name == LARGE:
             result = bench.window.state.result
             figures[LARGE] = {
@@ -330,6 +339,7 @@ def _verdicts(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
     verdicts.update(why_verdicts(figures, EDIT_SLOPE, EDIT_SLACK_MS))
     verdicts.update(large_verdicts(figures, SWITCH_LIMIT_MS, RSS_FACTOR))
+    verdicts.update(progressive_verdicts(figures, EDIT_SLOPE, EDIT_SLACK_MS, STALL_LIMIT_MS))
     return verdicts
 
 
@@ -377,6 +387,7 @@ def format_table(figures: dict[str, Any]) -> str:
 
     lines.extend(why_lines(figures, verdicts))
     lines.extend(large_lines(figures, verdicts))
+    lines.extend(progressive_lines(figures, verdicts))
     lines.append("")
     biggest = max(int(k) for k in figures["bare_forward_ms"]["base"])
     stalls = "   ".join(
