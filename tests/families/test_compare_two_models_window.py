@@ -13,6 +13,7 @@ from explorer.gui.panels.plotting.plots import causal_mask
 from explorer.gui.windows.compare_window import CompareWindow
 from explorer.gui.windows.main_window import MainWindow
 from tests.families.builders import SENTENCE
+from tests.families.conftest import settle_loader_threads
 from tests.gui.conftest import TIMEOUT_MS
 
 
@@ -102,6 +103,7 @@ def test_a_base_model_beside_its_fine_tuned_version(
         for parameter in model.encoder.layer[-1].parameters():
             parameter.add_(0.05 * torch.randn_like(parameter))  # "fine-tuned": the last layer
     model.save_pretrained(tuned)
+    settle_loader_threads()
 
     _main, window = _windows_on_bert(qtbot, family_dir)
     compare = window.compare

@@ -12,6 +12,7 @@ import pytest
 from explorer.core.errors import ModelLoadError
 from explorer.core.loading import load_model
 from explorer.core.sources import ModelSource
+from tests.families.conftest import settle_loader_threads
 
 CASES = [
     ("GPT-2", {"n_layer": 2.5}, "n_layer is 2.5, but it must be a whole number"),
@@ -62,5 +63,8 @@ def test_albert_pairs_need_two_token_types(family_dir, tmp_path: Path) -> None:
     config.type_vocab_size = 1
     torch.manual_seed(0)
     AlbertModel(config).save_pretrained(folder)
-    with pytest.raises(ModelLoadError, match="marks sentence B with token type 1"):
-        load_model(ModelSource.parse(str(folder)))
+    try:
+        with pytest.raises(ModelLoadError, match="marks sentence B with token type 1"):
+            load_model(ModelSource.parse(str(folder)))
+    finally:
+        settle_loader_threads()  # the save's and the load's thread pools
