@@ -63,15 +63,17 @@ def test_wordpiece_and_byte_level_bpe_are_aligned_by_character_spans(
     assert {i for i, c in enumerate(TEXT) if not c.isspace()} <= covered
     # [CLS] and [SEP] cover no characters: left out. "python": one WordPiece, several BPE pieces.
     assert alignment.span_a[0] == -1 and alignment.span_a[-1] == -1
-    # "python": its pieces on either side (however each vocabulary cuts it) form one span.
+    # "python": however each vocabulary cuts it, its spans cover the word on both sides, and
+    # GPT-2's pieces of them spell it.
     start = TEXT.index("python")
-    first = int(np.flatnonzero((bert.offsets[:, 0] <= start) & (bert.offsets[:, 1] > start))[0])
-    span = int(alignment.span_a[first])
     word = set(range(start, start + len("python")))
-    assert _chars(bert, alignment.members(span, "a")) == word
-    pieces = alignment.members(span, "b")
-    assert "".join(gpt2.tokens[pieces].tolist()).replace("Ġ", "") == "python"
-    assert alignment.counterpart(first, "a") == pieces[0]
+    inside = np.flatnonzero((bert.offsets[:, 0] >= start) & (bert.offsets[:, 1] <= max(word) + 1))
+    spans = sorted({int(alignment.span_a[t]) for t in inside.tolist()})
+    members_a = np.concatenate([alignment.members(span, "a") for span in spans])
+    members_b = np.concatenate([alignment.members(span, "b") for span in spans])
+    assert _chars(bert, members_a) == _chars(gpt2, members_b) == word
+    assert "".join(gpt2.tokens[np.sort(members_b)].tolist()).replace("Ġ", "") == "python"
+    assert alignment.counterpart(int(inside[0]), "a") == int(np.sort(members_b)[0])
     for i, j in alignment.pairs.tolist():
         assert alignment.span_a[i] == alignment.span_b[j]
 
