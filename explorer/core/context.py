@@ -247,6 +247,8 @@ def context_of(
 
 def context_analysis(loaded: LoadedModel, _result: Any, params: Mapping[str, Any]) -> ContextResult:
     """The worker's analysis: ``params`` word and sentences; the PCA is fitted here too."""
+    if "word" not in params or "sentences" not in params:
+        raise ExplorerError("Name a word and list the sentences to look for it in.")
     context = context_of(loaded, str(params["word"]), [str(s) for s in params["sentences"]])
     _ = context.pca  # fill the cached property in the worker, not on the GUI thread
     return context

@@ -133,6 +133,10 @@ def _analysis_params(result: InferenceResult) -> dict[str, dict[str, Any]]:
         "block_mosaic": {"block": "A→B"},
         "tokenization.vocabulary": {"query": INF_WORD},
         "compare": {"other": result, "with_attention": True},
+        "compare_models": {"other": result},
+        "context": {"word": "python", "sentences": [TEXT, PAIR]},
+        "why_walk_through": {"layer": 2, "head": 0, "query": 1},
+        "mlm_top": {"position": 1},
     }
 
 

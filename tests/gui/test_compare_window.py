@@ -182,10 +182,10 @@ def test_an_empty_side_says_so_and_the_window_stays_usable(qtbot, compare_window
 def test_one_side_failing_keeps_the_other_and_says_which(qtbot, compare_window, monkeypatch):
     real = inference_module.run_inference_with_views
 
-    def failing(loaded, text, pair=None):
+    def failing(loaded, text, *args, **options):
         if text == "boom":
             raise InputTextError("this sentence cannot be tokenized")
-        return real(loaded, text, pair)
+        return real(loaded, text, *args, **options)
 
     monkeypatch.setattr(inference_module, "run_inference_with_views", failing)
     window = compare_window

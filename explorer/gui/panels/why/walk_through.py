@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsScene, QLabel, QVBoxLayout, QWidget
 
 from explorer.core.why.qkv import WALK_THROUGH, WalkThrough
 from explorer.gui.panels.analysis.common import wrapped_label
@@ -56,6 +56,8 @@ class WalkThroughPanel(WhyPanel):
         super().__init__(state, parent)
         self._steps: WalkThrough | None = None
         self.layout_widget = pg.GraphicsLayoutWidget()
+        # Its items move on every selection: no spatial index (as plot_widget() does).
+        self.layout_widget.scene().setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
         self.plots: dict[str, pg.PlotItem] = {}
         self.images: dict[str, CellImageItem] = {}
         self.bars: dict[str, pg.BarGraphItem] = {}
