@@ -56,7 +56,7 @@ def settle(qtbot, window, quiet_s: float = 0.2) -> None:
 def _final_results_only(window) -> None:
     """Layers handed over during the pass (issue 21) are changes of their own, each painted in
     its own pass (tests/gui/test_progressive.py): these tests look at the final result's."""
-    window.controller.layers_ready.disconnect(window._on_layers_ready)
+    window.controller.layers_ready.disconnect(window.progress_pacer.on_layers_ready)
 
 
 def _plot_viewports(window):

@@ -175,9 +175,40 @@ def test_each_layer_handed_over_is_painted_in_one_pass(qtbot, window, gate):
     qtbot.waitUntil(lambda: state.layers_ready == 2, timeout=TIMEOUT_MS)
     qtbot.waitUntil(lambda: all(counter.painted_in.values()))
     qtbot.wait(100)  # a second pass, if one were coming, has come
-    assert all(painted == [counter.passes] for painted in counter.painted_in.values()), (
-        counter.painted_in
-    )
+    passes = list(counter.painted_in.values())
+    assert all(len(painted) == 1 for painted in passes), counter.painted_in  # once each
+    assert len({painted[0] for painted in passes}) == 1, counter.painted_in  # in one pass
     for event in released.values():
         event.set()
     wait_for_result(qtbot, window, "the cat sat on the mat")
+
+
+def test_layers_are_paced_but_the_selected_layer_is_shown_at_once(qtbot, window, gate, monkeypatch):
+    from explorer.gui.controllers import progress_pacing
+
+    monkeypatch.setattr(progress_pacing, "PROGRESS_INTERVAL_MS", 60_000)
+    released = {k: threading.Event() for k in range(1, 5)}
+    gate.after_layer = lambda progress: released[progress.layers_ready].wait(GATE_S)
+    state, controller = window.state, window.controller
+    arrived: list[int] = []
+    controller.layers_ready.connect(lambda outcome: arrived.append(outcome.progress.layers_ready))
+    state.set_layer(2)
+    window.input_bar.set_inputs("the cat sat on the mat")
+    window.run_now()
+    qtbot.waitUntil(lambda: state.layers_ready == 1, timeout=TIMEOUT_MS)  # the first: at once
+    released[1].set()
+    qtbot.waitUntil(lambda: 2 in arrived, timeout=TIMEOUT_MS)
+    assert state.layers_ready == 1  # held back: within the interval, not the selected layer
+    released[2].set()
+    qtbot.waitUntil(lambda: state.layers_ready == 3, timeout=TIMEOUT_MS)  # layer 3 is selected
+    # A newer edit: what is held of the old pass is never shown when the interval ends.
+    released[3].set()
+    qtbot.waitUntil(lambda: 4 in arrived, timeout=TIMEOUT_MS)
+    assert state.layers_ready == 3
+    window.input_bar.set_inputs("a newer sentence")
+    window.run_now()
+    window.progress_pacer._on_interval_ended()
+    assert state.layers_ready == 3 and state.progress.result.text == "the cat sat on the mat"
+    released[4].set()
+    wait_for_result(qtbot, window, "a newer sentence")
+    assert state.progress is None

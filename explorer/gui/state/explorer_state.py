@@ -180,21 +180,21 @@ class ExplorerState(QObject):
             self._token = -1
         self.result_changed.emit()
 
-    def show_progress(self, progress: LayerProgress | None) -> None:
-        """Show the layers of ``progress`` that are done (None: drop it, ``result`` stays).
+    def show_progress(self, progress: LayerProgress | None, layers_ready: int = 0) -> None:
+        """Show the first ``layers_ready`` layers of ``progress`` (None: drop it).
 
-        The count is claimed here, once: a panel repainting later reads this count, never
-        the live one, so layers of a pass that has gone stale never reach the panels.
+        ``layers_ready`` is the count ``progress.claim()`` gave: a panel repainting later reads
+        this count, never the live one, so layers of a pass that has gone stale since never
+        reach the panels. Dropping the progress leaves ``result`` on show.
         """
         if progress is None:
             if self._progress is None:
                 return
             self._progress, self._layers_ready = None, 0
         else:
-            ready = progress.claim()
-            if progress is self._progress and ready == self._layers_ready:
+            if progress is self._progress and layers_ready <= self._layers_ready:
                 return
-            self._progress, self._layers_ready = progress, ready
+            self._progress, self._layers_ready = progress, layers_ready
         self.progress_changed.emit()
 
     def request_analysis(self, name: str, **params: Any) -> None:

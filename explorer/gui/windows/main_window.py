@@ -21,6 +21,7 @@ from explorer.gui.controllers.exporting import ExportController
 from explorer.gui.controllers.look import LookController
 from explorer.gui.controllers.masking import MaskController
 from explorer.gui.controllers.model_status import ModelStatusController
+from explorer.gui.controllers.progress_pacing import ProgressPacer
 from explorer.gui.controllers.sessions import SessionController
 from explorer.gui.state.explorer_state import AnalysisFailure, ExplorerState
 from explorer.gui.state.knock_outs import knocked_out
@@ -40,7 +41,6 @@ from explorer.gui.worker.model_worker import (
     CLOSE_WAIT_MS,
     AnalysisOutcome,
     InferenceOutcome,
-    LayersOutcome,
     ModelController,
 )
 from explorer.resources import load_examples
@@ -151,7 +151,8 @@ class MainWindow(QMainWindow):
         else:
             self.build_panels()
         self.controller.result_ready.connect(self._on_result_ready)
-        self.controller.layers_ready.connect(self._on_layers_ready)
+        # Layers of a pass under way, shown as they are done (issue 21).
+        self.progress_pacer = ProgressPacer(self.state, self.controller, self)
         self.controller.inference_failed.connect(self._on_inference_failed)
         self.controller.analysis_ready.connect(self._on_analysis_ready)
         self.controller.analysis_failed.connect(self._on_analysis_failed)
@@ -452,11 +453,7 @@ class MainWindow(QMainWindow):
         elif self.message_bar.level is not Level.ERROR:
             self.message_bar.clear()
 
-    def _on_layers_ready(self, outcome: LayersOutcome) -> None:
-        self.state.show_progress(outcome.progress)
-
     def _on_inference_failed(self, message: str) -> None:
-        self.state.show_progress(None)  # its layers so far: the result on show stays
         self.message_bar.show_message(message, Level.ERROR)
 
     def _on_analysis_ready(self, outcome: AnalysisOutcome) -> None:

@@ -758,9 +758,13 @@ class ModelClient(QObject):
         self._shown_result_id[stream] = outcome.request_id
         self.result_ready.emit(outcome)
 
+    def is_newest(self, request_id: int, stream: str = "") -> bool:
+        """Whether ``request_id`` is the stream's newest inference request (not stale)."""
+        return self._latest_inference.get(stream) == request_id
+
     def _accept_layers(self, outcome: LayersOutcome) -> None:
         # A stale pass's layers stop here: they never reach the panels after a newer request.
-        if outcome.request_id == self._latest_inference.get(outcome.stream):
+        if self.is_newest(outcome.request_id, outcome.stream):
             self.layers_ready.emit(outcome)
 
     def _accept_inference_failure(self, request_id: int, message: str, stream: str) -> None:

@@ -94,6 +94,7 @@ class NormsPanel(QWidget):
         self._serial = 0
         self._tokens: list[str] = []
         self._tokens_of: InferenceResult | None = None  # whose tokens those are
+        self._range_held: tuple[int, int] | None = None  # (tokens, rows) while rows fill in
         self._ticks_shown: tuple[int, int, float] | None = None
 
         plot.getViewBox().sigResized.connect(self._draw_token_axis)
@@ -145,12 +146,13 @@ class NormsPanel(QWidget):
         set_ticks(
             plot.getAxis("left"), [[(r + 0.5, "emb" if r == 0 else str(r)) for r in range(layers)]]
         )
-        if rows < layers:  # the view keeps every layer's row while they fill in
-            plot.getViewBox().setRange(
-                xRange=(0, result.num_tokens), yRange=(0, layers), padding=0.0
-            )
-        else:
-            plot.getViewBox().enableAutoRange()
+        held = (result.num_tokens, layers) if rows < layers else None
+        if held != self._range_held:  # the view keeps every layer's row while they fill in
+            self._range_held = held
+            if held is None:
+                plot.getViewBox().enableAutoRange()
+            else:
+                plot.getViewBox().setRange(xRange=(0, held[0]), yRange=(0, layers), padding=0.0)
         settle(plot)  # the token axis below needs the final range
         self._on_token_changed()
         self._on_layer_changed()

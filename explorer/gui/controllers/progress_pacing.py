@@ -1,0 +1,76 @@
+"""The pace at which layers of a pass under way reach the panels (issue 21).
+
+The worker sends one message per completed layer, coalesced: the next one only once this one is
+claimed. Each message the panels take costs the GUI thread 5–10 ms at 512 tokens on the base
+size (the overview's rows so far rendered and painted again, the norms, their curve), and on
+two cores that time, and the GIL it holds, is taken from the forward pass itself.
+So every message is claimed at once (the worker keeps telling), but a new count is shown at
+most every ``PROGRESS_INTERVAL_MS``, except when it brings the layer the window shows: that one
+is shown as soon as it arrives. The newest count held back is shown when the interval ends,
+unless the request has gone stale or its final result came first.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QObject, QTimer
+
+from explorer.core.progressive import LayerProgress
+from explorer.gui.state.explorer_state import ExplorerState
+from explorer.gui.worker.model_worker import LayersOutcome, ModelClient
+
+PROGRESS_INTERVAL_MS = 150
+
+
+class ProgressPacer(QObject):
+    """Hands a client's layers to the state: at once for the selected layer, else paced."""
+
+    def __init__(self, state: ExplorerState, client: ModelClient, parent: QObject) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._client = client
+        self._held: tuple[LayersOutcome, int] | None = None
+        self._shown_at = 0.0
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._on_interval_ended)
+        client.layers_ready.connect(self.on_layers_ready)
+        client.result_ready.connect(self._on_pass_ended)
+        client.inference_failed.connect(self._on_pass_failed)
+
+    def on_layers_ready(self, outcome: LayersOutcome) -> None:
+        """Claim the layers done; show them now or when the interval ends."""
+        progress = outcome.progress
+        ready = progress.claim()
+        state = self._state
+        wanted = state.layers_ready < state.layer + 1 <= ready  # the selected layer is here
+        wait_ms = PROGRESS_INTERVAL_MS - (time.perf_counter() - self._shown_at) * 1000.0
+        if progress is not state.progress or wanted or wait_ms <= 0:
+            self._show(progress, ready)
+            return
+        self._held = (outcome, ready)
+        if not self._timer.isActive():
+            self._timer.start(max(1, int(wait_ms)))
+
+    def _show(self, progress: LayerProgress, ready: int) -> None:
+        self._held = None
+        self._timer.stop()
+        self._shown_at = time.perf_counter()
+        self._state.show_progress(progress, ready)
+
+    def _on_interval_ended(self) -> None:
+        held, self._held = self._held, None
+        if held is None:
+            return
+        outcome, ready = held
+        if self._client.is_newest(outcome.request_id, outcome.stream):  # never a stale pass
+            self._show(outcome.progress, ready)
+
+    def _on_pass_ended(self, *_outcome: object) -> None:
+        self._held = None  # the final result replaces the layers
+        self._timer.stop()
+
+    def _on_pass_failed(self, *_message: object) -> None:
+        self._on_pass_ended()
+        self._state.show_progress(None)  # its layers so far go; the result on show stays
