@@ -64,13 +64,14 @@ def _inspect_parser() -> argparse.ArgumentParser:
 def run_inspect(argv: list[str]) -> int:
     """Headless inspection with the same core code as the GUI."""
     args = _inspect_parser().parse_args(argv)
+    from explorer.commands.common import out_problem
     from explorer.core.api import inspect_arrays
     from explorer.core.heads.summary import prediction_lines
     from explorer.core.notices import input_notices
     from explorer.core.results import save_npz
 
-    if args.out.is_dir():
-        print(f"error: --out {args.out} is a folder; give a file name.", file=sys.stderr)
+    if (problem := out_problem(args.out)) is not None:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
         from explorer.core.why.gates import parse_head_spec
@@ -127,11 +128,12 @@ def run_compare(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.model_b is not None or args.text_b is None:
         return _compare_models(args)
+    from explorer.commands.common import out_problem
     from explorer.core.api import inspect
     from explorer.core.compare import compare_results
 
-    if args.out.is_dir():
-        print(f"error: --out {args.out} is a folder; give a file name.", file=sys.stderr)
+    if (problem := out_problem(args.out)) is not None:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     for name, text in (("TEXT_A", args.text_a), ("TEXT_B", args.text_b)):
         if not text.strip():

@@ -99,3 +99,21 @@ def test_inspect_errors_are_messages_not_tracebacks(tmp_path, tiny_model_dir):
         assert "Traceback" not in done.stderr
     done = run_cli("inspect", "hello", "--model", str(tiny_model_dir), "--out", str(tmp_path))
     assert done.returncode == 2 and "is a folder" in done.stderr
+
+
+def test_unusable_out_paths_are_named_before_any_model_loads(tmp_path, capsys):
+    """An empty name, a folder, a missing folder, a name too long: each one message, exit 2."""
+    from explorer.cli import main
+
+    cases = {
+        "": "--out is empty",
+        str(tmp_path): "is a folder",
+        str(tmp_path / "missing" / "x.npz"): "does not exist",
+        str(tmp_path / ("a" * 300 + ".npz")): "cannot be used",
+    }
+    for command in ("inspect", "compare"):
+        for out, expected in cases.items():
+            texts = ["one sentence"] if command == "inspect" else ["one", "two"]
+            assert main([command, *texts, "--out", out]) == 2
+            err = capsys.readouterr().err
+            assert expected in err and "Traceback" not in err, (command, out, err)

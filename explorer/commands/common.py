@@ -7,6 +7,8 @@ from pathlib import Path
 
 from explorer.core.loading import LoadedModel
 
+MAX_NAME_BYTES = 255  # the longest file name ext4, APFS and NTFS accept
+
 
 def error(message: str) -> int:
     """Print ``error: message`` on stderr; the exit code of a failure the user can fix."""
@@ -15,11 +17,19 @@ def error(message: str) -> int:
 
 
 def out_problem(out: Path) -> str | None:
-    """Why ``--out`` cannot be written, or None."""
-    if out.is_dir():
-        return f"--out {out} is a folder; give a file name."
-    if not out.parent.is_dir():
-        return f"--out {out}: the folder {out.parent} does not exist."
+    """Why ``--out`` cannot be written, or None (checked before any model is loaded)."""
+    if str(out) in ("", "."):  # argparse turns an empty --out "" into Path(".")
+        return "--out is empty; give a file name such as result.npz."
+    shown = str(out) if len(str(out)) <= 120 else f"{str(out)[:60]}…{str(out)[-40:]}"
+    try:
+        if out.is_dir():
+            return f"--out {shown} is a folder; give a file name."
+        if not out.parent.is_dir():
+            return f"--out {shown}: the folder {out.parent} does not exist."
+    except OSError as err:  # a name longer than the file system allows, and the like
+        return f"--out {shown} cannot be used: {err.strerror or err}."
+    if len(out.name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        return f"--out {shown}: the file name is longer than {MAX_NAME_BYTES} bytes."
     return None
 
 
