@@ -404,23 +404,23 @@ class AttentionPanel(QWidget):
                 pending = f"unfiltered: {block} could not be applied"
             else:
                 pending = f"unfiltered until {block} is ready"
-        causal = result.model.causal  # each tile's later keys: masked, as in the heatmap
-        self.overview_image.set_mask(
-            causal_mosaic_mask(
-                result.num_layers,
-                result.num_heads,
-                result.num_tokens,
-                views.mosaic_factor,
-                views.mosaic_tile,
-            )
-            if causal
-            else None
-        )
         # The layers done so far, row by row (the grid keeps the view's range to every layer).
         mosaic = mosaic[: ready * views.mosaic_tile] if ready < result.num_layers else mosaic
         drawn = (weakref.ref(views), ready, pending) if block == ALL else None
         if drawn is None or drawn != self._overview_drawn:  # not the same picture again
             self._overview_drawn = drawn
+            causal = result.model.causal  # each tile's later keys: masked, as in the heatmap
+            self.overview_image.set_mask(
+                causal_mosaic_mask(
+                    ready,
+                    result.num_heads,
+                    result.num_tokens,
+                    views.mosaic_factor,
+                    views.mosaic_tile,
+                )
+                if causal
+                else None
+            )
             self.overview_image.setImage(mosaic, levels=(0.0, 1.0), autoLevels=False)
             self.overview_image.setOpacity(PENDING_OPACITY if pending else 1.0)
             # One unit per tile whatever the sentence length, so the view range, axes and grid
