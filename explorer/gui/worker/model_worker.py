@@ -12,6 +12,11 @@ A client may show several results at once (the compare window's sides): each is 
 of that client (``""`` unless named), with its own newest request and its own newest result in
 the worker, so analyses of either side are possible.
 
+While a forward pass runs, its completed layers go to the client too (``layers_ready``, a
+``LayersOutcome`` whose progress only grows): one queued message until the GUI claims the
+count, none once a newer request of the stream waits, and the client drops those of a request
+that is not its newest, so a stale pass's layers never reach the panels.
+
 Requests come in two kinds. Analyses are pure computations: cached by their inputs, latest
 wins. Jobs have side effects (a file written): they queue, are never cached nor dropped, and
 each one is reported with ``job_done`` or ``job_failed``.
