@@ -76,7 +76,9 @@ def input_notices(result: InferenceResult) -> list[Notice]:
                 warning=True,
             )
         )
-    typed = typed_special_tokens(result)
+    # A typed mask token is what a masked-LM head is for: the Predictions panel fills it.
+    intended = result.model.mask_token
+    typed = [(i, t) for i, t in typed_special_tokens(result) if t != intended or not intended]
     if typed:
         names = sorted({token for _, token in typed})
         notices.append(

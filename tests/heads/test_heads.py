@@ -234,3 +234,14 @@ def test_sentence_embedding_pair_encodes_each_alone(embedded_model: LoadedModel)
     inspect_arrays(loaded, result)
     assert len(calls) == 3  # the pair, then A alone and B alone
     del embedded_model
+
+
+def test_a_typed_mask_token_is_no_warning_for_a_masked_lm(head_folders, tiny_model) -> None:
+    from explorer.core.notices import input_notices
+
+    text = "Paris is the [MASK] of France [SEP] really."
+    with_head = run_inference(_load(head_folders["BertForMaskedLM"]), text)
+    said = " ".join(n.text for n in input_notices(with_head))
+    assert "[SEP]" in said and "[MASK]" not in said
+    bare = " ".join(n.text for n in input_notices(run_inference(tiny_model, text)))
+    assert "[MASK]" in bare  # no head fills it: typing it is still worth a word

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QPushButton, QSplitter, QWidget
 
 from explorer.core.heads.analyses import MLM_TOP
 from explorer.core.heads.choice import CAUSAL_LM
 from explorer.core.predictions import TopTokens
 from explorer.gui.panels.analysis.common import OnDemand, wrapped_label
-from explorer.gui.panels.predictions.parts import fill_rows, read_only_table, top_line, top_rows
+from explorer.gui.panels.predictions.parts import (
+    column,
+    fill_rows,
+    read_only_table,
+    top_line,
+    top_rows,
+)
 from explorer.gui.state.explorer_state import ExplorerState
 
 
@@ -30,14 +37,16 @@ class MaskedPage(QWidget):
         self.masks_title = QLabel("Every mask in the text")
         self.masks_table = read_only_table(["token", "best predictions"])
         self.next_sentence = wrapped_label()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.next_sentence)
-        layout.addWidget(self.title)
-        layout.addWidget(self.selected_table, 2)
-        layout.addWidget(self.mask_button)
-        layout.addWidget(self.masks_title)
-        layout.addWidget(self.masks_table, 1)
+        selected, masks = QWidget(), QWidget()
+        column(
+            selected, self.title, self.selected_table, self.mask_button, stretch=self.selected_table
+        )
+        column(masks, self.masks_title, self.masks_table, stretch=self.masks_table)
+        # Side by side: the tab often sits in a short dock, where stacked tables showed a row.
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(selected)
+        splitter.addWidget(masks)
+        column(self, self.next_sentence, splitter, stretch=splitter)
         self.masks_table.itemSelectionChanged.connect(self._on_mask_row_chosen)
         self._on_demand = OnDemand(state, MLM_TOP, self, self._show_top, self.title.setText)
 
