@@ -2,8 +2,9 @@
 
 At 512 tokens on the base size, with layer l selected (l = 1 and l = L/2, from 1), one edit is
 timed from the worker taking it until the attention heatmap has painted layer l of the new
-sentence (handed over while the pass runs), and on until every visible panel has painted the
-final result; the GUI heartbeat's longest stall covers the whole edit. Every target's name holds
+sentence (handed over while the pass runs, or with the final result when the window judged the
+pass too short to paint layers early), and on until every visible panel has painted the final
+result; the GUI heartbeat's longest stall covers the whole edit. Every target's name holds
 the word ``progressive`` (``progressive.layer_1.base.512``, ``progressive.layer_half.base.512``).
 """
 
@@ -47,21 +48,30 @@ def _layer_watch(bench: WindowBench, layer: int) -> Any:
             if self.armed or progress is None or progress.result.text != self.text:
                 return
             if state.layers_ready > layer:  # the panel has just drawn it: now it paints
-                self.armed = True
-                self.picked_up_at = outcome.picked_up_at
-                self.watch.arm([HEATMAP], idle=False)
+                self.arm(outcome.picked_up_at)
+
+        def on_result(self, outcome: Any) -> None:  # the layer came with the final result
+            if not self.armed and outcome.result.text == self.text:
+                self.arm(outcome.picked_up_at)
+
+        def arm(self, picked_up_at: float) -> None:
+            self.armed = True
+            self.picked_up_at = picked_up_at
+            self.watch.arm([HEATMAP], idle=False)
 
         def elapsed_ms(self) -> float:
             if self.watch.done_at is None or not self.picked_up_at:
-                return float("nan")  # the layer came with the final result only
+                return float("nan")  # never painted (the heatmap is hidden)
             return (self.watch.done_at - self.picked_up_at) * 1000.0
 
         def close(self) -> None:
             window.controller.layers_ready.disconnect(self.on_layers)
+            window.controller.result_ready.disconnect(self.on_result)
             bench.views[HEATMAP].removeEventFilter(self.watch)
 
     watch = LayerWatch()
     window.controller.layers_ready.connect(watch.on_layers)
+    window.controller.result_ready.connect(watch.on_result)
     return watch
 
 

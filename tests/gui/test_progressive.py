@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from explorer.core.progressive import LayerProgress
+from explorer.gui.controllers import progress_pacing
 from explorer.gui.worker.model_worker import ModelWorker
 from tests.gui.conftest import TIMEOUT_MS, wait_for_result
 
@@ -38,6 +39,8 @@ def gate(monkeypatch):
         return on_layer
 
     monkeypatch.setattr(ModelWorker, "_layer_relay", gated)
+    # A held pass may look about to end: every layer is shown here, however short the rest.
+    monkeypatch.setattr(progress_pacing, "MIN_REMAINING_MS", 0.0)
     return Gate
 
 
@@ -184,8 +187,6 @@ def test_each_layer_handed_over_is_painted_in_one_pass(qtbot, window, gate):
 
 
 def test_layers_are_paced_but_the_selected_layer_is_shown_at_once(qtbot, window, gate, monkeypatch):
-    from explorer.gui.controllers import progress_pacing
-
     monkeypatch.setattr(progress_pacing, "PROGRESS_INTERVAL_MS", 60_000)
     released = {k: threading.Event() for k in range(1, 5)}
     gate.after_layer = lambda progress: released[progress.layers_ready].wait(GATE_S)
@@ -212,3 +213,16 @@ def test_layers_are_paced_but_the_selected_layer_is_shown_at_once(qtbot, window,
     released[4].set()
     wait_for_result(qtbot, window, "a newer sentence")
     assert state.progress is None
+
+
+def test_a_pass_about_to_end_is_painted_once_when_it_ends(qtbot, window, monkeypatch):
+    monkeypatch.setattr(progress_pacing, "MIN_REMAINING_MS", 60_000.0)  # every pass "short"
+    arrived: list[int] = []
+    window.controller.layers_ready.connect(lambda outcome: arrived.append(1))
+    shown: list[int] = []
+    window.state.progress_changed.connect(lambda: shown.append(window.state.layers_ready))
+    window.input_bar.set_inputs("the cat sat on the mat")
+    window.run_now()
+    wait_for_result(qtbot, window, "the cat sat on the mat")
+    assert arrived  # the worker did tell
+    assert shown == []  # but no layer was painted before the final result

@@ -8,6 +8,11 @@ So every message is claimed at once (the worker keeps telling), but a new count 
 most every ``PROGRESS_INTERVAL_MS``, except when it brings the layer the window shows: that one
 is shown as soon as it arrives. The newest count held back is shown when the interval ends,
 unless the request has gone stale or its final result came first.
+
+Nothing is shown when the rest of the pass is expected to take less than
+``MIN_REMAINING_MS`` (the time so far per layer, times the layers left): the final result is
+about to come, and painting layers now would only delay it (the GUI's Python holds the GIL
+the worker's hooks need). Short passes are painted once, when they end, as before.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from explorer.gui.state.explorer_state import ExplorerState
 from explorer.gui.worker.model_worker import LayersOutcome, ModelClient
 
 PROGRESS_INTERVAL_MS = 150
+MIN_REMAINING_MS = 100.0
 
 
 class ProgressPacer(QObject):
@@ -43,6 +49,10 @@ class ProgressPacer(QObject):
         """Claim the layers done; show them now or when the interval ends."""
         progress = outcome.progress
         ready = progress.claim()
+        elapsed_ms = (time.perf_counter() - outcome.picked_up_at) * 1000.0
+        if elapsed_ms / max(ready, 1) * (progress.num_layers - ready) < MIN_REMAINING_MS:
+            self._on_pass_ended()  # the final result is near: it brings every layer
+            return
         state = self._state
         wanted = state.layers_ready < state.layer + 1 <= ready  # the selected layer is here
         wait_ms = PROGRESS_INTERVAL_MS - (time.perf_counter() - self._shown_at) * 1000.0
