@@ -5,9 +5,10 @@ claimed. Each message the panels take costs the GUI thread 5–10 ms at 512 toke
 size (the overview's rows so far rendered and painted again, the norms, their curve), and on
 two cores that time, and the GIL it holds, is taken from the forward pass itself.
 So every message is claimed at once (the worker keeps telling), but a new count is shown at
-most every ``PROGRESS_INTERVAL_MS``, except when it brings the layer the window shows: that one
-is shown as soon as it arrives. The newest count held back is shown when the interval ends,
-unless the request has gone stale or its final result came first.
+most every ``PROGRESS_INTERVAL_MS`` (counted from the start of the pass for its first), except
+when it brings the layer the window shows: that one is shown as soon as it arrives. The newest
+count held back is shown when the interval ends, unless the request has gone stale or its final
+result came first.
 
 Nothing is shown when the rest of the pass is expected to take less than
 ``MIN_REMAINING_MS`` (the time so far per layer, times the layers left): the final result is
@@ -25,7 +26,7 @@ from explorer.core.progressive import LayerProgress
 from explorer.gui.state.explorer_state import ExplorerState
 from explorer.gui.worker.model_worker import LayersOutcome, ModelClient
 
-PROGRESS_INTERVAL_MS = 150
+PROGRESS_INTERVAL_MS = 250
 MIN_REMAINING_MS = 100.0
 
 
@@ -54,9 +55,12 @@ class ProgressPacer(QObject):
             self._on_pass_ended()  # the final result is near: it brings every layer
             return
         state = self._state
-        wanted = state.layers_ready < state.layer + 1 <= ready  # the selected layer is here
-        wait_ms = PROGRESS_INTERVAL_MS - (time.perf_counter() - self._shown_at) * 1000.0
-        if progress is not state.progress or wanted or wait_ms <= 0:
+        new = progress is not state.progress
+        shown = 0 if new else state.layers_ready
+        wanted = shown < state.layer + 1 <= ready  # the selected layer is here
+        since = outcome.picked_up_at if new else self._shown_at
+        wait_ms = PROGRESS_INTERVAL_MS - (time.perf_counter() - since) * 1000.0
+        if wanted or wait_ms <= 0:
             self._show(progress, ready)
             return
         self._held = (outcome, ready)
