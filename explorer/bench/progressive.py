@@ -80,6 +80,7 @@ def measure_progressive(
 ) -> dict[str, Any]:
     """Edits at ``count`` tokens with layer 1, then layer L/2, selected (see the docstring)."""
     state = bench.window.state
+    state.set_head(-1)  # the window's default view, the mean of heads (switches moved it)
     layers = state.num_layers
     figures: dict[str, Any] = {"tokens": count, "layers": layers, "rows": {}}
     bare_all: list[float] = []
