@@ -200,6 +200,11 @@ def test_layers_are_paced_but_the_selected_layer_is_shown_at_once(qtbot, window,
     released[1].set()
     qtbot.waitUntil(lambda: 2 in arrived, timeout=TIMEOUT_MS)
     assert state.progress is None  # held back: within the interval, not the selected layer
+    state.set_layer(1)  # a layer held back is selected: shown at once
+    assert state.layers_ready == 2
+    assert "Computing" not in window.attention_panel.heatmap.getPlotItem().titleLabel.text
+    state.set_layer(2)
+    assert window.attention_panel.heatmap.getPlotItem().titleLabel.text == "Computing layer 3 of 4…"
     released[2].set()
     qtbot.waitUntil(lambda: state.layers_ready == 3, timeout=TIMEOUT_MS)  # layer 3 is selected
     # A newer edit: what is held of the old pass is never shown when the interval ends.

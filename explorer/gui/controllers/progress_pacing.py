@@ -45,6 +45,7 @@ class ProgressPacer(QObject):
         client.layers_ready.connect(self.on_layers_ready)
         client.result_ready.connect(self._on_pass_ended)
         client.inference_failed.connect(self._on_pass_failed)
+        state.layer_changed.connect(self._on_layer_changed)
 
     def on_layers_ready(self, outcome: LayersOutcome) -> None:
         """Claim the layers done; show them now or when the interval ends."""
@@ -66,6 +67,11 @@ class ProgressPacer(QObject):
         self._held = (outcome, ready)
         if not self._timer.isActive():
             self._timer.start(max(1, int(wait_ms)))
+
+    def _on_layer_changed(self, layer: int) -> None:
+        """A layer held back is selected: it is shown now, not when the interval ends."""
+        if self._held is not None and self._held[1] >= layer + 1 > self._state.layers_ready:
+            self._on_interval_ended()
 
     def _show(self, progress: LayerProgress, ready: int) -> None:
         self._held = None
