@@ -62,3 +62,11 @@ def test_deberta_says_why_heads_cannot_be_gated(family):
         run_inference(loaded, SENTENCE, knocked_out=[(0, 0)])
     with pytest.raises(WalkThroughUnavailableError):
         qkv_arrays(loaded, run_inference(loaded, SENTENCE))
+
+
+def test_a_causal_models_default_target_is_its_last_token(family):
+    """GPT-2's first token sees only itself: the norm target reads the last token instead."""
+    loaded = family("GPT-2")
+    found = explain(loaded, SENTENCE, steps=8)
+    assert "last token" in found.target
+    assert np.count_nonzero(found.grad_norm) > 1  # more than the first token carries weight

@@ -6,7 +6,7 @@
 | masked LM | the log-probability of the top token at a mask, or of a typed token |
 | question answering | the start (or end) logit of the best answer |
 | sentence embedding, with a pair | cos(A alone, B alone), B's embedding held fixed |
-| anything else | ‖pooled vector‖, else ‖first token's last hidden state‖ |
+| anything else | ‖pooled vector‖, else ‖first (causal: last) token's last hidden state‖ |
 
 Every target is a function of the word embeddings only (``inputs_embeds``, a batch of
 them): the model adds its position and token-type embeddings itself, as in any pass. F keeps
@@ -260,14 +260,20 @@ def _answer_target(loaded: Any, sequence: _Sequence, encoding: Any, end: bool) -
 def _norm_target(loaded: Any) -> Builder:
     import torch
 
+    # A causal model's first token sees only itself: its last token is the one that has read
+    # the whole input (as rollout's summary position).
+    summary = -1 if loaded.info.causal else 0
+
     def norm(inputs: dict[str, Any]) -> Any:
         out = _encoder(loaded, inputs)
         pooled = getattr(out, "pooler_output", None) if loaded.info.has_pooler else None
-        vector = pooled if pooled is not None else out.last_hidden_state[:, 0]
+        vector = pooled if pooled is not None else out.last_hidden_state[:, summary]
         return torch.linalg.vector_norm(vector, dim=-1)
 
     if loaded.info.has_pooler:
         return "L2 norm of the pooled vector", norm
+    if loaded.info.causal:
+        return "L2 norm of the last token's last hidden state (a causal model)", norm
     return "L2 norm of the first token's last hidden state", norm
 
 
