@@ -8,6 +8,7 @@ from functools import lru_cache
 import numpy as np
 
 from explorer.core.heads.masking import masked_text
+from explorer.core.heads.predict import with_sentence_pair
 from explorer.core.inference import run_inference
 from explorer.core.loading import LoadedModel, load_model
 from explorer.core.results import InferenceResult
@@ -27,12 +28,16 @@ def _run(
     mask: Sequence[int],
     knocked_out: Sequence[tuple[int, int]] = (),
 ) -> InferenceResult:
-    """One pass; with ``mask``, those tokens of the text's own tokenization are masked first."""
-    if not mask:
-        return run_inference(loaded, text, pair, knocked_out)
-    first = run_inference(loaded, text, pair)
-    text, pair = masked_text(first, mask, loaded.info.mask_token)
-    return run_inference(loaded, text, pair, knocked_out)
+    """One pass; with ``mask``, those tokens of the text's own tokenization are masked first.
+
+    A sentence-embedding model's result also carries A and B encoded alone, and their cosine.
+    """
+    if mask:
+        first = run_inference(loaded, text, pair)
+        text, pair = masked_text(first, mask, loaded.info.mask_token)
+    result = run_inference(loaded, text, pair, knocked_out)
+    with knocked_out_heads(loaded, result.knocked_out):
+        return with_sentence_pair(loaded, result)
 
 
 def inspect(

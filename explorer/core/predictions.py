@@ -65,8 +65,10 @@ class Predictions:
     qa_start_probs: np.ndarray | None = None  # (T,)
     qa_end_probs: np.ndarray | None = None  # (T,)
     answer: Answer | None = None
-    sentence_embedding: np.ndarray | None = None  # (D,) of this pass (A alone, no pair)
+    sentence_embedding: np.ndarray | None = None  # (D,) A alone (this pass, when no pair)
     pooling: str = ""  # how the sentence embedding is pooled
+    pair_embedding: np.ndarray | None = None  # (D,) B alone (added by with_sentence_pair)
+    pair_cosine: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -83,6 +85,7 @@ class Predictions:
             "qa_start_probs",
             "qa_end_probs",
             "sentence_embedding",
+            "pair_embedding",
         ):
             value = getattr(self, name)
             if value is not None:
@@ -102,6 +105,8 @@ class Predictions:
             meta["answer"] = self.answer.as_dict()
         if self.pooling:
             meta["sentence_pooling"] = self.pooling
+        if self.pair_cosine is not None:
+            meta["pair_cosine"] = self.pair_cosine
         return meta
 
 

@@ -245,3 +245,31 @@ def test_a_typed_mask_token_is_no_warning_for_a_masked_lm(head_folders, tiny_mod
     assert "[SEP]" in said and "[MASK]" not in said
     bare = " ".join(n.text for n in input_notices(run_inference(tiny_model, text)))
     assert "[MASK]" in bare  # no head fills it: typing it is still worth a word
+
+
+def test_pretraining_config_without_nsp_weights_shows_its_masked_lm(tmp_path: Path) -> None:
+    """A BertForMaskedLM checkpoint whose config says BertForPreTraining keeps its trained half."""
+    folder = save_random_bert(tmp_path / "mlm", architecture="BertForMaskedLM")
+    config = json.loads((folder / "config.json").read_text())
+    config["architectures"] = ["BertForPreTraining"]
+    (folder / "config.json").write_text(json.dumps(config))
+    loaded = _load(folder)
+    assert loaded.info.head == "masked-lm" and loaded.info.mask_token == "[MASK]"
+
+
+def test_next_sentence_is_for_a_pair_only(head_folders) -> None:
+    loaded = _load(head_folders["BertForPreTraining"])
+    assert run_inference(loaded, TEXT).predictions.nsp_probs is None
+    assert run_inference(loaded, TEXT, PAIR).predictions.nsp_probs.shape == (2,)
+
+
+def test_the_pass_projects_onto_the_vocabulary_only_at_the_masks(head_folders) -> None:
+    """T·D·V multiply-adds for positions nobody looks at are skipped (other rows on demand)."""
+    loaded = _load(head_folders["BertForMaskedLM"])
+    rows: list[int] = []
+    loaded.head.decoder.register_forward_hook(lambda _m, args, _out: rows.append(args[0].shape[-2]))
+    result = run_inference(loaded, TEXT, PAIR)
+    assert rows == [2]  # the two [MASK] tokens, of 18 positions
+    assert result.num_tokens > 10
+    inspect_arrays(loaded, result)
+    assert rows[-1] == result.num_tokens  # inspect asks for every position, on demand

@@ -189,3 +189,18 @@ def test_a_hub_models_sentence_pipeline_is_fetched_with_its_config() -> None:
     listed = ["modules.json", "1_Pooling/config.json", "sentence_bert_config.json", "model.onnx"]
     kept = list(filter_repo_objects(listed, allow_patterns=_HUB_CHECKED_FILES))
     assert kept == listed[:3]
+
+
+def test_the_python_api_result_carries_a_and_b_alone(sentence_transformer) -> None:
+    from explorer import inspect
+
+    result = inspect(A, pair=B)
+    predictions = result.predictions
+    np.testing.assert_allclose(
+        predictions.sentence_embedding, sentence_transformer.encode(A), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        predictions.pair_embedding, sentence_transformer.encode(B), atol=1e-5
+    )
+    assert result.meta()["pair_cosine"] == pytest.approx(predictions.pair_cosine)
+    assert {"sentence_embedding", "pair_embedding"} <= set(result.to_arrays())

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from explorer.core.heads import choice
-from explorer.core.heads.predict import embed_alone, logit_lens, mlm_top, sentence_pair
+from explorer.core.heads.predict import logit_lens, mlm_top, with_sentence_pair
 
 
 def prediction_arrays(
@@ -32,11 +32,11 @@ def prediction_arrays(
         if lens:
             grid = logit_lens(loaded, result.hidden_states)
             arrays["lens_top_ids"], arrays["lens_top_probs"] = grid.ids, grid.probs
-    if kind == choice.SENTENCE_EMBEDDING and loaded.head.pooling is not None:
-        if result.pair is not None:
-            both = sentence_pair(loaded, result.text, result.pair)
-            arrays["sentence_embedding"], arrays["pair_embedding"] = both.a, both.b
-            meta["pair_cosine"] = both.cosine
-        elif "sentence_embedding" not in result.predictions.to_arrays():
-            arrays["sentence_embedding"] = embed_alone(loaded, result.text)  # a long sentence
+    if kind == choice.SENTENCE_EMBEDDING:
+        complete = with_sentence_pair(loaded, result).predictions  # A and B each alone
+        for key, value in complete.to_arrays().items():
+            if key in ("sentence_embedding", "pair_embedding"):
+                arrays[key] = value
+        if complete.pair_cosine is not None:
+            meta["pair_cosine"] = complete.pair_cosine
     return arrays, meta

@@ -98,6 +98,8 @@ def choose_head(
         kind, auto_class = MASKED_LM, "AutoModelForMaskedLM"  # ALBERT's sentence order: not shown
     if kind == MASKED_LM and checkpoint_keys is not None and _NSP_WEIGHT in checkpoint_keys:
         kind, auto_class = PRETRAINING, "AutoModelForPreTraining"
+    elif kind == PRETRAINING and checkpoint_keys is not None and _NSP_WEIGHT not in checkpoint_keys:
+        kind, auto_class = MASKED_LM, "AutoModelForMaskedLM"  # its trained masked-LM half
     if not _family_has(auto_class, config):
         return HeadChoice(
             NO_HEAD,

@@ -79,7 +79,7 @@ def predictions_of(
         logits = outputs.get("prediction_logits", outputs.get("logits"))
         if masks and logits is not None:
             found["masked"] = top_tokens(loaded.tokenizer, logits[0], masks)
-    if kind in (choice.PRETRAINING, choice.NEXT_SENTENCE):
+    if kind in (choice.PRETRAINING, choice.NEXT_SENTENCE) and encoding.pair is not None:
         nsp = outputs.get("seq_relationship_logits", outputs.get("logits"))
         found["nsp_probs"] = _numpy(_softmax(nsp[0]))
     if kind == choice.SEQUENCE_CLASSIFICATION:
@@ -236,3 +236,26 @@ def sentence_pair(loaded: Any, text: str, pair: str) -> SentencePair:
     cosine = float(np.dot(a, b) / denominator) if denominator > 0 else float("nan")
     assert loaded.head.pooling is not None
     return SentencePair(a, b, cosine, loaded.head.pooling.describe())
+
+
+def with_sentence_pair(loaded: Any, result: Any) -> Any:
+    """``result`` with A (and B) encoded alone on its predictions, as sentence-transformers does.
+
+    The pass encoded the pair together (or a sentence longer than the pooling's limit); the
+    Python API and ``inspect`` add the embeddings of each sentence alone. Other heads, and a
+    result that already has them, come back unchanged.
+    """
+    import dataclasses
+
+    predictions = result.predictions
+    head = loaded.head
+    if predictions is None or head is None or head.pooling is None:
+        return result
+    if result.pair is not None and predictions.pair_embedding is None:
+        both = sentence_pair(loaded, result.text, result.pair)
+        found = {"sentence_embedding": both.a, "pair_embedding": both.b, "pair_cosine": both.cosine}
+    elif result.pair is None and predictions.sentence_embedding is None:
+        found = {"sentence_embedding": embed_alone(loaded, result.text)}
+    else:
+        return result
+    return dataclasses.replace(result, predictions=dataclasses.replace(predictions, **found))

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QSplitter, QWidget
 
 from explorer.core.heads.analyses import MLM_TOP
-from explorer.core.heads.choice import CAUSAL_LM
+from explorer.core.heads.choice import CAUSAL_LM, NEXT_SENTENCE, PRETRAINING
 from explorer.core.predictions import TopTokens
 from explorer.gui.panels.analysis.common import OnDemand, wrapped_label
 from explorer.gui.panels.predictions.parts import (
@@ -57,13 +57,12 @@ class MaskedPage(QWidget):
             return
         predictions = result.predictions
         masked = predictions.masked
-        self.next_sentence.setVisible(predictions.nsp_probs is not None)
-        if predictions.nsp_probs is not None:
-            self.next_sentence.setText(
-                f"<b>P(B follows A) = {float(predictions.nsp_probs[0]):.3f}</b>"
-                if result.pair is not None
-                else "Type sentence B to see whether the model thinks it follows A."
-            )
+        self.next_sentence.setVisible(predictions.head in (PRETRAINING, NEXT_SENTENCE))
+        self.next_sentence.setText(
+            f"<b>P(B follows A) = {float(predictions.nsp_probs[0]):.3f}</b>"
+            if predictions.nsp_probs is not None
+            else "Type sentence B to see whether the model thinks it follows A."
+        )
         rows = (
             [
                 [f"{int(p)}", top_line(masked, row)]
