@@ -112,12 +112,14 @@ def inspect_arrays(
 
     With ``qkv``, also ``queries``, ``keys`` and ``values`` (L, H, T, d_head) float32.
     """
-    from explorer.core.analysis.export import analysis_arrays
+    from explorer.core.analysis.export import analysis_arrays, not_applicable
     from explorer.core.heads.arrays import prediction_arrays
 
     arrays = result.to_arrays()
     arrays.update(analysis_arrays(loaded, result))
     predicted, meta = prediction_arrays(loaded, result, lens=lens)
+    if skipped := not_applicable(loaded):
+        meta["not_applicable"] = skipped  # which keys are left out for this model, and why
     arrays.update(predicted)
     if qkv:
         from explorer.core.why.qkv import qkv_arrays

@@ -200,3 +200,24 @@ def test_token_labels_are_coloured_spans_in_the_tokenization_view(qtbot, tmp_pat
     assert view.text_of(f"label:{first}") == result.text[slice(*result.offsets[first])]
     assert view.format_of(f"label:{first}").toolTip().startswith(label)
     assert "Labels from the token-classification head" in view.toPlainText()
+
+
+def test_gpt2_shows_the_next_token_after_the_selected_one(qtbot, tmp_path):
+    import transformers
+
+    from tests.families.builders import FAMILY_BY_NAME
+
+    folder = FAMILY_BY_NAME["GPT-2"].build(tmp_path / "gpt2")
+    config = transformers.AutoConfig.from_pretrained(folder)
+    for stale in folder.glob("*.safetensors"):
+        stale.unlink()
+    transformers.AutoModelForCausalLM.from_config(config).save_pretrained(folder)
+    window = _window(qtbot, ModelSource.parse(str(folder)), "the cat sat on the mat")
+    panel = window.analysis_panels["predictions"]
+    assert panel.page is panel.masked_page
+    page = panel.masked_page
+    assert not page.mask_button.isVisibleTo(page)  # no mask token: it predicts what follows
+    window.state.set_token(2)
+    _wait_analysis(qtbot, window, "mlm_top", {"position": 2})
+    assert "after token 2" in page.title.text()
+    assert page.selected_table.rowCount() == 10

@@ -130,4 +130,8 @@ def test_gpt2_next_token_head_and_its_lens(tmp_path: Path) -> None:
             arrays["lens_top_ids"][layer], torch.topk(logits, 10, dim=-1).indices.numpy()
         )
     np.testing.assert_array_equal(arrays["lens_top_ids"][-1], arrays["next_token_top_ids"])
-    assert json.loads(str(arrays["meta"]))["head"] == "causal-lm"
+    meta = json.loads(str(arrays["meta"]))
+    assert meta["head"] == "causal-lm"
+    # an analysis that does not apply says so instead of leaving its keys out silently
+    assert "norm_attention" not in arrays
+    assert "GPT2Model" in meta["not_applicable"]["norm_attention"]

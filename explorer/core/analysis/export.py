@@ -7,7 +7,11 @@ from typing import Any
 import numpy as np
 
 from explorer.core.analysis.head_stats import head_statistics_of
-from explorer.core.analysis.norm_based import NormAttentionUnavailableError, norm_attention_of
+from explorer.core.analysis.norm_based import (
+    NormAttentionUnavailableError,
+    attention_projections,
+    norm_attention_of,
+)
 from explorer.core.analysis.rollout import attention_rollout
 from explorer.core.cka import layer_cka
 from explorer.core.results import InferenceResult
@@ -33,3 +37,14 @@ def analysis_arrays(loaded: Any, result: InferenceResult) -> dict[str, np.ndarra
         arrays["norm_attention"] = norms.per_head
         arrays["norm_attention_summed"] = norms.summed
     return arrays
+
+
+def not_applicable(loaded: Any) -> dict[str, str]:
+    """The analyses ``analysis_arrays`` leaves out for this model, and why (for ``meta``)."""
+    if loaded is None:
+        return {}
+    try:
+        attention_projections(loaded.model)
+    except NormAttentionUnavailableError as err:
+        return {"norm_attention": str(err)}
+    return {}

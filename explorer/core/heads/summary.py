@@ -47,6 +47,8 @@ def prediction_lines(
         span = f"tokens {answer.start}–{answer.end}"
         lines.append(f"answer: {answer.text!r} ({span}, score {answer.score:.3f})")
     meta = json.loads(str(arrays["meta"])) if "meta" in arrays else {}
+    for name, reason in meta.get("not_applicable", {}).items():
+        lines.append(f"note: no {name} in the file: {reason}")
     if "pair_cosine" in meta:
         lines.append(f"cosine(A, B) = {meta['pair_cosine']:.4f} ({predictions.pooling})")
     if lens_asked and not (predictions.head in VOCABULARY_KINDS and "lens_top_ids" in arrays):
