@@ -131,3 +131,24 @@ def test_other_errors_exit_2(tmp_path, corpus, tiny_model_dir, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["corpus", str(corpus), "--shard", "3/2", "--out", out])
     assert exit_info.value.code == 2 and "1 ≤ K ≤ N" in capsys.readouterr().err
+
+
+def test_the_default_length_fits_a_model_with_a_shorter_maximum(tmp_path, corpus, capsys):
+    """--max-length defaults to 128, or the model's maximum when that is less (tiny GPT-2: 64)."""
+    from tests.families.builders import FAMILY_BY_NAME
+
+    folder = FAMILY_BY_NAME["GPT-2"].build(tmp_path / "gpt2")
+    out = tmp_path / "g.npz"
+    assert main(["corpus", str(corpus), "--model", str(folder), "--out", str(out)]) == 0
+    with np.load(out) as data:
+        assert json.loads(str(data["meta"]))["max_length"] == 64
+    capsys.readouterr()
+
+
+def test_merging_an_npz_of_another_kind_names_what_is_missing(tmp_path, capsys):
+    other = tmp_path / "other.npz"
+    np.savez(other, x=np.zeros(3))
+    assert main(["corpus", "merge", str(other), str(other), "--out", str(tmp_path / "m.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "is not a bert-explorer corpus file: it has no 'meta' entry" in err
+    assert "KeyError" not in err

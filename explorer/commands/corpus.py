@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 import time
@@ -16,6 +17,9 @@ from explorer.core.errors import ExplorerError
 
 CANCELLED_EXIT = 130  # the shell's code for a command stopped by Ctrl-C
 PROGRESS_EVERY = 1.0  # seconds between progress lines
+
+
+DEFAULT_MAX_LENGTH = 128
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -38,7 +42,12 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("file", type=Path, help="UTF-8 text, one segment per line")
     parser.add_argument("--model", default="embedded", help="embedded, a folder, or a hub id")
-    parser.add_argument("--max-length", type=int, default=128, help="tokens per segment")
+    parser.add_argument(
+        "--max-length",
+        type=int,
+        default=None,
+        help=f"tokens per segment (default {DEFAULT_MAX_LENGTH}, or the model's maximum if less)",
+    )
     parser.add_argument("--batch-size", type=int, default=16, help="segments per forward pass")
     parser.add_argument(
         "--shard", type=_shard, default=(1, 1), metavar="K/N", help="run shard K of N"
@@ -140,7 +149,7 @@ def run_corpus_command(argv: list[str]) -> int:
         return error(problem)
     shard, shards = args.shard
     options = CorpusOptions(
-        max_length=args.max_length,
+        max_length=args.max_length or DEFAULT_MAX_LENGTH,
         batch_size=args.batch_size,
         shard=shard,
         shards=shards,
@@ -151,6 +160,9 @@ def run_corpus_command(argv: list[str]) -> int:
         scan_corpus(args.file)  # a bad file fails before the model loads
         loaded = load(args.model)
         loaded.model.to(args.device)
+        if args.max_length is None:  # the default fits models whose maximum is shorter
+            args.max_length = min(DEFAULT_MAX_LENGTH, loaded.info.max_length)
+            options = dataclasses.replace(options, max_length=args.max_length)
         with _stop_requests() as asked:
             run = run_corpus(
                 loaded, args.file, args.out, options, progress=line, should_stop=lambda: asked[0]

@@ -80,9 +80,14 @@ def read_corpus_file(path: Path) -> tuple[CorpusSums, dict[str, Any]]:
         raise CorpusFileError(f"{path} does not exist.") from err
     except OSError as err:
         raise CorpusFileError(f"Could not read {path}: {err.strerror or err}.") from err
-    except (ValueError, KeyError, TypeError) as err:
+    except KeyError as err:
         raise CorpusFileError(
-            f"{path} is not a bert-explorer corpus file ({type(err).__name__}: {err})."
+            f"{path} is not a bert-explorer corpus file: it has no {err} entry."
+        ) from err
+    except (ValueError, TypeError) as err:
+        raise CorpusFileError(
+            f"{path} is not a bert-explorer corpus file (not an .npz that 'bert-explorer "
+            "corpus' wrote)."
         ) from err
     return sums, meta
 
