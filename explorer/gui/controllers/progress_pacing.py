@@ -27,7 +27,7 @@ from explorer.gui.state.explorer_state import ExplorerState
 from explorer.gui.worker.model_worker import LayersOutcome, ModelClient
 
 PROGRESS_INTERVAL_MS = 250
-MIN_REMAINING_MS = 100.0
+MIN_REMAINING_MS = 180.0  # base size at 128 tokens (a 120 ms pass) is painted once
 
 
 class ProgressPacer(QObject):
