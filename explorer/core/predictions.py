@@ -74,6 +74,18 @@ class Predictions:
     def __post_init__(self) -> None:
         _freeze_all(self)
 
+    def token_labels(self) -> list[tuple[str, float]]:
+        """(label, probability) of each token's most probable class ([] without that head)."""
+        probs = self.token_class_probs
+        if probs is None:
+            return []
+        best = probs.argmax(axis=-1).tolist()
+        names = self.labels
+        return [
+            (names[b] if b < len(names) else str(b), float(probs[i, b]))
+            for i, b in enumerate(best)
+        ]
+
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The documented npz keys this pass fills (``mlm_top_*`` come from the export)."""
         arrays: dict[str, np.ndarray] = {}

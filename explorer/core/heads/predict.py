@@ -87,7 +87,7 @@ def predictions_of(
     if kind == choice.TOKEN_CLASSIFICATION:
         logits = outputs["logits"][0]
         found["token_class_probs"] = _numpy(_softmax(logits))
-        found["labels"] = choice.head_labels(loaded.model.config, int(logits.shape[-1]))
+        found["labels"] = loaded.info.head_labels  # read once at load time
     if kind == choice.QUESTION_ANSWERING:
         start = _numpy(_softmax(outputs["start_logits"][0]))
         end = _numpy(_softmax(outputs["end_logits"][0]))
@@ -125,7 +125,7 @@ def _classes(loaded: Any, logits: Any) -> dict[str, Any]:
     return {
         "class_logits": _numpy(values),
         "class_probs": None if probs is None else _numpy(probs),
-        "labels": choice.head_labels(config, count),
+        "labels": loaded.info.head_labels,
         "problem": problem,
     }
 

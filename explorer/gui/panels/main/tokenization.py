@@ -448,8 +448,7 @@ class TokenizationPanel(ShowAware):
         predictions = result.predictions
         if predictions is None or predictions.token_class_probs is None:
             return
-        probs = predictions.token_class_probs
-        best = probs.argmax(axis=-1).tolist()
+        labels = predictions.token_labels()
         names = predictions.labels
         self._heading(cursor, "Labels from the token-classification head")
         sentences = [(0, result.text)] + ([(1, result.pair)] if result.pair is not None else [])
@@ -460,13 +459,13 @@ class TokenizationPanel(ShowAware):
                 if end <= start:
                     continue
                 cursor.insertText(text[done:start], QTextCharFormat())
-                label = names[best[span.index]] if best[span.index] < len(names) else "?"
+                label, prob = labels[span.index]
                 fmt = QTextCharFormat()
                 fmt.setAnchor(True)
                 fmt.setAnchorHref(f"label:{span.index}")
-                fmt.setToolTip(f"{label} · p = {float(probs[span.index, best[span.index]]):.3f}")
-                if label not in ("O", "0"):
-                    colour = LABEL_COLORS[best[span.index] % len(LABEL_COLORS)]
+                fmt.setToolTip(f"{label} · p = {prob:.3f}")
+                if label not in ("O", "0") and label in names:
+                    colour = LABEL_COLORS[names.index(label) % len(LABEL_COLORS)]
                     fmt.setBackground(QColor(colour))
                     fmt.setForeground(QColor("black"))
                 position = cursor.position()

@@ -80,14 +80,8 @@ def table_rows(result: InferenceResult) -> list[tuple[str, ...]]:
 def _token_labels(result: InferenceResult) -> list[str]:
     """'B-PER 0.97' per token when the model has a token-classification head, else []."""
     predictions = result.predictions
-    if predictions is None or predictions.token_class_probs is None:
-        return []
-    probs = predictions.token_class_probs
-    best = probs.argmax(axis=-1).tolist()
-    names = predictions.labels
-    return [
-        f"{names[b] if b < len(names) else b} {float(probs[i, b]):.2f}" for i, b in enumerate(best)
-    ]
+    labels = predictions.token_labels() if predictions is not None else []
+    return [f"{label} {prob:.2f}" for label, prob in labels]
 
 
 _DISPLAY = Qt.ItemDataRole.DisplayRole.value

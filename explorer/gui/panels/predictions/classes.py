@@ -76,6 +76,7 @@ class TokenLabelsPage(QWidget):
         self._state = state
         self.summary = wrapped_label()
         self.table = read_only_table(["#", "token", "label", "p"], stretch=1)
+        self._filled_for: object = None  # the result whose rows the table holds
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary)
@@ -88,14 +89,18 @@ class TokenLabelsPage(QWidget):
         predictions = result.predictions if result is not None else None
         if result is None or predictions is None or predictions.token_class_probs is None:
             return
-        labels = token_labels(predictions.token_class_probs, predictions.labels)
-        rows = [
-            [str(i), str(result.tokens[i]), label, f"{prob:.3f}"]
-            for i, (label, prob) in enumerate(labels)
-        ]
+        labels = predictions.token_labels()
         self.table.blockSignals(True)
-        if self.table.rowCount() != len(rows) or self._texts() != rows:
-            fill_rows(self.table, rows)
+        if result is not self._filled_for:  # the rows change with the result only
+            self._filled_for = result
+            fill_rows(
+                self.table,
+                [
+                    [str(i), str(result.tokens[i]), label, f"{prob:.3f}"]
+                    for i, (label, prob) in enumerate(labels)
+                ],
+            )
+        rows = labels
         token = self._state.token
         if 0 <= token < len(rows):
             self.table.selectRow(token)
@@ -103,22 +108,9 @@ class TokenLabelsPage(QWidget):
         spans = sum(1 for label, _ in labels if label not in ("O", "0"))
         self.summary.setText(f"{spans} of {len(rows)} tokens carry a label other than O")
 
-    def _texts(self) -> list[list[str]]:
-        return [
-            [self.table.item(r, c).text() for c in range(self.table.columnCount())]
-            for r in range(self.table.rowCount())
-        ]
-
     def _on_row_chosen(self) -> None:
         rows = self.table.selectionModel().selectedRows()
         if rows:
             self._state.set_token(rows[0].row())
 
 
-def token_labels(probs: np.ndarray, labels: tuple[str, ...]) -> list[tuple[str, float]]:
-    """(label, probability) of each token's most probable class."""
-    best = np.argmax(probs, axis=-1)
-    return [
-        (labels[int(b)] if int(b) < len(labels) else str(int(b)), float(probs[i, int(b)]))
-        for i, b in enumerate(best)
-    ]
