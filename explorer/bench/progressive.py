@@ -47,7 +47,7 @@ def _layer_watch(bench: WindowBench, layer: int) -> Any:
             progress = state.progress
             if self.armed or progress is None or progress.result.text != self.text:
                 return
-            if state.layers_ready > layer:  # the panel has just drawn it: now it paints
+            if state.attention_ready > layer:  # the panel has just drawn it: now it paints
                 self.arm(outcome.picked_up_at)
 
         def on_result(self, outcome: Any) -> None:  # the layer came with the final result

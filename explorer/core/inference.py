@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from explorer.core.buffers import pooled_empty
 from explorer.core.capture import writing_into
 from explorer.core.errors import InputTextError
 from explorer.core.finiteness import find_non_finite
@@ -174,9 +175,12 @@ class _LayerCapture:
     keeps no tensor beyond one layer's working set: at 512 tokens the peak is the result's
     own arrays plus that working set.
 
-    ``on_layer(k)`` is called once layer k - 1 is complete (its weights, mosaic tiles, hidden
-    state and norms, and every layer before it), for k < L; the last layer is complete only
-    once ``tie_last`` has run (see _capture_forward).
+    ``on_layer(capture, k, full)`` is called once the weights and mosaic tiles of layer k - 1
+    are written (``full`` False; every layer before it is complete), and again once the whole
+    layer is (its hidden state and norms too; ``full`` True), for k < L; the last layer is
+    complete only once ``tie_last`` has run (see _capture_forward). The capture passes itself: a
+    closure over it would be a reference cycle, and the pass's arrays (170 MB at 512 tokens)
+    would stay until Python's cyclic collector ran, long after the result was dropped.
     """
 
     def __init__(
@@ -185,17 +189,18 @@ class _LayerCapture:
         layer_modules: list[Any],
         info: Any,
         count: int,
-        on_layer: Callable[[int], None] | None = None,
+        on_layer: Callable[[_LayerCapture, int, bool], None] | None = None,
     ) -> None:
         import torch
 
         self._torch = torch
         layers, heads = info.num_layers, info.num_heads  # depths, not modules (ALBERT shares)
-        self.attentions = np.empty((layers, heads, count, count), dtype=np.float32)
-        self.hidden = np.empty((layers + 1, count, info.hidden_size), dtype=np.float32)
+        # On recycled pages (explorer.core.buffers): no page faults for the next result's arrays.
+        self.attentions = pooled_empty((layers, heads, count, count))
+        self.hidden = pooled_empty((layers + 1, count, info.hidden_size))
         self.norms = np.empty((layers + 1, count), dtype=np.float32)
         self.factor, self.tile = mosaic_geometry(count)
-        self.mosaic = np.empty((layers * self.tile, heads * self.tile), dtype=np.float32)
+        self.mosaic = pooled_empty((layers * self.tile, heads * self.tile))
         self._attention_t = torch.from_numpy(self.attentions).unsqueeze(1)  # (L, 1, H, T, T)
         self._mosaic_t = torch.from_numpy(self.mosaic).view(layers, self.tile, heads, self.tile)
         # One DisplayViews for the pass: layers handed over early and the final result share
@@ -208,6 +213,7 @@ class _LayerCapture:
         )
         self._on_layer = on_layer
         self.layers_done = 0
+        self.attention_done = 0
         # Layers are counted as they run: a shared layer (ALBERT) is one module at every depth.
         self._attention_ids = {id(module) for module in attention_modules}
         self._next_attention = 0
@@ -260,7 +266,15 @@ class _LayerCapture:
         seen = self._seen_attention[layers - 1] == 1 and self._seen_hidden[layers] == 1
         if seen and self._seen_hidden[0] == 1:
             self.layers_done = layers
-            self._on_layer(layers)
+            self._on_layer(self, layers, True)
+
+    def attention_complete(self, layers: int) -> None:
+        """Announce the weights of ``layers`` layers, if the layers before are complete."""
+        if self._on_layer is None or self._overflow or layers != self.layers_done + 1:
+            return
+        if self._seen_attention[layers - 1] == 1 and self._seen_hidden[0] == 1:
+            self.attention_done = layers
+            self._on_layer(self, layers, False)
 
     def _is_depth(self, index: int, seen: list[int]) -> bool:
         """Whether a call counted ``index`` is a depth of the model (more calls: incomplete)."""
@@ -321,6 +335,7 @@ class _LayerCapture:
             target.copy_(weights)  # eager attention wrote elsewhere
         self._store_views(index, target)
         self._seen_attention[index] += 1
+        self.attention_complete(index + 1)
 
     def complete(self) -> bool:
         """Every layer delivered its weights and hidden state exactly once."""
@@ -405,11 +420,12 @@ class _Captured:
 def _capture_forward(
     loaded: LoadedModel,
     encoding: Encoding,
-    on_layer: Callable[[_LayerCapture, int], None] | None = None,
+    on_layer: Callable[[_LayerCapture, int, bool], None] | None = None,
 ) -> _Captured | None:
     """One hooked forward pass, or None when the hooks do not fit this model.
 
-    ``on_layer(capture, k)`` is called as soon as the first k layers are complete.
+    ``on_layer(capture, k, full)`` is called as soon as the first k layers' weights are written
+    (``full`` False) and once they are complete (``full`` True).
     """
     attention_modules = _recorded_modules(loaded.model, "attentions")
     layer_modules = _recorded_modules(loaded.model, "hidden_states")
@@ -422,7 +438,7 @@ def _capture_forward(
         layer_modules,
         loaded.info,
         encoding.input_ids.shape[0],
-        None if on_layer is None else lambda layers: on_layer(capture, layers),
+        on_layer,
     )
     try:
         with writing_into(capture.buffer_for):
@@ -519,14 +535,17 @@ def _skeleton(
 
 def _progress_relay(
     loaded: LoadedModel, encoding: Encoding, heads: tuple[Head, ...], on_layer: LayerCallback
-) -> Callable[[_LayerCapture, int], None]:
-    """The capture's per-layer call, turned into one LayerProgress that grows."""
+) -> Callable[[_LayerCapture, int, bool], None]:
+    """The capture's per-layer calls, turned into one LayerProgress that grows."""
     made: list[LayerProgress] = []
 
-    def relay(capture: _LayerCapture, layers: int) -> None:
+    def relay(capture: _LayerCapture, layers: int, full: bool) -> None:
         if not made:
             made.append(LayerProgress(_skeleton(loaded, encoding, heads, capture), capture.display))
-        made[0].advance(layers)
+        if full:
+            made[0].advance(layers)
+        else:
+            made[0].advance_attention(layers)
         on_layer(made[0])
 
     return relay

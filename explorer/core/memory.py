@@ -63,11 +63,14 @@ def keep_freed_memory() -> bool:
 
 
 def release_freed_memory() -> bool:
-    """Hand the heap's free pages back to the system (after a model was replaced, say).
+    """Hand the heap's free pages and the pool's kept mappings back (a model was replaced).
 
     Kept memory is for the next inference of the same model; a model dropped for another
     leaves hundreds of MB that would otherwise stay resident. False where glibc is absent.
     """
+    from explorer.core.buffers import POOL
+
+    POOL.clear()
     if not keep_freed_memory():
         return False
     libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")

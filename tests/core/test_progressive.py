@@ -18,24 +18,26 @@ def _same_bits(a: np.ndarray | None, b: np.ndarray | None) -> bool:
 
 
 class _Recorder:
-    """Copies what a reader may read at each call: the layers below ``layers_ready``."""
+    """Copies what a reader may read at each call: the weights below ``attention_ready``, the
+    rest below ``layers_ready``."""
 
     def __init__(self) -> None:
-        self.counts: list[int] = []
+        self.counts: list[tuple[int, int]] = []
         self.progresses: list[LayerProgress] = []
-        self.layer_copies: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.weight_copies: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.norm_copies: dict[int, np.ndarray] = {}
 
     def __call__(self, progress: LayerProgress) -> None:
-        ready = progress.layers_ready
-        self.counts.append(ready)
+        ready, weights_ready = progress.layers_ready, progress.attention_ready
+        self.counts.append((ready, weights_ready))
         self.progresses.append(progress)
-        layer = ready - 1
+        layer = weights_ready - 1
         tile = progress.views.mosaic_tile
-        self.layer_copies[layer] = (
+        self.weight_copies[layer] = (
             progress.result.attentions[layer].copy(),
-            progress.result.hidden_norms[ready].copy(),
-            progress.views.mosaic[layer * tile : ready * tile].copy(),
+            progress.views.mosaic[layer * tile : weights_ready * tile].copy(),
         )
+        self.norm_copies[ready] = progress.result.hidden_norms[ready].copy()
 
 
 @pytest.mark.parametrize("knocked_out", [(), ((1, 2),)])
@@ -43,16 +45,21 @@ def test_a_progressive_pass_delivers_every_layer_in_order_complete(tiny_model, k
     recorder = _Recorder()
     result, views = run_inference_with_views(tiny_model, TEXT, PAIR, knocked_out, recorder)
     layers = result.num_layers
-    assert recorder.counts == list(range(1, layers + 1))
+    # Each layer twice, in order: its weights (before its feed-forward part), then all of it.
+    expected = [(k - 1 + full, k) for k in range(1, layers + 1) for full in (0, 1)]
+    assert recorder.counts == expected
     assert len({id(p) for p in recorder.progresses}) == 1  # one progress object per pass
     progress = recorder.progresses[0]
-    assert progress.layers_ready == layers
+    assert progress.layers_ready == progress.attention_ready == layers
     tile = views.mosaic_tile
     # What a reader copied when a layer was announced is what the final result holds.
-    for layer, (weights, norms, mosaic_rows) in recorder.layer_copies.items():
+    assert sorted(recorder.weight_copies) == list(range(layers))
+    for layer, (weights, mosaic_rows) in recorder.weight_copies.items():
         assert _same_bits(weights, result.attentions[layer])
-        assert _same_bits(norms, result.hidden_norms[layer + 1])
         assert _same_bits(mosaic_rows, views.mosaic[layer * tile : (layer + 1) * tile])
+    assert sorted(recorder.norm_copies) == list(range(layers + 1))
+    for row, norms in recorder.norm_copies.items():
+        assert _same_bits(norms, result.hidden_norms[row])
     # The skeleton shares the final result's arrays and cannot be written through.
     assert np.shares_memory(progress.result.attentions, result.attentions)
     assert progress.views is views
@@ -75,7 +82,7 @@ def test_a_reader_behind_the_pass_gets_one_message_and_the_newest_count(tiny_mod
 
     def on_layer(progress: LayerProgress) -> None:
         if progress.tell():  # a worker sends a message only when none is waiting
-            told.append(progress.layers_ready)
+            told.append(progress.attention_ready)
 
     run_inference_with_views(tiny_model, TEXT, on_layer=on_layer)
     assert told == [1]  # nobody claimed the first message: no second one was sent
@@ -95,6 +102,27 @@ def test_claim_takes_the_newest_count_and_allows_the_next_message(tiny_model):
 
     result, _ = run_inference_with_views(tiny_model, TEXT, on_layer=on_layer)
     assert result.num_layers == 4
-    assert messages == [1, -1, 2]
-    assert progresses[-1].claim() == 4  # the reader, late, sees every layer at once
+    # Layer 1's weights, layer 1, layer 2's weights, layer 2 (then nobody claims).
+    assert messages == [0, 0, 1, -1, 1, -1, 2]
+    assert progresses[-1].claim_counts() == (4, 4)  # the reader, late, sees every layer
     assert progresses[-1].tell()  # and a message may be sent again
+
+
+def test_a_dropped_result_is_freed_at_once_without_the_cyclic_collector(tiny_model):
+    """No reference cycle holds a pass's arrays: at 512 tokens they are 170 MB a result."""
+    import gc
+    import weakref
+
+    seen: list[int] = []
+    gc.collect()
+    gc.disable()
+    try:
+        result, views = run_inference_with_views(
+            tiny_model, TEXT, PAIR, on_layer=lambda progress: seen.append(progress.layers_ready)
+        )
+        gone = [weakref.ref(result), weakref.ref(views)]
+        del result, views
+        assert seen, "the pass handed over no layer: the test would not cover the relay"
+        assert [ref() for ref in gone] == [None, None]
+    finally:
+        gc.enable()

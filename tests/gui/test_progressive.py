@@ -46,7 +46,7 @@ def gate(monkeypatch):
 
 def test_layers_reach_the_panels_in_order_while_the_pass_runs(qtbot, window, gate):
     state, attention, norms = window.state, window.attention_panel, window.norms_panel
-    shown: list[int] = []
+    shown: list[tuple[int, int]] = []
     on_screen = threading.Condition()
     checks: list[str] = []
     progresses: list[LayerProgress] = []
@@ -54,19 +54,20 @@ def test_layers_reach_the_panels_in_order_while_the_pass_runs(qtbot, window, gat
 
     def wait_until_shown(progress: LayerProgress) -> None:  # worker thread
         with on_screen:
-            on_screen.wait_for(lambda: progress.layers_ready in shown, GATE_S)
+            counts = (progress.layers_ready, progress.attention_ready)
+            on_screen.wait_for(lambda: counts in shown, GATE_S)
 
     gate.after_layer = wait_until_shown
     state.set_layer(2)  # layer 3 of 4: computed after two messages
 
     def on_progress() -> None:  # GUI thread, after the panels
-        progress, ready = state.progress, state.layers_ready
+        progress, ready, weights = state.progress, state.layers_ready, state.attention_ready
         assert progress is not None and state.result is None
         tile = progress.views.mosaic_tile
-        assert attention.overview_image.image.shape[0] == ready * tile  # row by row
+        assert attention.overview_image.image.shape[0] == weights * tile  # row by row
         assert norms.image.image.shape[0] == ready + 1  # the embeddings and each layer done
         title = attention.heatmap.getPlotItem().titleLabel.text
-        if ready < 3:
+        if weights < 3:
             assert title == "Computing layer 3 of 4…", title
             state.set_layer(0)  # a layer that is done paints at once: selections respond
             np.testing.assert_array_equal(
@@ -81,15 +82,17 @@ def test_layers_reach_the_panels_in_order_while_the_pass_runs(qtbot, window, gat
         progresses.append(progress)
         pictures.append((attention.image.image, attention.overview_image.image))
         with on_screen:
-            shown.append(ready)
+            shown.append((ready, weights))
             on_screen.notify_all()
 
     state.progress_changed.connect(on_progress)
     window.input_bar.set_inputs("the old man watched the boats")
     window.run_now()
     result = wait_for_result(qtbot, window, "the old man watched the boats")
-    assert shown == [1, 2, 3, 4]  # every layer, in order, one message each
-    assert len(checks) == 4
+    # Every layer in order, one message for its weights (its attention has run), one for all
+    # of it (its hidden state too).
+    assert shown == [(k - 1 + full, k) for k in range(1, 5) for full in (0, 1)]
+    assert len(checks) == 8
     assert state.progress is None  # the final result replaced it
     # The final result holds the very arrays whose layers were shown while it was computed,
     # so the pictures made from them are not made again.
@@ -160,22 +163,29 @@ def test_a_failed_pass_leaves_the_result_on_show(qtbot, window, gate):
     assert window.attention_panel.overview_image.image.shape == state.views.mosaic.shape
 
 
+def _stage(progress: LayerProgress) -> int:
+    """1, 2, … 2L: layer 1's weights, layer 1, layer 2's weights, layer 2, …"""
+    return progress.layers_ready + progress.attention_ready
+
+
 def test_each_layer_handed_over_is_painted_in_one_pass(qtbot, window, gate):
     from tests.gui.test_paint_batch import PassCounter
 
-    released = {k: threading.Event() for k in range(1, 5)}
-    gate.after_layer = lambda progress: released[progress.layers_ready].wait(GATE_S)
+    released = {k: threading.Event() for k in range(1, 9)}
+    gate.after_layer = lambda progress: released[_stage(progress)].wait(GATE_S)
     state = window.state
+    state.set_layer(1)  # its weights change the heatmap and the overview
     window.input_bar.set_inputs("the cat sat on the mat")
     window.run_now()
+    released[1].set()
     qtbot.waitUntil(lambda: state.layers_ready == 1, timeout=TIMEOUT_MS)
     qtbot.waitUntil(lambda: not window.paint_batch.holding)
     qtbot.wait(100)  # the first layer's paints are over
-    attention, norms = window.attention_panel, window.norms_panel
-    viewports = [attention.overview.viewport(), norms.heatmap.viewport()]
+    attention = window.attention_panel
+    viewports = [attention.heatmap.viewport(), attention.overview.viewport()]
     counter = PassCounter(window, viewports)
-    released[1].set()
-    qtbot.waitUntil(lambda: state.layers_ready == 2, timeout=TIMEOUT_MS)
+    released[2].set()
+    qtbot.waitUntil(lambda: state.attention_ready == 2, timeout=TIMEOUT_MS)
     qtbot.waitUntil(lambda: all(counter.painted_in.values()))
     qtbot.wait(100)  # a second pass, if one were coming, has come
     passes = list(counter.painted_in.values())
@@ -188,34 +198,40 @@ def test_each_layer_handed_over_is_painted_in_one_pass(qtbot, window, gate):
 
 def test_layers_are_paced_but_the_selected_layer_is_shown_at_once(qtbot, window, gate, monkeypatch):
     monkeypatch.setattr(progress_pacing, "PROGRESS_INTERVAL_MS", 60_000)
-    released = {k: threading.Event() for k in range(1, 5)}
-    gate.after_layer = lambda progress: released[progress.layers_ready].wait(GATE_S)
+    released = {k: threading.Event() for k in range(1, 9)}
+    gate.after_layer = lambda progress: released[_stage(progress)].wait(GATE_S)
     state, controller = window.state, window.controller
     arrived: list[int] = []
-    controller.layers_ready.connect(lambda outcome: arrived.append(outcome.progress.layers_ready))
+    controller.layers_ready.connect(lambda outcome: arrived.append(_stage(outcome.progress)))
     state.set_layer(2)
     window.input_bar.set_inputs("the cat sat on the mat")
     window.run_now()
-    qtbot.waitUntil(lambda: 1 in arrived, timeout=TIMEOUT_MS)
-    released[1].set()
-    qtbot.waitUntil(lambda: 2 in arrived, timeout=TIMEOUT_MS)
+    for stage in (1, 2, 3):  # layer 1, then layer 2's weights
+        qtbot.waitUntil(lambda stage=stage: stage in arrived, timeout=TIMEOUT_MS)
+        released[stage].set()
+    qtbot.waitUntil(lambda: 4 in arrived, timeout=TIMEOUT_MS)  # layer 2 complete
     assert state.progress is None  # held back: within the interval, not the selected layer
     state.set_layer(1)  # a layer held back is selected: shown at once
-    assert state.layers_ready == 2
+    assert state.attention_ready == 2
     assert "Computing" not in window.attention_panel.heatmap.getPlotItem().titleLabel.text
     state.set_layer(2)
     assert window.attention_panel.heatmap.getPlotItem().titleLabel.text == "Computing layer 3 of 4…"
-    released[2].set()
-    qtbot.waitUntil(lambda: state.layers_ready == 3, timeout=TIMEOUT_MS)  # layer 3 is selected
+    released[4].set()
+    # Layer 3 is selected: its weights are shown at once, before the rest of the layer.
+    qtbot.waitUntil(lambda: state.attention_ready == 3, timeout=TIMEOUT_MS)
+    assert state.layers_ready == 2
+    assert "Computing" not in window.attention_panel.heatmap.getPlotItem().titleLabel.text
     # A newer edit: what is held of the old pass is never shown when the interval ends.
-    released[3].set()
-    qtbot.waitUntil(lambda: 4 in arrived, timeout=TIMEOUT_MS)
-    assert state.layers_ready == 3
+    released[5].set()
+    released[6].set()
+    qtbot.waitUntil(lambda: 7 in arrived, timeout=TIMEOUT_MS)
+    assert state.attention_ready == 3
     window.input_bar.set_inputs("a newer sentence")
     window.run_now()
     window.progress_pacer._on_interval_ended()
-    assert state.layers_ready == 3 and state.progress.result.text == "the cat sat on the mat"
-    released[4].set()
+    assert state.attention_ready == 3 and state.progress.result.text == "the cat sat on the mat"
+    for event in released.values():
+        event.set()
     wait_for_result(qtbot, window, "a newer sentence")
     assert state.progress is None
 

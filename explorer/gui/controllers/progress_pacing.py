@@ -1,17 +1,19 @@
 """The pace at which layers of a pass under way reach the panels (issue 21).
 
-The worker sends one message per completed layer, coalesced: the next one only once this one is
-claimed. Each message the panels take costs the GUI thread 5–10 ms at 512 tokens on the base
-size (the overview's rows so far rendered and painted again, the norms, their curve), and on
-two cores that time, and the GIL it holds, is taken from the forward pass itself.
+The worker sends a message when a layer's attention weights are written and again when the
+whole layer is, coalesced: the next one only once this one is claimed. Each message the panels
+take costs the GUI thread 5–10 ms at 512 tokens on the base size (the overview's rows so far
+rendered and painted again, the norms, their curve), and on two cores that time, and the GIL
+it holds, is taken from the forward pass itself.
 So every message is claimed at once (the worker keeps telling), but a new count is shown at
 most every ``PROGRESS_INTERVAL_MS`` (counted from the start of the pass for its first), except
-when it brings the layer the window shows: that one is shown as soon as it arrives. The newest
-count held back is shown when the interval ends, unless the request has gone stale or its final
-result came first.
+when it brings the weights of the layer the window shows: those are shown as soon as they
+arrive. The newest count held back is shown when the interval ends, unless the request has
+gone stale or its final result came first.
 
 Nothing is shown when the rest of the pass is expected to take less than
-``MIN_REMAINING_MS`` (the time so far per layer, times the layers left): the final result is
+``MIN_REMAINING_MS`` (the time so far per layer done, a layer's attention counting as a
+quarter, times the layers left): the final result is
 about to come, and painting layers now would only delay it (the GUI's Python holds the GIL
 the worker's hooks need). Short passes are painted once, when they end, as before.
 """
@@ -37,7 +39,7 @@ class ProgressPacer(QObject):
         super().__init__(parent)
         self._state = state
         self._client = client
-        self._held: tuple[LayersOutcome, int] | None = None
+        self._held: tuple[LayersOutcome, int, int] | None = None  # (outcome, layers, attention)
         self._shown_at = 0.0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -50,42 +52,43 @@ class ProgressPacer(QObject):
     def on_layers_ready(self, outcome: LayersOutcome) -> None:
         """Claim the layers done; show them now or when the interval ends."""
         progress = outcome.progress
-        ready = progress.claim()
+        ready, attention = progress.claim_counts()
         elapsed_ms = (time.perf_counter() - outcome.picked_up_at) * 1000.0
-        if elapsed_ms / max(ready, 1) * (progress.num_layers - ready) < MIN_REMAINING_MS:
+        done = max(ready, attention - 0.75, 0.25)  # a layer's attention is about a quarter of it
+        if elapsed_ms / done * (progress.num_layers - done) < MIN_REMAINING_MS:
             self._on_pass_ended()  # the final result is near: it brings every layer
             return
         state = self._state
         new = progress is not state.progress
-        shown = 0 if new else state.layers_ready
-        wanted = shown < state.layer + 1 <= ready  # the selected layer is here
+        shown = 0 if new else state.attention_ready
+        wanted = shown < state.layer + 1 <= attention  # the selected layer's weights are here
         since = outcome.picked_up_at if new else self._shown_at
         wait_ms = PROGRESS_INTERVAL_MS - (time.perf_counter() - since) * 1000.0
         if wanted or wait_ms <= 0:
-            self._show(progress, ready)
+            self._show(progress, ready, attention)
             return
-        self._held = (outcome, ready)
+        self._held = (outcome, ready, attention)
         if not self._timer.isActive():
             self._timer.start(max(1, int(wait_ms)))
 
     def _on_layer_changed(self, layer: int) -> None:
         """A layer held back is selected: it is shown now, not when the interval ends."""
-        if self._held is not None and self._held[1] >= layer + 1 > self._state.layers_ready:
+        if self._held is not None and self._held[2] >= layer + 1 > self._state.attention_ready:
             self._on_interval_ended()
 
-    def _show(self, progress: LayerProgress, ready: int) -> None:
+    def _show(self, progress: LayerProgress, ready: int, attention: int) -> None:
         self._held = None
         self._timer.stop()
         self._shown_at = time.perf_counter()
-        self._state.show_progress(progress, ready)
+        self._state.show_progress(progress, ready, attention)
 
     def _on_interval_ended(self) -> None:
         held, self._held = self._held, None
         if held is None:
             return
-        outcome, ready = held
+        outcome, ready, attention = held
         if self._client.is_newest(outcome.request_id, outcome.stream):  # never a stale pass
-            self._show(outcome.progress, ready)
+            self._show(outcome.progress, ready, attention)
 
     def _on_pass_ended(self, *_outcome: object) -> None:
         self._held = None  # the final result replaces the layers

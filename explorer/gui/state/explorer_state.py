@@ -5,8 +5,9 @@ ignore values equal to the current one, which is the re-entry guard that stops a
 echo from looping back through the others.
 
 While a pass runs, ``progress`` holds the layers of the newer result that are done so far
-(issue 21): the panels that show one layer (attention, the overview, the norms) read it up to
-``layers_ready``, every other panel keeps showing ``result`` until the final one replaces both.
+(issue 21): the attention views read it up to ``attention_ready`` (a layer's weights come
+before the rest of it), the norms up to ``layers_ready``, and every other panel keeps showing
+``result`` until the final one replaces both.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class ExplorerState(QObject):
         self._views: DisplayViews | None = None
         self._progress: LayerProgress | None = None
         self._layers_ready = 0
+        self._attention_ready = 0
         self._model_info: ModelInfo | None = None
         self._token = -1
         self._layer = 0
@@ -96,6 +98,14 @@ class ExplorerState(QObject):
         Layers done since then are not the panels' until the next message claims them.
         """
         return self._layers_ready
+
+    @property
+    def attention_ready(self) -> int:
+        """How many layers' attention weights of ``progress`` the panels may read (≥ layers_ready).
+
+        Counted when it was shown, as ``layers_ready``.
+        """
+        return self._attention_ready
 
     @property
     def model_info(self) -> ModelInfo | None:
@@ -168,7 +178,7 @@ class ExplorerState(QObject):
         """Show a new result (or clear with None), keeping the selection where it still fits."""
         self._result = result
         self._views = views if result is not None else None
-        self._progress, self._layers_ready = None, 0  # the final result replaces it
+        self._progress, self._layers_ready, self._attention_ready = None, 0, 0  # replaced
         self._analyses.clear()
         if result is not None:
             self._layer = min(self._layer, result.num_layers - 1)
@@ -180,21 +190,29 @@ class ExplorerState(QObject):
             self._token = -1
         self.result_changed.emit()
 
-    def show_progress(self, progress: LayerProgress | None, layers_ready: int = 0) -> None:
+    def show_progress(
+        self, progress: LayerProgress | None, layers_ready: int = 0, attention_ready: int = 0
+    ) -> None:
         """Show the first ``layers_ready`` layers of ``progress`` (None: drop it).
 
-        ``layers_ready`` is the count ``progress.claim()`` gave: a panel repainting later reads
-        this count, never the live one, so layers of a pass that has gone stale since never
-        reach the panels. Dropping the progress leaves ``result`` on show.
+        The counts are the ones ``progress.claim_counts()`` gave (``attention_ready`` is raised
+        to ``layers_ready`` if below): a panel repainting later reads these, never the live ones,
+        so layers of a pass that has gone stale since never reach the panels. Dropping the
+        progress leaves ``result`` on show.
         """
+        attention_ready = max(attention_ready, layers_ready)
         if progress is None:
             if self._progress is None:
                 return
-            self._progress, self._layers_ready = None, 0
+            self._progress, self._layers_ready, self._attention_ready = None, 0, 0
         else:
-            if progress is self._progress and layers_ready <= self._layers_ready:
-                return
-            self._progress, self._layers_ready = progress, layers_ready
+            if progress is self._progress:
+                if layers_ready <= self._layers_ready and attention_ready <= self._attention_ready:
+                    return
+                layers_ready = max(layers_ready, self._layers_ready)  # counts only grow
+                attention_ready = max(attention_ready, self._attention_ready)
+            self._progress = progress
+            self._layers_ready, self._attention_ready = layers_ready, attention_ready
         self.progress_changed.emit()
 
     def request_analysis(self, name: str, **params: Any) -> None:

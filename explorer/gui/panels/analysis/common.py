@@ -140,10 +140,10 @@ def layers_needed(state: ExplorerState, lens: LensOptions) -> int:
 def progress_attention(state: ExplorerState, lens: LensOptions) -> LensedMatrix | None:
     """The attention on show from the layers being computed (None: not ready, or none).
 
-    Reads ``state.progress`` only below ``state.layers_ready``: the mean over layers waits for
-    every layer, as the final result brings them.
+    Reads ``state.progress`` only below ``state.attention_ready``: the mean over layers waits
+    for every layer, as the final result brings them.
     """
-    progress, ready = state.progress, state.layers_ready
+    progress, ready = state.progress, state.attention_ready
     if progress is None or layers_needed(state, lens) > ready or lens.mean_layers:
         return None
     skeleton = progress.result

@@ -217,11 +217,12 @@ class AttentionPanel(QWidget):
     def _shown(self) -> tuple[InferenceResult | None, DisplayViews | None, int]:
         """The result the panel draws, its views and how many of its layers may be read.
 
-        The result being computed when there is one (only below ``state.layers_ready``).
+        The result being computed when there is one (only below ``state.attention_ready``:
+        the weights and mosaic tiles of a layer are written before the rest of it).
         """
         progress = self._state.progress
         if progress is not None:
-            return progress.result, progress.views, self._state.layers_ready
+            return progress.result, progress.views, self._state.attention_ready
         result = self._state.result
         return result, self._state.views, result.num_layers if result is not None else 0
 

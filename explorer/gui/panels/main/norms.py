@@ -5,6 +5,9 @@ While a pass runs, both fill in row by row from its layers that are done (``stat
 
 from __future__ import annotations
 
+import weakref
+from typing import Any
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -95,6 +98,7 @@ class NormsPanel(QWidget):
         self._tokens: list[str] = []
         self._tokens_of: InferenceResult | None = None  # whose tokens those are
         self._range_held: tuple[int, int] | None = None  # (tokens, rows) while rows fill in
+        self._progress_drawn: tuple[Any, int] | None = None  # (pass, layers) drawn last
         self._ticks_shown: tuple[int, int, float] | None = None
 
         plot.getViewBox().sigResized.connect(self._draw_token_axis)
@@ -102,7 +106,7 @@ class NormsPanel(QWidget):
         self.image.cell_clicked.connect(self._on_cell_clicked)
         self.image.cell_hovered.connect(self._on_cell_hovered)
         state.result_changed.connect(self._on_result_changed)
-        state.progress_changed.connect(self._on_result_changed)
+        state.progress_changed.connect(self._on_progress_changed)
         state.token_changed.connect(self._on_token_changed)
         state.layer_changed.connect(self._on_layer_changed)
         self._on_result_changed()
@@ -117,6 +121,14 @@ class NormsPanel(QWidget):
             return progress.result, self._state.layers_ready + 1
         result = self._state.result
         return result, result.hidden_norms.shape[0] if result is not None else 0
+
+    def _on_progress_changed(self) -> None:
+        """More of the pass under way: only whole layers bring norms (not a layer's weights)."""
+        progress = self._state.progress
+        drawn = (None if progress is None else weakref.ref(progress), self._state.layers_ready)
+        if drawn != self._progress_drawn:
+            self._progress_drawn = drawn
+            self._on_result_changed()
 
     def _on_result_changed(self) -> None:
         result, rows = self._shown()
