@@ -71,7 +71,7 @@ class BufferPool:
                 self._free.remove(best)
                 return best
             self.mapped += 1
-        return mmap.mmap(-1, nbytes)
+        return _anonymous_mapping(nbytes)
 
     def _give_back(self, buffer: mmap.mmap) -> None:
         """The last array on ``buffer`` is gone (any thread): keep it, or unmap the oldest."""
@@ -85,6 +85,15 @@ class BufferPool:
                 dropped.append(oldest)
         for old in dropped:
             old.close()
+
+
+def _anonymous_mapping(nbytes: int) -> mmap.mmap:
+    """Private memory of its own (Python's default for ``-1`` is shared, i.e. shmem pages)."""
+    private = getattr(mmap, "MAP_PRIVATE", None)
+    anonymous = getattr(mmap, "MAP_ANONYMOUS", None)
+    if private is None or anonymous is None:  # Windows: the default is private already
+        return mmap.mmap(-1, nbytes)
+    return mmap.mmap(-1, nbytes, flags=private | anonymous)
 
 
 POOL = BufferPool()
