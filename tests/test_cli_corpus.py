@@ -84,6 +84,26 @@ def test_shards_then_merge_on_the_command_line(tmp_path, corpus, tiny_model_dir,
     with np.load(whole) as a, np.load(merged) as b:
         for key in ("head_entropy", "head_offsets", "layer_anisotropy", "word_counts"):
             np.testing.assert_allclose(a[key], b[key], rtol=1e-6)
+        np.testing.assert_array_equal(a["words"], b["words"])
+        np.testing.assert_allclose(a["word_unit_sums"], b["word_unit_sums"], rtol=1e-9, atol=1e-12)
+
+
+def test_a_file_of_an_older_corpus_format_is_refused_by_name(
+    tmp_path, corpus, tiny_model_dir, capsys
+):
+    out = tmp_path / "stats.npz"
+    assert main(["corpus", str(corpus), "--model", str(tiny_model_dir), "--out", str(out)]) == 0
+    with np.load(out) as data:
+        arrays = {key: data[key] for key in data.files}
+    meta = json.loads(str(arrays["meta"]))
+    arrays["meta"] = np.asarray(json.dumps({**meta, "format_version": 1}))
+    old = tmp_path / "old.npz"
+    np.savez(old, **arrays)
+    merged = tmp_path / "m.npz"
+    assert main(["corpus", "merge", str(old), str(out), "--out", str(merged)]) == 2
+    err = capsys.readouterr().err
+    assert "old.npz is in corpus format 1, and this bert-explorer reads format 2" in err
+    assert not merged.exists() and not list(tmp_path.glob(".*"))  # no temporary file left
 
 
 def test_a_long_line_is_a_note_not_a_failure(tmp_path, tiny_model_dir, capsys):

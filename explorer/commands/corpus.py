@@ -193,14 +193,13 @@ def run_corpus_command(argv: list[str]) -> int:
 def run_merge_command(argv: list[str]) -> int:
     """Merge shard outputs into the output of one run."""
     args = _merge_parser().parse_args(argv)
-    from explorer.core.corpus.files import merge_corpus_files, missing_shards, write_atomically
+    from explorer.core.corpus.files import merge_corpus_files, missing_shards
 
     problem = out_problem(args.out)
     if problem:
         return error(problem)
     try:
-        arrays, meta = merge_corpus_files(args.parts)
-        write_atomically(args.out, arrays)
+        arrays, meta = merge_corpus_files(args.parts, args.out)
     except ExplorerError as err:
         return error(str(err))
     print(

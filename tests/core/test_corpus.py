@@ -9,7 +9,13 @@ import pytest
 from scipy.special import rel_entr
 
 from explorer.core.analysis.head_stats import head_statistics
-from explorer.core.corpus.files import CorpusFileError, merge_corpus_files, read_corpus_file
+from explorer.core.corpus import run as run_module
+from explorer.core.corpus.files import (
+    WORD_KEYS,
+    CorpusFileError,
+    merge_corpus_files,
+    read_corpus_file,
+)
 from explorer.core.corpus.reader import CorpusInputError, scan_corpus
 from explorer.core.corpus.run import (
     CorpusCancelled,
@@ -67,12 +73,40 @@ def corpus(tmp_path: Path) -> Path:
     return path
 
 
+def _row_bytes(model) -> int:
+    return (model.info.num_layers + 1) * model.info.hidden_size * 8
+
+
+def _tiny_cache(model, rows: int = 3) -> int:
+    """A word cache of a few rows: a corpus of a hundred words spills most of them to disk."""
+    return rows * _row_bytes(model)
+
+
+@pytest.fixture
+def stores(monkeypatch):
+    """Every word store a corpus run or merge opens, kept for its own accounting."""
+    opened = []
+    real = run_module.open_word_store
+
+    def spy(*args):
+        opened.append(real(*args))
+        return opened[-1]
+
+    monkeypatch.setattr(run_module, "open_word_store", spy)
+    return opened
+
+
 @pytest.fixture(scope="module")
 def single_run(tiny_model, tmp_path_factory):
     folder = tmp_path_factory.mktemp("single")
     path = folder / "corpus.txt"
     path.write_text("\n".join(LINES) + "\n", encoding="utf-8")
     return run_corpus(tiny_model, path, folder / "all.npz", CorpusOptions(batch_size=3, js=True))
+
+
+def _load(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
 
 
 def _results(model):
@@ -119,10 +153,8 @@ def _mean_off_diagonal_cosine(vectors):
     return cosines[:, off].mean(-1)
 
 
-def _direct_layer_measures(results):
-    tokens = np.concatenate(
-        [r.hidden_states[:, ~r.special_tokens_mask].transpose(1, 0, 2) for r in results]
-    ).astype(np.float64)
+def _direct_occurrences(results) -> dict[str, list[np.ndarray]]:
+    """Each word's (L+1, D) states, one per occurrence: its pieces averaged, as inspect has them."""
     occurrences: dict[str, list[np.ndarray]] = {}
     for r in results:
         for seq, sentence in ((0, r.text), (1, r.pair)):
@@ -130,7 +162,27 @@ def _direct_layer_measures(results):
                 pieces = np.flatnonzero((r.sequence_ids == seq) & (r.word_ids == word))
                 name = sentence[r.offsets[pieces[0], 0] : r.offsets[pieces[-1], 1]].casefold()
                 if name.isalnum():
-                    occurrences.setdefault(name, []).append(r.hidden_states[:, pieces].mean(1))
+                    states = r.hidden_states[:, pieces].astype(np.float64).mean(1)
+                    occurrences.setdefault(name, []).append(states)
+    return occurrences
+
+
+def _direct_word_table(results):
+    """words (sorted), counts and Σ unit vectors, brute force from the inspect states."""
+    occurrences = _direct_occurrences(results)
+    words = sorted(occurrences)
+    counts = np.array([len(occurrences[w]) for w in words], dtype=np.int64)
+    sums = np.stack(
+        [sum(v / np.linalg.norm(v, axis=-1, keepdims=True) for v in occurrences[w]) for w in words]
+    )
+    return words, counts, sums
+
+
+def _direct_layer_measures(results):
+    tokens = np.concatenate(
+        [r.hidden_states[:, ~r.special_tokens_mask].transpose(1, 0, 2) for r in results]
+    ).astype(np.float64)
+    occurrences = _direct_occurrences(results)
     frequent = [np.stack(v) for v in occurrences.values() if len(v) >= 5]
     assert {len(v) for v in frequent} and len(frequent) == 2  # "the" and "bank"
     return {
@@ -173,9 +225,65 @@ def _assert_same(a: dict, b: dict, *, exact: bool) -> None:
             np.testing.assert_allclose(a[key], b[key], rtol=1e-9, atol=1e-12, err_msg=key)
 
 
-@pytest.mark.parametrize("capacity", [512, 8])
-def test_shards_merge_to_one_run(tiny_model, corpus, tmp_path, capacity):
-    options = CorpusOptions(batch_size=2, js=True, word_capacity=capacity, chunk_batches=4)
+def test_every_word_is_exact_with_a_cache_far_smaller_than_the_vocabulary(
+    tiny_model, corpus, tmp_path, stores
+):
+    """A word cache of 3 rows, ~100 distinct words: the table equals a brute-force recount."""
+    out = tmp_path / "small-cache.npz"
+    cache = _tiny_cache(tiny_model)
+    run = run_corpus(tiny_model, corpus, out, CorpusOptions(batch_size=3, word_cache_bytes=cache))
+    (store,) = stores
+    assert store.cache_bytes == cache and 0 < store.peak_cached_bytes <= cache
+    assert len(store) > 90 and store.rows_written >= len(store) - 3  # all but 3 went to disk
+    assert store.rows_read > 0  # and words met again came back from it
+
+    results = _results(tiny_model)
+    words, counts, sums = _direct_word_table(results)
+    written = _load(out)
+    assert written["words"].tolist() == words
+    np.testing.assert_array_equal(written["word_counts"], counts)
+    assert written["word_unit_sums"].dtype == np.float64
+    np.testing.assert_allclose(written["word_unit_sums"], sums, rtol=1e-6, atol=1e-6)
+    frequent = counts >= 5
+    n = counts[frequent][:, None].astype(np.float64)
+    similarity = (((sums[frequent] ** 2).sum(-1) - n) / (n * (n - 1))).mean(0)
+    np.testing.assert_allclose(written["layer_self_similarity"], similarity, rtol=1e-5, atol=1e-6)
+    assert run.meta["words_with_enough_occurrences"] == int(frequent.sum()) == 2
+    expected = _direct_layer_measures(results)["layer_self_similarity"]
+    np.testing.assert_allclose(written["layer_self_similarity"], expected, rtol=1e-5, atol=1e-6)
+    assert not set(WORD_KEYS) & set(run.arrays)  # the table is in the file, not in RAM
+
+
+def test_a_default_cache_serves_a_small_vocabulary_without_the_disk(
+    tiny_model, corpus, tmp_path, stores
+):
+    run_corpus(tiny_model, corpus, tmp_path / "o.npz", CorpusOptions(batch_size=3))
+    (store,) = stores
+    assert store.rows_written == store.rows_read == 0 and store.cached_bytes > 0
+
+
+def test_more_words_than_the_old_sample_are_all_kept(tiny_model, tmp_path):
+    words = [f"w{i}" for i in range(700)]  # more distinct words than 512
+    path = tmp_path / "many.txt"
+    path.write_text(
+        "\n".join(" ".join(words[i : i + 10]) for i in range(0, 700, 10)) + "\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "many.npz"
+    cache = _tiny_cache(tiny_model, rows=16)
+    run_corpus(tiny_model, path, out, CorpusOptions(batch_size=8, word_cache_bytes=cache))
+    written = _load(out)
+    assert written["words"].tolist() == sorted(words)
+    np.testing.assert_array_equal(written["word_counts"], np.ones(700, dtype=np.int64))
+    layers = tiny_model.info.num_layers + 1
+    assert written["word_unit_sums"].shape == (700, layers, tiny_model.info.hidden_size)
+    np.testing.assert_allclose(np.linalg.norm(written["word_unit_sums"], axis=-1), 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("cache_rows", [None, 3])
+def test_shards_merge_to_one_run(tiny_model, corpus, tmp_path, cache_rows):
+    cache = {} if cache_rows is None else {"word_cache_bytes": _tiny_cache(tiny_model, cache_rows)}
+    options = CorpusOptions(batch_size=2, js=True, chunk_batches=4, **cache)
     whole = run_corpus(tiny_model, corpus, tmp_path / "whole.npz", options)
     parts = []
     for shard in (1, 2, 3):
@@ -184,16 +292,22 @@ def test_shards_merge_to_one_run(tiny_model, corpus, tmp_path, capacity):
         run = run_corpus(tiny_model, corpus, out, sharded)
         assert 0 < run.sums.segments < 20
         parts.append(out)
-    merged, meta = merge_corpus_files(parts)
+    merged_out = tmp_path / "merged.npz"
+    merged, meta = merge_corpus_files(parts, merged_out, *cache.values())
     assert meta["shards_merged"] == [1, 2, 3]
-    assert len(merged["words"]) == min(capacity, len(whole.arrays["words"]))
     _assert_same(whole.arrays, merged, exact=False)
+    merged_file, whole_file = _load(merged_out), _load(tmp_path / "whole.npz")
+    shard_words = set().union(*(_load(p)["words"].tolist() for p in parts))
+    assert set(merged_file["words"].tolist()) == shard_words
+    assert len(whole_file["words"]) > 90
+    _assert_same(whole_file, merged_file, exact=False)
     with pytest.raises(CorpusFileError, match="Shard 2 is in both"):
-        merge_corpus_files([parts[0], parts[1], parts[1]])
+        merge_corpus_files([parts[0], parts[1], parts[1]], tmp_path / "twice.npz")
 
 
-def test_cancel_and_resume_equals_one_run(tiny_model, corpus, tmp_path):
-    options = CorpusOptions(batch_size=2, js=True, word_capacity=8, chunk_batches=2)
+def test_cancel_and_resume_equals_one_run(tiny_model, corpus, tmp_path, stores):
+    cache = _tiny_cache(tiny_model)
+    options = CorpusOptions(batch_size=2, js=True, word_cache_bytes=cache, chunk_batches=2)
     whole = run_corpus(tiny_model, corpus, tmp_path / "whole.npz", options)
     out = tmp_path / "resumed.npz"
     asked = iter(range(100))
@@ -203,13 +317,46 @@ def test_cancel_and_resume_equals_one_run(tiny_model, corpus, tmp_path):
     assert checkpoint.exists() and not out.exists()
     partial, meta = read_corpus_file(checkpoint)
     assert partial.segments == 8 and meta["next_batch"] == 4
+    in_checkpoint = _load(checkpoint)
+    assert len(in_checkpoint["words"]) == len(stores[1]) > 3  # more than the cache held
     seen = []
     resumed = run_corpus(tiny_model, corpus, out, options, progress=seen.append)
     assert seen[0].done == 10 and seen[0].session_done == 2 and seen[-1].done == 20
     assert not checkpoint.exists()
     _assert_same(whole.arrays, resumed.arrays, exact=True)
-    with np.load(out) as written:
-        _assert_same(whole.arrays, {k: written[k] for k in written.files}, exact=True)
+    whole_file = _load(tmp_path / "whole.npz")
+    assert set(WORD_KEYS) <= set(whole_file)
+    _assert_same(whole_file, _load(out), exact=True)
+    assert all(s.peak_cached_bytes <= cache for s in stores)
+
+
+def test_a_periodic_checkpoint_holds_the_words_and_resumes_to_one_run(
+    tiny_model, corpus, tmp_path, monkeypatch
+):
+    """A run killed after a periodic checkpoint (not a cancel) resumes from it to one run."""
+    options = CorpusOptions(batch_size=2, word_cache_bytes=_tiny_cache(tiny_model))
+    run_corpus(tiny_model, corpus, tmp_path / "whole.npz", options)
+    out = tmp_path / "killed.npz"
+    checkpoint = checkpoint_path(out)
+    copies = []
+    real = run_module.write_corpus_file
+
+    def keep_a_copy(path, *args):
+        written = real(path, *args)
+        if path == checkpoint:
+            copies.append(checkpoint.read_bytes())
+        return written
+
+    monkeypatch.setattr(run_module, "write_corpus_file", keep_a_copy)
+    every_batch = CorpusOptions(**{**options.__dict__, "checkpoint_seconds": 0.0})
+    run_corpus(tiny_model, corpus, out, every_batch)
+    assert copies and not checkpoint.exists()
+    checkpoint.write_bytes(copies[0])  # as if the run had been killed after it
+    out.unlink()
+    saved = _load(checkpoint)
+    assert 0 < int(saved["segments"]) < 20 and len(saved["words"]) > 3
+    run_corpus(tiny_model, corpus, out, options)
+    _assert_same(_load(tmp_path / "whole.npz"), _load(out), exact=True)
 
 
 def test_a_checkpoint_of_another_run_is_refused(tiny_model, corpus, tmp_path):
@@ -272,19 +419,74 @@ def test_the_demo_corpus_ships_and_runs(tiny_model, tmp_path):
     assert np.isfinite(run.arrays["layer_self_similarity"]).all()
 
 
-def test_a_full_word_table_keeps_the_smallest_hashes_whatever_the_order():
-    from explorer.core.corpus.words import WordTable, word_hash
+def test_the_word_store_spills_within_its_byte_bound_and_adds_exactly(tmp_path):
+    from explorer.core.corpus.words import CHUNK_BYTES, WordChunk, WordStore
 
-    words = [f"w{i}" for i in range(40)]
-    unit = np.ones((2, 3))
-    forward, backward = WordTable(capacity=5), WordTable(capacity=5)
-    for word in words:
-        if forward.wants(word):
-            forward.add(word, unit)
-    for word in reversed(words):
-        backward.add(word, unit, occurrences=2)
-    smallest = sorted(words, key=word_hash)[:5]
-    assert sorted(forward.hashes) == sorted(backward.hashes) == sorted(smallest)
-    assert all(forward.wants(w) for w in smallest)
-    assert not any(forward.wants(w) for w in set(words) - set(smallest))
-    assert backward.counts[smallest[0]] == 2
+    shape = (3, 4)
+    row = 3 * 4 * 8
+    rng = np.random.default_rng(0)
+    expected: dict[str, np.ndarray] = {}
+    counts: dict[str, int] = {}
+    with WordStore(shape, tmp_path, cache_bytes=5 * row + row // 2) as store:
+        assert store.cache_bytes == 5 * row + row // 2
+        for step in range(2000):
+            word = f"w{int(rng.zipf(1.3)) % 300}"
+            unit = rng.standard_normal(shape)
+            store.add(word, unit, occurrences=2)
+            expected[word] = expected.get(word, np.zeros(shape)) + unit
+            counts[word] = counts.get(word, 0) + 2
+            assert store.cached_bytes <= 5 * row, step
+        assert store.peak_cached_bytes == 5 * row and store.rows_written > 100
+        order = store.sorted_words()
+        assert order == sorted(expected)
+        chunks = list(store.chunks(order, rows=True))
+        assert sum(len(c.words) for c in chunks) == len(order)
+        assert all(len(c.words) <= CHUNK_BYTES // row for c in chunks)
+        rows = np.concatenate([c.rows for c in chunks])
+        np.testing.assert_array_equal(rows, np.stack([expected[w] for w in order]))
+        np.testing.assert_array_equal(
+            np.concatenate([c.counts for c in chunks]), [counts[w] for w in order]
+        )
+        # A file's rows added past the cache: cached words, spilled words and new ones.
+        extra = sorted([*order[:50], "zz-new", "zz-newer"])
+        more = rng.standard_normal((len(extra), *shape))
+        store.add_rows(WordChunk(extra, np.ones(len(extra), dtype=np.int64), more))
+        for word, unit in zip(extra, more, strict=True):
+            expected[word] = expected.get(word, np.zeros(shape)) + unit
+        order = store.sorted_words()
+        (chunk,) = store.chunks(order, rows=True)
+        np.testing.assert_array_equal(chunk.rows, np.stack([expected[w] for w in order]))
+        assert store.cached_bytes <= 5 * row
+    with pytest.raises(ValueError, match="holds no 96-byte row"):
+        WordStore(shape, tmp_path, cache_bytes=95)
+    assert not list(tmp_path.iterdir())  # the spill file has no name and is gone
+
+
+def test_streamed_npz_members_read_back_with_np_load_and_in_chunks(tmp_path):
+    import zipfile
+
+    from explorer.core.corpus.npz_stream import NpyMember, NpzWriter, open_npz
+
+    rows = np.arange(7 * 2 * 3, dtype=np.float64).reshape(7, 2, 3)
+    words = np.array(["a", "bb", "ccc", "d", "é", "f", "g"])
+    path = tmp_path / "s.npz"
+    with path.open("wb") as handle, open_npz(handle) as archive:
+        npz = NpzWriter(archive)
+        npz.rows("rows", rows.dtype, rows.shape, (rows[i : i + 3] for i in range(0, 7, 3)))
+        npz.rows("words", words.dtype, words.shape, [words[:4], words[4:]])
+        npz.rows("empty", np.dtype(np.float64), (0, 2, 3), [])
+        npz.array("small", np.int64(5))
+    with np.load(path, allow_pickle=False) as data:
+        np.testing.assert_array_equal(data["rows"], rows)
+        np.testing.assert_array_equal(data["words"], words)
+        assert data["empty"].shape == (0, 2, 3) and int(data["small"]) == 5
+    with zipfile.ZipFile(path) as archive:
+        member = NpyMember(archive, "rows")
+        assert member.shape == (7, 2, 3) and member.dtype == np.float64
+        parts = [member.read(2) for _ in range(4)]
+        assert [len(p) for p in parts] == [2, 2, 2, 1]
+        np.testing.assert_array_equal(np.concatenate(parts), rows)
+    with path.open("wb") as handle, open_npz(handle) as archive, pytest.raises(ValueError):
+        NpzWriter(archive).rows(
+            "rows", rows.dtype, rows.shape, [rows[:3]]
+        )  # fewer rows than the header says

@@ -5,7 +5,10 @@ token count and cut into batches, so a batch pads little and memory is bounded b
 whatever the corpus size. Batches are numbered over the whole corpus, and shard K of N runs
 the batches whose number is K − 1 modulo N: every shard cuts the very same batches, so merged
 shards add up what one run would. Partial sums are checkpointed beside the output (every
-``checkpoint_seconds`` and when cancelled); the same command resumes where it stopped.
+``checkpoint_seconds`` and when cancelled); the same command resumes where it stopped. The word
+table grows with the vocabulary, so it lives on disk (``words.WordStore``) and a checkpoint
+streams it out with the other sums in one atomically renamed file; when that takes long, the
+checkpoints are spaced so that writing them costs at most ``CHECKPOINT_SHARE`` of the run.
 """
 
 from __future__ import annotations
@@ -33,19 +36,22 @@ from explorer.core.corpus.files import (
     CorpusFileError,
     checkpoint_path,
     meta_array,
+    open_word_store,
     output_arrays,
     read_corpus_file,
+    read_word_chunks,
     same_run,
-    write_atomically,
+    write_corpus_file,
 )
 from explorer.core.corpus.reader import CorpusScan, Segment, read_segments, scan_corpus
 from explorer.core.corpus.sums import CorpusSums
-from explorer.core.corpus.words import MIN_OCCURRENCES, WORD_CAPACITY, WordTable
+from explorer.core.corpus.words import MIN_OCCURRENCES, WORD_CACHE_BYTES, WordStore
 from explorer.core.errors import ExplorerError
 from explorer.core.inference import Encoding, encode
 from explorer.core.loading import LoadedModel
 
 MIN_MAX_LENGTH = 8
+CHECKPOINT_SHARE = 0.1  # periodic checkpoints take at most this share of a run's time
 
 
 class CorpusOptionsError(ExplorerError):
@@ -65,7 +71,7 @@ class CorpusOptions:
     shard: int = 1  # K, counted from 1
     shards: int = 1  # N
     js: bool = False
-    word_capacity: int = WORD_CAPACITY
+    word_cache_bytes: int = WORD_CACHE_BYTES  # RAM for word rows; the rest spills to disk
     chunk_batches: int = 64
     checkpoint_seconds: float = 60.0
 
@@ -93,7 +99,11 @@ class Progress:
 
 @dataclass(frozen=True)
 class CorpusRun:
-    """A finished run: its sums and the meta written with them."""
+    """A finished run: its sums, the meta written with them, and the file's arrays.
+
+    ``arrays`` are all but the word table (``files.WORD_KEYS``), which is as large as the
+    vocabulary: read it from the file.
+    """
 
     sums: CorpusSums
     meta: dict[str, Any]
@@ -161,7 +171,7 @@ def planned_batches(
 class _BatchRunner:
     """Pads a batch, runs the model with attention and hidden states, and adds up the sums."""
 
-    def __init__(self, loaded: LoadedModel, sums: CorpusSums) -> None:
+    def __init__(self, loaded: LoadedModel, sums: CorpusSums, words: WordStore) -> None:
         import torch
 
         self.model = loaded.model
@@ -171,6 +181,7 @@ class _BatchRunner:
         self.cls_id, self.sep_id = special_ids(tokenizer)
         self.with_types = "token_type_ids" in tokenizer.model_input_names
         self.sums = sums
+        self.words = words
         self.torch = torch
 
     def _tensor(self, array: np.ndarray, dtype: Any) -> Any:
@@ -229,7 +240,7 @@ class _BatchRunner:
         self.sums.tokens_dropped += sum(e.tokens_dropped for e in batch)
 
     def _add_words(self, batch: list[Encoding], states: Any) -> None:
-        """Each word's piece-averaged unit vector per layer, into the bounded word table.
+        """Each word's piece-averaged unit vector per layer, into the word table.
 
         Occurrences of one word in the batch are added up on the device first, so the table
         sees each distinct word of the batch once.
@@ -240,7 +251,6 @@ class _BatchRunner:
         pieces: list[int] = []
         word_of_occurrence: list[int] = []
         words: dict[str, int] = {}
-        table = self.sums.words
         for b, e in enumerate(batch):
             groups = group_word_pieces(e.sequence_ids, e.word_ids)
             spans: dict[int, list[int]] = {}
@@ -249,7 +259,7 @@ class _BatchRunner:
             for tokens in spans.values():
                 sentence = e.text if e.sequence_ids[tokens[0]] == 0 else (e.pair or "")
                 name = sentence[e.offsets[tokens[0], 0] : e.offsets[tokens[-1], 1]].casefold()
-                if not name.strip() or is_punctuation(name) or not table.wants(name):
+                if not name.strip() or is_punctuation(name):
                     continue
                 occurrence = len(pieces)
                 word_of_occurrence.append(words.setdefault(name, len(words)))
@@ -269,8 +279,9 @@ class _BatchRunner:
             torch.tensor(word_of_occurrence, device=device),
             torch.tensor(pieces, device=device),
         )
+        add = self.words.add
         for name, index in words.items():
-            self.sums.words.add(name, sums[index], occurrences=int(counts[index]))
+            add(name, sums[index], occurrences=int(counts[index]))
 
 
 def run_meta(loaded: LoadedModel, scan: CorpusScan, options: CorpusOptions) -> dict[str, Any]:
@@ -298,7 +309,6 @@ def run_meta(loaded: LoadedModel, scan: CorpusScan, options: CorpusOptions) -> d
         "batch_size": options.batch_size,
         "chunk_batches": options.chunk_batches,
         "js": options.js,
-        "word_capacity": options.word_capacity,
         "min_occurrences": MIN_OCCURRENCES,
         "offsets": list(range(-10, 11)),
         "shard": options.shard,
@@ -307,8 +317,10 @@ def run_meta(loaded: LoadedModel, scan: CorpusScan, options: CorpusOptions) -> d
     }
 
 
-def _resume(path: Path, meta: dict[str, Any], fresh: CorpusSums) -> tuple[CorpusSums, int]:
-    """The checkpoint's sums and next batch number, or the fresh sums and 0 without one."""
+def _resume(
+    path: Path, meta: dict[str, Any], fresh: CorpusSums, words: WordStore
+) -> tuple[CorpusSums, int]:
+    """The checkpoint's sums (its words into ``words``) and next batch number, else 0."""
     if not path.exists():
         return fresh, 0
     sums, saved = read_corpus_file(path)
@@ -318,6 +330,8 @@ def _resume(path: Path, meta: dict[str, Any], fresh: CorpusSums) -> tuple[Corpus
             f"The checkpoint {path} belongs to another run (its {', '.join(differ)} differ): "
             "delete it to start afresh, or give another --out."
         )
+    for chunk in read_word_chunks(path, words.shape):
+        words.add_rows(chunk)
     return sums, int(saved["next_batch"])
 
 
@@ -340,45 +354,45 @@ def run_corpus(
     scan = scan_corpus(corpus)
     meta = run_meta(loaded, scan, options)
     info = loaded.info
-    fresh = CorpusSums(
-        info.num_layers,
-        info.num_heads,
-        info.hidden_size,
-        options.js,
-        words=WordTable(capacity=options.word_capacity),
-    )
+    fresh = CorpusSums(info.num_layers, info.num_heads, info.hidden_size, options.js)
     checkpoint = checkpoint_path(out)
-    sums, next_batch = _resume(checkpoint, meta, fresh)
-    runner = _BatchRunner(loaded, sums)
-    total = -(-scan.segments // options.shards) if options.shards > 1 else scan.segments
-    started, done_before = time.monotonic(), sums.segments
-    last_saved = started
+    shape = (info.num_layers + 1, info.hidden_size)
+    with open_word_store(shape, out, options.word_cache_bytes) as words:
+        sums, next_batch = _resume(checkpoint, meta, fresh, words)
+        runner = _BatchRunner(loaded, sums, words)
+        total = -(-scan.segments // options.shards) if options.shards > 1 else scan.segments
+        started, done_before = time.monotonic(), sums.segments
+        last_saved, interval = started, options.checkpoint_seconds
 
-    def save(next_number: int) -> None:
-        saved = {**meta, "next_batch": next_number}
-        write_atomically(checkpoint, {**sums.raw_arrays(), "meta": meta_array(saved)})
-
-    for number, batch in planned_batches(loaded, corpus, options):
-        if number % options.shards != options.shard - 1 or number < next_batch:
-            continue
-        if should_stop():
-            save(number)
-            raise CorpusCancelled(
-                f"Cancelled after {sums.segments} segments; partial sums are in {checkpoint}. "
-                "Run the same command again to resume."
+        def save(next_number: int) -> None:
+            saved = {**meta, "next_batch": next_number}
+            write_corpus_file(
+                checkpoint, words, lambda _: {**sums.raw_arrays(), "meta": meta_array(saved)}
             )
-        runner.run(batch)
-        now = time.monotonic()
-        progress(Progress(sums.segments, total, sums.segments - done_before, now - started))
-        if now - last_saved >= options.checkpoint_seconds:
-            save(number + 1)
-            last_saved = now
-    meta = {
-        **meta,
-        "truncated_segments": sums.truncated_segments,
-        "tokens_dropped": sums.tokens_dropped,
-    }
-    arrays = output_arrays(sums, meta)
-    write_atomically(out, arrays)
+
+        for number, batch in planned_batches(loaded, corpus, options):
+            if number % options.shards != options.shard - 1 or number < next_batch:
+                continue
+            if should_stop():
+                save(number)
+                raise CorpusCancelled(
+                    f"Cancelled after {sums.segments} segments; partial sums are in "
+                    f"{checkpoint}. Run the same command again to resume."
+                )
+            runner.run(batch)
+            now = time.monotonic()
+            progress(Progress(sums.segments, total, sums.segments - done_before, now - started))
+            if now - last_saved >= interval:
+                save(number + 1)
+                last_saved = time.monotonic()
+                interval = max(options.checkpoint_seconds, (last_saved - now) / CHECKPOINT_SHARE)
+        meta = {
+            **meta,
+            "truncated_segments": sums.truncated_segments,
+            "tokens_dropped": sums.tokens_dropped,
+        }
+        arrays = write_corpus_file(
+            out, words, lambda similarity: output_arrays(sums, similarity, meta)
+        )
     checkpoint.unlink(missing_ok=True)
     return CorpusRun(sums, json.loads(str(arrays["meta"])), arrays)

@@ -2,6 +2,8 @@
 
 The output file keeps these raw sums beside the statistics derived from them, so shards merge
 by adding sums (never by averaging averages) and a checkpoint is the same arrays half filled.
+The word table behind the self-similarity is not here: it grows with the vocabulary and lives
+on disk (``words.WordStore``), streamed into the same files.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from explorer.core.corpus.batch import MAX_OFFSET, OFFSETS, HeadSums
-from explorer.core.corpus.words import WORD_CAPACITY, WordTable
 from explorer.core.similarity import mean_cosine_from_sum
 
 ROLE_KEYS = ("head_cls", "head_sep", "head_punct")
@@ -46,7 +47,6 @@ class CorpusSums:
     js_sum: np.ndarray = field(init=False)
     content_tokens: int = 0
     token_unit_sum: np.ndarray = field(init=False)
-    words: WordTable = field(default_factory=WordTable)
 
     def __post_init__(self) -> None:
         lh = (self.layers, self.heads)
@@ -88,11 +88,13 @@ class CorpusSums:
             "token_unit_sum",
         ):
             setattr(total, name, getattr(self, name) + getattr(other, name))
-        total.words = self.words.merged(other.words)
         return total
 
     def statistics(self) -> dict[str, np.ndarray]:
-        """The pooled statistics: each sum over the rows it was taken over (0 where none)."""
+        """The pooled statistics: each sum over the rows it was taken over (0 where none).
+
+        All but ``layer_self_similarity``, which comes from the word table as it is streamed.
+        """
         rows = max(self.rows, 1)
         stats = {key: self.roles[..., i] / rows for i, key in enumerate(ROLE_KEYS)}
         offset_rows = np.maximum(self.offset_rows, 1)
@@ -106,10 +108,6 @@ class CorpusSums:
         if self.js:
             stats["head_js"] = self.js_sum / rows
         stats["layer_anisotropy"] = mean_cosine_from_sum(self.token_unit_sum, self.content_tokens)
-        similarity, _ = self.words.self_similarity()
-        stats["layer_self_similarity"] = (
-            similarity if similarity is not None else np.full(self.layers + 1, np.nan)
-        )
         return {key: value.astype(np.float32) for key, value in stats.items()}
 
     def raw_arrays(self) -> dict[str, np.ndarray]:
@@ -129,13 +127,10 @@ class CorpusSums:
         }
         if self.js:
             arrays["sum_js"] = self.js_sum
-        arrays.update(self.words.to_arrays((self.layers + 1, self.hidden)))
         return {key: np.asarray(value) for key, value in arrays.items()}
 
     @classmethod
-    def from_arrays(
-        cls, arrays: dict[str, np.ndarray], *, js: bool, capacity: int = WORD_CAPACITY
-    ) -> CorpusSums:
+    def from_arrays(cls, arrays: dict[str, np.ndarray], *, js: bool) -> CorpusSums:
         """Read back ``raw_arrays``."""
         layers, heads = arrays["sum_entropy"].shape
         sums = cls(layers, heads, arrays["sum_token_units"].shape[1], js)
@@ -152,5 +147,4 @@ class CorpusSums:
         sums.token_unit_sum = np.array(arrays["sum_token_units"], dtype=np.float64)
         if js:
             sums.js_sum = np.array(arrays["sum_js"], dtype=np.float64)
-        sums.words = WordTable.from_arrays(arrays, capacity)
         return sums

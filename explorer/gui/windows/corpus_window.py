@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from explorer.core.corpus.files import WORD_KEYS
 from explorer.gui.controllers.corpus_run import CorpusRequest, CorpusRunner
 from explorer.gui.panels.analysis.common import wrapped_label
 from explorer.gui.panels.corpus.view import CorpusView
@@ -107,10 +108,10 @@ class CorpusWindow(QMainWindow):
         self.runner.start(self.request())
 
     def open_results(self, path: Path) -> None:
-        """Show a corpus output file."""
+        """Show a corpus output file (all but its word table, which can be gigabytes)."""
         try:
             with np.load(path, allow_pickle=False) as data:
-                arrays = {key: data[key] for key in data.files}
+                arrays = {key: data[key] for key in data.files if key not in WORD_KEYS}
             self.view.show_arrays(arrays)
         except (OSError, ValueError, KeyError) as err:
             self.status.setText(f"{path} is not a corpus output: {err}")
