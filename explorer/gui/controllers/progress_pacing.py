@@ -13,9 +13,10 @@ gone stale or its final result came first.
 
 Nothing is shown when the rest of the pass is expected to take less than
 ``MIN_REMAINING_MS`` (the time so far per layer done, a layer's attention counting as a
-quarter, times the layers left): the final result is
-about to come, and painting layers now would only delay it (the GUI's Python holds the GIL
-the worker's hooks need). Short passes are painted once, when they end, as before.
+quarter, times the layers left): the final result is about to come, and painting layers now
+would only delay it (the GUI's Python holds the GIL the worker's hooks need). Such a message
+is not claimed either, so the worker tells nothing more of that pass. Short passes are
+painted once, when they end, as before.
 """
 
 from __future__ import annotations
@@ -50,14 +51,19 @@ class ProgressPacer(QObject):
         state.layer_changed.connect(self._on_layer_changed)
 
     def on_layers_ready(self, outcome: LayersOutcome) -> None:
-        """Claim the layers done; show them now or when the interval ends."""
+        """Claim the layers done; show them now or when the interval ends.
+
+        A pass about to end is not claimed: its worker sends nothing more (each message costs
+        both threads a little, and a short pass would send two per layer for nothing).
+        """
         progress = outcome.progress
-        ready, attention = progress.claim_counts()
         elapsed_ms = (time.perf_counter() - outcome.picked_up_at) * 1000.0
-        done = max(ready, attention - 0.75, 0.25)  # a layer's attention is about a quarter of it
+        # A layer's attention is about a quarter of it.
+        done = max(progress.layers_ready, progress.attention_ready - 0.75, 0.25)
         if elapsed_ms / done * (progress.num_layers - done) < MIN_REMAINING_MS:
             self._on_pass_ended()  # the final result is near: it brings every layer
             return
+        ready, attention = progress.claim_counts()
         state = self._state
         new = progress is not state.progress
         shown = 0 if new else state.attention_ready
