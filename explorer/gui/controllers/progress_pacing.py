@@ -12,8 +12,8 @@ arrive. The newest count held back is shown when the interval ends, unless the r
 gone stale or its final result came first.
 
 Nothing is shown when the rest of the pass is expected to take less than
-``MIN_REMAINING_MS`` (the time so far per layer done, a layer's attention counting as a
-quarter, times the layers left): the final result is about to come, and painting layers now
+``MIN_REMAINING_MS`` (the time so far per layer done, a layer's weights counting as half of
+it, times the layers left): the final result is about to come, and painting layers now
 would only delay it (the GUI's Python holds the GIL the worker's hooks need). Such a message
 is not claimed either, so the worker tells nothing more of that pass. Short passes are
 painted once, when they end, as before.
@@ -58,8 +58,11 @@ class ProgressPacer(QObject):
         """
         progress = outcome.progress
         elapsed_ms = (time.perf_counter() - outcome.picked_up_at) * 1000.0
-        # A layer's attention is about a quarter of it.
-        done = max(progress.layers_ready, progress.attention_ready - 0.75, 0.25)
+        # Layers done, a layer's weights counting as half of it: its attention is a quarter of
+        # the layer, and the pass's start (encoding, embeddings) about as much again. Counted
+        # as a quarter, a 70 ms pass (MiniLM at 512 tokens) looked long enough to paint its
+        # first layer early, and that made it 25 ms slower.
+        done = max(progress.layers_ready, progress.attention_ready - 0.5, 0.5)
         if elapsed_ms / done * (progress.num_layers - done) < MIN_REMAINING_MS:
             self._on_pass_ended()  # the final result is near: it brings every layer
             return
