@@ -78,7 +78,7 @@ def test_shards_then_merge_on_the_command_line(tmp_path, corpus, tiny_model_dir,
     assert main(["corpus", str(corpus), *model, "--out", str(whole)]) == 0
     merged = tmp_path / "merged.npz"
     assert main(["corpus", "merge", parts[0], "--out", str(merged)]) == 0
-    assert "warning: shards 2 are not in the merge" in capsys.readouterr().out
+    assert "warning: shard 2 is not in the merge" in capsys.readouterr().out
     assert main(["corpus", "merge", *parts, "--out", str(merged)]) == 0
     assert "7 segments from 2 files (shards 1, 2 of 2)" in capsys.readouterr().out
     with np.load(whole) as a, np.load(merged) as b:

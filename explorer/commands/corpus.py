@@ -202,14 +202,22 @@ def run_merge_command(argv: list[str]) -> int:
         arrays, meta = merge_corpus_files(args.parts, args.out)
     except ExplorerError as err:
         return error(str(err))
+    merged, parts = meta["shards_merged"], len(args.parts)
     print(
-        f"{int(arrays['segments'])} segments from {len(args.parts)} files "
-        f"(shards {', '.join(map(str, meta['shards_merged']))} of {meta['shards']}) → {args.out}"
+        f"{int(arrays['segments'])} segments from {parts} file{'s' if parts != 1 else ''} "
+        f"({_shards(merged)} of {meta['shards']}) → {args.out}"
     )
     missing = missing_shards(meta)
     if missing:
-        print(f"warning: shards {', '.join(map(str, missing))} are not in the merge")
+        print(
+            f"warning: {_shards(missing)} {'is' if len(missing) == 1 else 'are'} not in the merge"
+        )
     return 0
+
+
+def _shards(numbers: list[int]) -> str:
+    """The shard numbers as words: 'shard 2', 'shards 1, 3'."""
+    return f"shard{'s' if len(numbers) != 1 else ''} {', '.join(map(str, numbers))}"
 
 
 def run_corpus(argv: list[str]) -> int:
