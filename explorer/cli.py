@@ -17,7 +17,7 @@ def _gui_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bert-explorer",
         description="Look inside BERT: tokens, attention, hidden-state norms, pooled vector. "
-        "Headless commands: inspect, compare, context, corpus (each with --help).",
+        f"Headless commands: {', '.join(_headless_commands())} (each with --help).",
     )
     parser.add_argument(
         "--model", default=None, help="embedded, a folder, or a hub id (default: the last one)"
@@ -226,25 +226,39 @@ def _headless(command: Callable[[list[str]], int], argv: list[str]) -> int:
         return 2
 
 
+def _headless_commands() -> dict[str, Callable[[], Callable[[list[str]], int]]]:
+    """Each headless command's name and how to get its runner (imported only when run)."""
+
+    def explain() -> Callable[[list[str]], int]:
+        from explorer.commands.explain import run_explain
+
+        return run_explain
+
+    def context() -> Callable[[list[str]], int]:
+        from explorer.commands.context import run_context
+
+        return run_context
+
+    def corpus() -> Callable[[list[str]], int]:
+        from explorer.commands.corpus import run_corpus
+
+        return run_corpus
+
+    return {
+        "inspect": lambda: run_inspect,
+        "compare": lambda: run_compare,
+        "explain": explain,
+        "context": context,
+        "corpus": corpus,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bert-explorer`` console script and ``python -m explorer``."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "inspect":
-        return _headless(run_inspect, argv[1:])
-    if argv and argv[0] == "compare":
-        return _headless(run_compare, argv[1:])
-    if argv and argv[0] == "explain":
-        from explorer.commands.explain import run_explain
-
-        return _headless(run_explain, argv[1:])
-    if argv and argv[0] == "context":
-        from explorer.commands.context import run_context
-
-        return _headless(run_context, argv[1:])
-    if argv and argv[0] == "corpus":
-        from explorer.commands.corpus import run_corpus
-
-        return _headless(run_corpus, argv[1:])
+    command = _headless_commands().get(argv[0]) if argv else None
+    if command is not None:
+        return _headless(command(), argv[1:])
     args = _gui_parser().parse_args(argv)
     from explorer.core.sources import ModelSource
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
 from transformers import AutoModel, AutoTokenizer
 
@@ -117,3 +118,17 @@ def test_unusable_out_paths_are_named_before_any_model_loads(tmp_path, capsys):
             assert main([command, *texts, "--out", out]) == 2
             err = capsys.readouterr().err
             assert expected in err and "Traceback" not in err, (command, out, err)
+
+
+def test_the_help_names_every_headless_command_and_each_answers_help(capsys):
+    from explorer.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    for name in ("inspect", "compare", "explain", "context", "corpus"):
+        assert name in help_text, name
+        with pytest.raises(SystemExit) as exited:
+            main([name, "--help"])
+        assert exited.value.code == 0
+        assert f"bert-explorer {name}" in capsys.readouterr().out
