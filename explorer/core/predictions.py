@@ -82,8 +82,7 @@ class Predictions:
         best = probs.argmax(axis=-1).tolist()
         names = self.labels
         return [
-            (names[b] if b < len(names) else str(b), float(probs[i, b]))
-            for i, b in enumerate(best)
+            (names[b] if b < len(names) else str(b), float(probs[i, b])) for i, b in enumerate(best)
         ]
 
     def to_arrays(self) -> dict[str, np.ndarray]:

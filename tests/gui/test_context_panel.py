@@ -42,6 +42,10 @@ def test_the_context_panel_draws_what_the_core_computes(qtbot, window, tiny_mode
     path_x, _ = panel.trajectories[0].getData()
     assert path_x.shape == (layers,)
     assert "'bank' in 4 sentences" in panel.message.text()
+    rows = panel.cosine_plot.getPlotItem().getAxis("left")._tickLevels[0]
+    assert [label for _, label in rows] == [str(i + 1) for i in range(n)]  # sentence numbers
+    key = panel.sentences_key.text()  # which colour is which sentence
+    assert all(f"{i + 1} {sentence[:20]}" in key for i, sentence in enumerate(sentences))
 
     window.state.set_layer(0)  # redrawn from the payload, layer 0's output
     np.testing.assert_allclose(panel.cosine_image.image, expected.cosine[1], atol=1e-5)

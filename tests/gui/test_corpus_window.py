@@ -39,8 +39,13 @@ def test_the_view_shows_every_figure_and_a_click_selects_the_head(
     window.run_now()
     with qtbot.waitSignal(window.state.result_changed, timeout=TIMEOUT_MS):
         pass
+    corpus_window.resize(1200, 800)
     corpus_window.open_results(out)
     view = corpus_window.view
+    # The head grid shares the height with the map, not a strip above it.
+    for widget in (corpus_window.centralWidget(), view):
+        widget.layout().activate()  # lay out now, with the captions' texts
+    assert view.grid.height() >= 0.8 * view.map_plot.height() > 100
     np.testing.assert_array_equal(view.image.image, run.arrays["head_cls"])
     view.stat_combo.setCurrentIndex(view.stat_combo.findData("head_entropy"))
     np.testing.assert_array_equal(view.image.image, run.arrays["head_entropy"])
@@ -50,6 +55,12 @@ def test_the_view_shows_every_figure_and_a_click_selects_the_head(
     assert (window.state.layer, window.state.head) == (2, 3)
     heights = view.offsets_bars.opts["height"]
     np.testing.assert_array_equal(heights, run.arrays["head_offsets"][2, 3])
+    # Numbered from 1, as the main window numbers layers and heads.
+    assert view.offsets_plot.getPlotItem().titleLabel.text.endswith("layer 3 head 4")
+    left_ticks = view.grid.getPlotItem().getAxis("left")._tickLevels[0]
+    assert left_ticks[0] == (0.5, "1") and len(left_ticks) == run.arrays["head_cls"].shape[0]
+    heads = run.arrays["head_cls"].shape[1]
+    assert view._map_tip(0.0, 0.0, 2 * heads + 3) == "layer 3 · head 4"
     _, ys = view.anisotropy_curve.getData()
     np.testing.assert_allclose(ys, run.arrays["layer_anisotropy"])
     assert "12 segments" in view.summary.text()
@@ -105,3 +116,12 @@ def test_the_file_menu_opens_the_corpus_window(qtbot, window):
     entry.trigger()
     assert len(window.findChildren(CorpusWindow)) == 1
     opened[0].close()
+
+
+def test_the_summary_says_which_shards_it_holds():
+    from explorer.gui.panels.corpus.view import _shards_text
+
+    assert _shards_text({"shards": 1, "shards_merged": [1]}) == ""
+    assert _shards_text({"shards": 3, "shards_merged": [1, 2, 3]}) == " · all 3 shards merged"
+    assert _shards_text({"shards": 3, "shards_merged": [2]}) == " · shard 2 of 3 only"
+    assert _shards_text({"shards": 3, "shards_merged": [1, 3]}) == " · shards 1, 3 of 3 only"

@@ -36,6 +36,30 @@ def test_the_geometry_tab_draws_the_result_on_show(qtbot, window):
     window.state.set_layer(0)
     np.testing.assert_allclose(panel.cosine_image.image, expected.cosine[1], atol=1e-6)
     assert asked == [GEOMETRY_ANALYSIS]  # a layer change is drawn from the payload
+    cka_rows = panel.cka_plot.getPlotItem().getAxis("left")._tickLevels[0]
+    assert cka_rows[0] == (0.5, "0") and len(cka_rows) == layers  # 0 = the embeddings
+
+
+def test_the_token_labels_follow_the_plot_size(qtbot, window):
+    text = "The river bank was muddy, and the bank was closed after the long rainy winter."
+    window.input_bar.set_inputs(text)
+    window.run_now()
+    result = wait_for_result(qtbot, window, text)
+    panel = window.docks["geometry"].widget()
+    with qtbot.waitSignal(window.state.analysis_changed, timeout=TIMEOUT_MS):
+        window.docks["geometry"].raise_()
+    axis = panel.cosine_plot.getPlotItem().getAxis("bottom")
+
+    def labels_at(width: int, height: int) -> int:
+        window.docks["geometry"].setFloating(True)
+        window.docks["geometry"].resize(width, height)
+        qtbot.waitUntil(lambda: abs(panel.width() - width) < 40, timeout=TIMEOUT_MS)
+        qtbot.wait(0)  # let the view's resize signal reach the panel
+        return len(axis._tickLevels[0])
+
+    few = labels_at(300, 300)
+    many = labels_at(1800, 1400)
+    assert few < many <= result.num_tokens
 
 
 def test_geometry_measures_by_hand(tiny_model):

@@ -33,7 +33,9 @@ from explorer.gui.panels.analysis.hidden_layer import selected_hidden_layer
 from explorer.gui.panels.plotting.plots import (
     ATTENTION_COLORMAP,
     as_image,
+    colour_key,
     make_heatmap_plot,
+    number_cells,
     plot_widget,
     set_title,
 )
@@ -78,7 +80,6 @@ class ContextPanel(ShowAware):
         self.curves_plot = plot_widget()
         curves = self.curves_plot.getPlotItem()
         curves.setLabel("bottom", "layer (0 = embeddings)")
-        curves.addLegend(offset=(5, 5))
         self.self_curve = curves.plot(pen=pg.mkPen("#d62728", width=2), name="self-similarity")
         self.baseline_curve = curves.plot(pen=pg.mkPen("#7f7f7f", width=2), name="anisotropy")
         self.adjusted_curve = curves.plot(
@@ -88,9 +89,18 @@ class ContextPanel(ShowAware):
         self.pair_curves: list[pg.PlotDataItem] = []
         self.layer_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#ff5050"))
         curves.addItem(self.layer_line)
-        set_title(curves, "Self-similarity, baseline and each pair's cosine")
+        set_title(curves, "Self-similarity and each pair's cosine")
+        self.curves_key = wrapped_label(
+            colour_key(
+                ("#d62728", "self-similarity"),
+                ("#7f7f7f", "anisotropy (baseline)"),
+                ("#1f77b4", "adjusted (dashed)"),
+            )
+            + " · thin: each pair, in the colour of its second sentence"
+        )
         self.pca_plot = plot_widget()
         set_title(self.pca_plot.getPlotItem(), "PCA of every occurrence at every layer")
+        self.sentences_key = wrapped_label()  # which colour is which sentence
         self.trajectories: list[pg.PlotDataItem] = []
 
         inputs = QHBoxLayout()
@@ -101,8 +111,8 @@ class ContextPanel(ShowAware):
         inputs.addWidget(self.run_button)
         plots = QGridLayout()
         plots.addWidget(self.cosine_plot, 0, 0)
-        plots.addWidget(self.curves_plot, 0, 1)
-        plots.addWidget(self.pca_plot, 1, 0, 1, 2)
+        plots.addWidget(_stacked(self.curves_plot, self.curves_key), 0, 1)
+        plots.addWidget(_stacked(self.pca_plot, self.sentences_key), 1, 0, 1, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(inputs)
@@ -215,6 +225,16 @@ class ContextPanel(ShowAware):
             self.trajectories.append(
                 pca.plot(path[:1, 0], path[:1, 1], pen=None, symbol="s", symbolBrush=color)
             )
+        self.sentences_key.setText(
+            colour_key(
+                *(
+                    (SENTENCE_COLORS[i % len(SENTENCE_COLORS)], f"{i + 1} {_short(sentence)}")
+                    for i, sentence in enumerate(context.sentences)
+                )
+            )
+            + " · a square marks the embeddings"
+        )
+        number_cells(self.cosine_plot.getPlotItem(), n, n)
         self._draw_layer()
 
     def _draw_layer(self, *_: object) -> None:
@@ -224,3 +244,18 @@ class ContextPanel(ShowAware):
         self.cosine_image.setImage(as_image(self._context.cosine[layer]), levels=(-1.0, 1.0))
         set_title(self.cosine_plot.getPlotItem(), f"Cosine between occurrences, layer {layer}")
         self.layer_line.setValue(layer)
+
+
+def _stacked(plot: QWidget, caption: QWidget) -> QWidget:
+    """A plot with its caption underneath."""
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(plot, 1)
+    layout.addWidget(caption)
+    return box
+
+
+def _short(sentence: str, width: int = 32) -> str:
+    """A sentence cut to ``width`` characters for a key."""
+    return sentence if len(sentence) <= width else sentence[: width - 1].rstrip() + "…"

@@ -17,6 +17,7 @@ from explorer.gui.panels.plotting.plots import (
     ATTENTION_COLORMAP,
     as_image,
     make_heatmap_plot,
+    number_cells,
     plot_widget,
     set_title,
     set_token_ticks,
@@ -38,7 +39,8 @@ class GeometryPanel(ShowAware):
         cka = self.cka_plot.getPlotItem()
         cka.setLabel("left", "layer")
         cka.setLabel("bottom", "layer")
-        set_title(cka, "Linear CKA between layers (0 = embeddings)")
+        set_title(cka, "Linear CKA between layers")
+        cka.setLabel("bottom", "layer (0 = embeddings)")
         self.cosine_plot, self.cosine_image, _ = make_heatmap_plot(
             ATTENTION_COLORMAP, (-1.0, 1.0), "cosine", square=True
         )
@@ -50,7 +52,8 @@ class GeometryPanel(ShowAware):
         )
         self.layer_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#ff5050"))
         curve.addItem(self.layer_line)
-        set_title(curve, "Anisotropy: mean cosine between two tokens")
+        set_title(curve, "Anisotropy")
+        curve.setLabel("left", "mean cosine, two tokens")
         grid = QGridLayout()
         grid.addWidget(self.cka_plot, 0, 0)
         grid.addWidget(self.anisotropy_plot, 0, 1)
@@ -62,7 +65,10 @@ class GeometryPanel(ShowAware):
         self._request = OnDemand(state, GEOMETRY_ANALYSIS, self, self._on_geometry, self._on_status)
         state.result_changed.connect(self.refresh)
         state.layer_changed.connect(self._draw_layer)
-        state.token_changed.connect(self._draw_layer)
+        state.token_changed.connect(self._draw_token_ticks)
+        view = self.cosine_plot.getPlotItem().getViewBox()
+        view.sigResized.connect(self._draw_token_ticks)  # how many labels fit depends on size
+        view.sigRangeChanged.connect(self._draw_token_ticks)  # after auto-range
 
     def refresh(self) -> None:
         """Ask for the geometry of the result on show (drawn at once when already here)."""
@@ -81,19 +87,32 @@ class GeometryPanel(ShowAware):
         self._geometry = geometry
         self.message.setVisible(False)
         self.cka_image.setImage(as_image(geometry.cka), levels=(0.0, 1.0))
+        depth = geometry.cka.shape[0]
+        number_cells(self.cka_plot.getPlotItem(), depth, depth, first=0)
         layers = np.arange(geometry.anisotropy.shape[0], dtype=np.float32)
         self.anisotropy_curve.setData(layers, np.nan_to_num(geometry.anisotropy))
         self._draw_layer()
 
-    def _draw_layer(self, *_: object) -> None:
+    def _matching_geometry(self) -> Geometry | None:
+        """The geometry on hand if it belongs to the result on show (a newer may be on its way)."""
         result = self._state.result
         if self._geometry is None or result is None:
+            return None
+        return self._geometry if self._geometry.cosine.shape[1] == result.num_tokens else None
+
+    def _draw_layer(self, *_: object) -> None:
+        geometry = self._matching_geometry()
+        if geometry is None:
             return
-        if self._geometry.cosine.shape[1] != result.num_tokens:
-            return  # a newer result's geometry is on its way
-        layer = selected_hidden_layer(self._state.layer, self._geometry.cosine.shape[0])
-        self.cosine_image.setImage(as_image(self._geometry.cosine[layer]), levels=(-1.0, 1.0))
-        plot = self.cosine_plot.getPlotItem()
-        set_title(plot, f"Cosine between tokens, layer {layer}")
-        set_token_ticks(plot, [str(t) for t in result.tokens], self._state.token)
+        layer = selected_hidden_layer(self._state.layer, geometry.cosine.shape[0])
+        self.cosine_image.setImage(as_image(geometry.cosine[layer]), levels=(-1.0, 1.0))
+        set_title(self.cosine_plot.getPlotItem(), f"Cosine between tokens, layer {layer}")
         self.layer_line.setValue(layer)
+        self._draw_token_ticks()
+
+    def _draw_token_ticks(self, *_: object) -> None:
+        result = self._state.result
+        if self._matching_geometry() is None or result is None:
+            return
+        labels = [str(t) for t in result.tokens]
+        set_token_ticks(self.cosine_plot.getPlotItem(), labels, self._state.token)

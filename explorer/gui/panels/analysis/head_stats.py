@@ -31,6 +31,7 @@ from explorer.gui.panels.plotting.plots import (
     as_image,
     finite_top,
     make_heatmap_plot,
+    number_head_grid,
     outline_item,
     place_outline,
     set_title,
@@ -228,8 +229,7 @@ class HeadStatsPanel(ShowAware):
                     letter.setZValue(5)
                     plot.addItem(letter)
                     self._letters.append(letter)
-        plot.getAxis("left").setTicks([[(i + 0.5, str(i + 1)) for i in range(layers)]])
-        plot.getAxis("bottom").setTicks([[(i + 0.5, str(i + 1)) for i in range(heads)]])
+        number_head_grid(plot, layers, heads)
 
     def grid_values(self) -> np.ndarray | None:
         """The (L, H) values that colour the grid now."""

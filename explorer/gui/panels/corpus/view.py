@@ -20,8 +20,10 @@ from explorer.gui.panels.analysis.common import wrapped_label
 from explorer.gui.panels.plotting.plots import (
     ATTENTION_COLORMAP,
     as_image,
+    colour_key,
     finite_top,
     make_heatmap_plot,
+    number_head_grid,
     outline_item,
     place_outline,
     plot_widget,
@@ -68,18 +70,25 @@ class CorpusView(QWidget):
         self.offsets_plot.getPlotItem().addItem(self.offsets_bars)
         self.offsets_plot.getPlotItem().setLabel("bottom", "key offset j − i")
         self.map_plot = plot_widget()
-        self.map_points = pg.ScatterPlotItem(size=9)
+        self.map_points = pg.ScatterPlotItem(size=9, hoverable=True, tip=self._map_tip)
         self.map_selected = pg.ScatterPlotItem(size=16, pen=pg.mkPen("#ff5050", width=2))
         self.map_plot.getPlotItem().addItem(self.map_points)
         self.map_plot.getPlotItem().addItem(self.map_selected)
-        self.map_note = wrapped_label()
+        # Captions that do not wrap: a word-wrapped label under a plot makes the grid size
+        # rows by height-for-width, and the head grid above shrank to a strip.
+        self.map_note = QLabel()
         self.layers_plot = plot_widget()
         layers = self.layers_plot.getPlotItem()
-        layers.addLegend(offset=(5, 5))
         layers.setLabel("bottom", "layer (0 = embeddings)")
         self.self_curve = layers.plot(pen=pg.mkPen("#d62728", width=2), name="self-similarity")
         self.anisotropy_curve = layers.plot(pen=pg.mkPen("#7f7f7f", width=2), name="anisotropy")
         set_title(layers, "Per layer (Ethayarajh 2019)")
+        layers_key = QLabel(
+            colour_key(
+                ("#d62728", "self-similarity of words seen 5 times or more"),
+                ("#7f7f7f", "anisotropy"),
+            )
+        )
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Colour heads by"))
@@ -94,7 +103,14 @@ class CorpusView(QWidget):
         figures.addWidget(self.grid, 0, 0)
         figures.addWidget(self.offsets_plot, 0, 1)
         figures.addWidget(map_box, 1, 0)
-        figures.addWidget(self.layers_plot, 1, 1)
+        layers_box = QWidget()
+        layers_layout = QVBoxLayout(layers_box)
+        layers_layout.setContentsMargins(0, 0, 0, 0)
+        layers_layout.addWidget(self.layers_plot, 1)
+        layers_layout.addWidget(layers_key)
+        figures.addWidget(layers_box, 1, 1)
+        figures.setRowStretch(0, 1)  # both rows share the height
+        figures.setRowStretch(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.summary)
@@ -120,7 +136,7 @@ class CorpusView(QWidget):
         self.summary.setText(
             f"{int(self._arrays['segments'])} segments, {int(self._arrays['tokens'])} tokens of "
             f"{meta.get('corpus', '?')} · {model.get('name_or_path', '?')} · pooled over every "
-            f"query row · shards {meta.get('shards_merged')} of {meta.get('shards')}"
+            f"query row{_shards_text(meta)}"
         )
         layers = np.arange(self._arrays["layer_anisotropy"].shape[0], dtype=np.float32)
         self.self_curve.setData(layers, np.nan_to_num(self._arrays["layer_self_similarity"]))
@@ -134,6 +150,7 @@ class CorpusView(QWidget):
         values = self._arrays[self.statistic]
         top = 1.0 if self.statistic in SHARES else finite_top(values)
         self.image.setImage(as_image(values), levels=(0.0, top))
+        number_head_grid(self.grid.getPlotItem(), *values.shape)
         self.colorbar.setLevels((0.0, top))
         set_title(self.grid.getPlotItem(), f"Every head: {STATISTICS[self.statistic]}")
         self._draw_selection()
@@ -168,12 +185,12 @@ class CorpusView(QWidget):
         plot = self.offsets_plot.getPlotItem()
         if head == MEAN_OF_HEADS or not 0 <= head < heads:
             profile = self._arrays["head_offsets"][layer].mean(axis=0)
-            set_title(plot, f"Attention by offset, layer {layer}, mean of heads")
+            set_title(plot, f"Attention by offset, layer {layer + 1}, mean of heads")
             self._outline.setVisible(False)
             self.map_selected.setData([], [])
         else:
             profile = self._arrays["head_offsets"][layer, head]
-            set_title(plot, f"Attention by offset, layer {layer} head {head}")
+            set_title(plot, f"Attention by offset, layer {layer + 1} head {head + 1}")
             self._outline.setVisible(True)
             place_outline(self._outline, head, layer, 1, 1)
             if self.map_positions is not None:
@@ -184,9 +201,30 @@ class CorpusView(QWidget):
         self._state.set_layer(row)
         self._state.set_head(col)
 
+    def _map_tip(self, x: float, y: float, data: object) -> str:
+        """The hovered point's head, numbered as the window numbers it."""
+        if self._arrays is None:
+            return ""
+        heads = self._arrays["head_cls"].shape[1]
+        index = int(data)  # type: ignore[call-overload]
+        return f"layer {index // heads + 1} · head {index % heads + 1}"
+
     def _on_map_clicked(self, _item: object, points: list, *_: object) -> None:
         if points and self._arrays is not None:
             heads = self._arrays["head_cls"].shape[1]
             index = int(points[0].data())
             self._state.set_layer(index // heads)
             self._state.set_head(index % heads)
+
+
+def _shards_text(meta: Mapping[str, object]) -> str:
+    """Which part of a split corpus this is; nothing for one whole run."""
+    merged = meta.get("shards_merged")
+    total = meta.get("shards")
+    if not isinstance(merged, list) or not isinstance(total, int) or total <= 1:
+        return ""
+    if len(merged) == total:
+        return f" · all {total} shards merged"
+    if len(merged) == 1:
+        return f" · shard {merged[0]} of {total} only"
+    return f" · shards {', '.join(map(str, merged))} of {total} only"

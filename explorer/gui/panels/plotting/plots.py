@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import html
 import math
 from collections.abc import Callable, Sequence
 
@@ -318,6 +319,37 @@ def set_ticks(axis: pg.AxisItem, ticks: list[list[tuple[float, str]]]) -> None:
     """
     if getattr(axis, "_tickLevels", None) != ticks:
         axis.setTicks(ticks)
+
+
+MAX_CELL_NUMBERS = 25  # more and the numbers of a 24-layer grid touch
+
+
+def colour_key(*entries: tuple[str, str]) -> str:
+    """Rich text naming each (colour, name) beside a square of its colour.
+
+    A legend under the plot: pyqtgraph's sits inside the view and covers curves.
+    """
+    return " ".join(
+        f"<span style='color:{colour}'>■</span>&nbsp;{html.escape(name)}"
+        for colour, name in entries
+    )
+
+
+def number_cells(plot: pg.PlotItem, rows: int, cols: int, first: int = 1) -> None:
+    """Number a grid's rows and columns at the cell centres, from ``first``.
+
+    Layers and heads count from 1, as the window names them; hidden states from 0, the
+    embeddings. Crowded axes keep every ``step``-th number.
+    """
+    for axis, count in (("left", rows), ("bottom", cols)):
+        step = max(1, -(-count // MAX_CELL_NUMBERS))
+        ticks = [(i + 0.5, str(i + first)) for i in range(0, count, step)]
+        set_ticks(plot.getAxis(axis), [ticks])
+
+
+def number_head_grid(plot: pg.PlotItem, layers: int, heads: int) -> None:
+    """Number a layer × head grid as the window numbers them, from 1."""
+    number_cells(plot, layers, heads)
 
 
 def label_axis(

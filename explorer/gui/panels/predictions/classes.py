@@ -112,5 +112,3 @@ class TokenLabelsPage(QWidget):
         rows = self.table.selectionModel().selectedRows()
         if rows:
             self._state.set_token(rows[0].row())
-
-

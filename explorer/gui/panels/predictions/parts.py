@@ -58,6 +58,9 @@ def top_line(top: TopTokens, row: int, count: int = 10) -> str:
     )
 
 
+STILL_PLOT_MIN_HEIGHT = 110
+
+
 def still_plot(labelled_axes: bool = False) -> pg.PlotWidget:
     """A plot the mouse does not pan or zoom (the pages set their ranges), no menu."""
     widget = plot_widget(labelled_axes)
@@ -65,6 +68,7 @@ def still_plot(labelled_axes: bool = False) -> pg.PlotWidget:
     item.setMenuEnabled(False)
     item.hideButtons()
     item.getViewBox().setMouseEnabled(x=False, y=False)
+    widget.setMinimumHeight(STILL_PLOT_MIN_HEIGHT)  # readable even in a short dock
     return widget
 
 

@@ -28,7 +28,7 @@ from explorer.gui.panels.plotting.plots import (
     as_image,
     finite_top,
     make_heatmap_plot,
-    set_ticks,
+    number_head_grid,
     set_title,
 )
 from explorer.gui.panels.why.common import TARGET_OPTION, WhyPanel, attribution_target
@@ -110,8 +110,7 @@ class HeadImportancePanel(WhyPanel):
         self.colorbar.setLevels((0.0, top))
         plot = self.grid.getPlotItem()
         set_title(plot, f"{found.target}: F = {found.target_value:.4g}")
-        for axis, count in (("left", importance.shape[0]), ("bottom", importance.shape[1])):
-            set_ticks(plot.getAxis(axis), [[(i + 0.5, str(i + 1)) for i in range(count)]])
+        number_head_grid(plot, *importance.shape)
         self._show_knocked_out()
 
     def _on_option_changed(self, key: str) -> None:
