@@ -94,15 +94,20 @@ def test_one_window_loads_each_family_in_turn(qtbot, family_dir: Callable[[str],
         assert bool(shared) == (family.name == "ALBERT")
 
 
-def _shown_heatmap(qtbot, folder: Path):
-    """A window on ``folder`` showing SENTENCE: its attention heatmap widget."""
+def _window_showing_sentence(qtbot, folder: Path):
+    """A window on ``folder`` that has run SENTENCE: (window, result)."""
     window = MainWindow(source=ModelSource.parse(str(folder)), text="")
     qtbot.addWidget(window)
     with qtbot.waitSignal(window.controller.model_loaded, timeout=TIMEOUT_MS):
         window.show()
     window.input_bar.set_inputs(SENTENCE)
     window.run_now()
-    wait_for_result(qtbot, window, SENTENCE)
+    return window, wait_for_result(qtbot, window, SENTENCE)
+
+
+def _shown_heatmap(qtbot, folder: Path):
+    """A window on ``folder`` showing SENTENCE: its attention heatmap widget."""
+    window, _ = _window_showing_sentence(qtbot, folder)
     qtbot.waitExposed(window.attention_panel.heatmap)
     return window.attention_panel.heatmap
 
@@ -119,13 +124,7 @@ def test_rollout_says_what_a_causal_model_changes(qtbot, family_dir: Callable[[s
     from explorer.core.loading import load_model
     from explorer.gui.panels.analysis.rollout import RolloutPanel
 
-    window = MainWindow(source=ModelSource.parse(str(family_dir("GPT-2"))), text="")
-    qtbot.addWidget(window)
-    with qtbot.waitSignal(window.controller.model_loaded, timeout=TIMEOUT_MS):
-        window.show()
-    window.input_bar.set_inputs(SENTENCE)
-    window.run_now()
-    result = wait_for_result(qtbot, window, SENTENCE)
+    window, result = _window_showing_sentence(qtbot, family_dir("GPT-2"))
     rollout = attention_rollout(result.attentions)
     count = result.num_tokens
     assert (rollout[:, causal_mask(count)] == 0).all()  # still lower-triangular
@@ -152,3 +151,27 @@ def test_a_pooled_overview_masks_only_tiles_wholly_above_the_diagonal() -> None:
             block = full[row * factor : (row + 1) * factor, col * factor : (col + 1) * factor]
             assert mask[row, col] == bool(block.all()), (row, col)
     np.testing.assert_array_equal(mask[tile:, 2 * tile :], mask[:tile, :tile])
+
+
+def test_gpt2_walk_through_shows_the_causal_mask(qtbot, family_dir: Callable[[str], Path]) -> None:
+    from explorer.core.why.qkv import WALK_THROUGH
+
+    window, result = _window_showing_sentence(qtbot, family_dir("GPT-2"))
+    window.state.set_layer(1)
+    window.state.set_head(0)
+    window.state.set_token(2)
+    with qtbot.waitSignal(
+        window.state.analysis_changed,
+        timeout=TIMEOUT_MS,
+        check_params_cb=lambda name: name == WALK_THROUGH,
+    ):
+        window.docks["walk_through"].raise_()
+    panel = window.analysis_panels["walk_through"]
+    weights = panel.bars["weights"].opts["height"]
+    np.testing.assert_allclose(weights, result.attentions[1, 0, 2], atol=1e-6)
+    scores = np.asarray(panel.bars["scores"].opts["height"])
+    assert np.isfinite(scores).all() and not scores[3:].any()  # masked keys: no bar
+    panel.images["values"].cell_clicked.emit(0, 4, Qt.KeyboardModifier.NoModifier)
+    assert MASKED_TEXT in panel.readout.text()
+    panel.images["values"].cell_clicked.emit(0, 1, Qt.KeyboardModifier.NoModifier)
+    assert "q·k/√d + mask" in panel.readout.text()

@@ -46,6 +46,7 @@ class LayerProjections:
     output_weight: Any  # (D, H·d)
     output_bias: Any  # (D,)
     num_heads: int
+    input_norm: Any = None  # a pre-LayerNorm model's norm before the attention (GPT-2's ln_1)
 
 
 def attention_projections(model: Any) -> list[LayerProjections]:
@@ -77,18 +78,51 @@ def attention_projections(model: Any) -> list[LayerProjections]:
             )
             for layer in distil_layers
         ]
+    blocks = getattr(model, "h", None)
+    if blocks is not None and all(hasattr(block.attn, "c_attn") for block in blocks):  # GPT-2
+        return [gpt2_projections(block) for block in blocks]
     raise NormAttentionUnavailableError(
         f"Norm-based attention does not know where {type(model).__name__} keeps its value "
         "and output projections (it reads encoder.layer[i].attention.self.value and "
-        "attention.output.dense, as in BERT)."
+        "attention.output.dense, as in BERT, or GPT-2's c_attn and c_proj)."
     )
+
+
+def gpt2_projections(block: Any) -> LayerProjections:
+    """A GPT-2 block's value and output projections, as nn.Linear would store them.
+
+    GPT-2's Conv1D keeps its weight as (in, out), the transpose of nn.Linear's, and c_attn
+    holds the query, key and value projections side by side. The attention reads
+    ``ln_1(x)``, not the residual stream ``x`` that the hidden states record.
+    """
+    attn = block.attn
+    size = int(attn.split_size)
+    return LayerProjections(
+        value_weight=attn.c_attn.weight[:, 2 * size :].T,
+        value_bias=attn.c_attn.bias[2 * size :],
+        output_weight=attn.c_proj.weight.T,
+        output_bias=attn.c_proj.bias,
+        num_heads=int(attn.num_heads),
+        input_norm=block.ln_1,
+    )
+
+
+def layer_input(hidden: np.ndarray, input_norm: Any = None) -> Any:
+    """The attention's input as torch float32: the hidden state, or its pre-LayerNorm."""
+    import torch
+
+    x = torch.from_numpy(np.array(hidden, dtype=np.float32))  # a copy: results are read-only
+    if input_norm is None:
+        return x
+    with torch.inference_mode():
+        return input_norm(x).float()
 
 
 def transformed_vectors(hidden: np.ndarray, projections: LayerProjections) -> Any:
     """(H, T, D) torch float32: f_h(x_j) = (x_j W_V^h + b_V^h) W_O^h for every head and token."""
     import torch
 
-    x = torch.from_numpy(np.array(hidden, dtype=np.float32))  # a copy: results are read-only
+    x = layer_input(hidden, projections.input_norm)
     value_weight = projections.value_weight.detach().float()
     value_bias = projections.value_bias
     value_bias = value_bias.detach().float() if value_bias is not None else None
@@ -98,7 +132,7 @@ def transformed_vectors(hidden: np.ndarray, projections: LayerProjections) -> An
     head_size = value_weight.shape[0] // heads
     values = torch.nn.functional.linear(x, value_weight, value_bias)  # (T, H·d)
     values = values.view(count, heads, head_size).transpose(0, 1)  # (H, T, d)
-    per_head_output = output_weight.view(hidden_size, heads, head_size).permute(1, 2, 0)
+    per_head_output = output_weight.reshape(hidden_size, heads, head_size).permute(1, 2, 0)
     return torch.bmm(values, per_head_output)  # (H, T, D)
 
 

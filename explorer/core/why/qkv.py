@@ -1,10 +1,12 @@
 """How one attention weight is computed, step by step, from the layer's own modules.
 
 Nothing here is stored in a result: queries, keys and values are recomputed on demand from
-the layer's input (``hidden_states[layer]``) with that layer's query, key and value modules,
-exactly as the attention did in the pass (the result's sequences have no padding, so the
-additive mask is zero everywhere). The walk-through is the lecture's eight steps for one
-(layer, head, query) and ``qkv_arrays`` is ``inspect --qkv``.
+the layer's input (``hidden_states[layer]``, through GPT-2's ``ln_1`` where the model norms
+before attending) with that layer's query, key and value weights, exactly as the attention
+did in the pass. The result's sequences have no padding, so the additive mask is zero, except
+in a causal model, where a query never sees a later key (−∞: its weight is 0). The
+walk-through is the lecture's eight steps for one (layer, head, query) and ``qkv_arrays`` is
+``inspect --qkv``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from explorer.core.analysis.norm_based import attention_projections
+from explorer.core.analysis.norm_based import attention_projections, layer_input
 from explorer.core.errors import ExplorerError
 from explorer.core.results import InferenceResult
 
@@ -28,13 +30,16 @@ class WalkThroughUnavailableError(ExplorerError):
 
 @dataclass(frozen=True, eq=False)
 class LayerParts:
-    """One layer's query, key, value and output projections (nn.Linear modules)."""
+    """One layer's query, key, value and output projections, (weight, bias) as nn.Linear's."""
 
     query: Any
     key: Any
     value: Any
     output: Any
     num_heads: int
+    input_norm: Any = None  # GPT-2's ln_1: the attention reads the normed hidden state
+    causal: bool = False  # a query sees only itself and earlier keys
+    scaling: float | None = None  # the score's factor when not 1/√d (GPT-2's own ``scaling``)
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,12 +67,14 @@ class WalkThrough:
 
 
 def layer_parts(model: Any) -> list[LayerParts]:
-    """Every depth's projections: BERT-style ``encoder.layer``, DistilBERT's or ALBERT's."""
+    """Every depth's projections: BERT-style ``encoder.layer``, DistilBERT's, ALBERT's, GPT-2's."""
     groups = getattr(getattr(model, "encoder", None), "albert_layer_groups", None)
     if groups is not None:
         return _albert_parts(model.config, groups)
     projections = attention_projections(model)
     encoder_layers = getattr(getattr(model, "encoder", None), "layer", None)
+    if getattr(model, "h", None) is not None:
+        return [_gpt2_parts(block, proj) for block, proj in zip(model.h, projections, strict=True)]
     if encoder_layers is not None:
         modules = [(lay.attention.self.query, lay.attention.self.key) for lay in encoder_layers]
     else:
@@ -77,8 +84,8 @@ def layer_parts(model: Any) -> list[LayerParts]:
         raise WalkThroughUnavailableError("The model's layers could not be matched.")
     return [
         LayerParts(
-            query=query,
-            key=key,
+            query=(query.weight, query.bias),
+            key=(key.weight, key.bias),
             value=(proj.value_weight, proj.value_bias),
             output=(proj.output_weight, proj.output_bias),
             num_heads=proj.num_heads,
@@ -98,8 +105,8 @@ def _albert_parts(config: Any, groups: Any) -> list[LayerParts]:
         attention = group.albert_layers[0].attention
         parts.append(
             LayerParts(
-                query=attention.query,
-                key=attention.key,
+                query=(attention.query.weight, attention.query.bias),
+                key=(attention.key.weight, attention.key.bias),
                 value=(attention.value.weight, attention.value.bias),
                 output=(attention.dense.weight, attention.dense.bias),
                 num_heads=int(attention.num_attention_heads),
@@ -108,17 +115,40 @@ def _albert_parts(config: Any, groups: Any) -> list[LayerParts]:
     return parts
 
 
+def _gpt2_parts(block: Any, projections: Any) -> LayerParts:
+    """A GPT-2 block: c_attn holds W_Q, W_K, W_V side by side, as Conv1D's (in, out)."""
+    attn = block.attn
+    size = int(attn.split_size)
+    weight, bias = attn.c_attn.weight, attn.c_attn.bias
+    return LayerParts(
+        query=(weight[:, :size].T, bias[:size]),
+        key=(weight[:, size : 2 * size].T, bias[size : 2 * size]),
+        value=(projections.value_weight, projections.value_bias),
+        output=(projections.output_weight, projections.output_bias),
+        num_heads=projections.num_heads,
+        input_norm=block.ln_1,
+        causal=True,
+        scaling=float(attn.scaling),
+    )
+
+
 def _parts(loaded: Any, result: InferenceResult) -> list[LayerParts]:
     if loaded is None or loaded.info != result.model:
         raise WalkThroughUnavailableError(
             "The model that computed this result is no longer loaded: run the sentence again."
+        )
+    if str(getattr(loaded.model.config, "model_type", "")).startswith("deberta"):
+        raise WalkThroughUnavailableError(
+            "DeBERTa's disentangled attention adds content-to-position and position-to-content "
+            "terms to q·k; the step-by-step view shows plain scaled dot-product attention only."
         )
     try:
         parts = layer_parts(loaded.model)
     except (AttributeError, ExplorerError) as err:
         raise WalkThroughUnavailableError(
             f"The step-by-step view does not know where {type(loaded.model).__name__} keeps "
-            "its query and key projections (it reads BERT's, DistilBERT's and ALBERT's layouts)."
+            "its query and key projections (it reads BERT's, DistilBERT's, ALBERT's and GPT-2's "
+            "layouts)."
         ) from err
     if len(parts) != result.num_layers:
         raise WalkThroughUnavailableError(
@@ -143,15 +173,15 @@ def layer_qkv(parts: LayerParts, hidden: np.ndarray) -> tuple[Any, Any, Any]:
     import torch
 
     with torch.inference_mode():
-        x = torch.from_numpy(np.array(hidden, dtype=np.float32))
+        x = layer_input(hidden, parts.input_norm)
         count = x.shape[0]
         heads = parts.num_heads
 
         def split(y: Any) -> Any:
             return y.view(count, heads, -1).transpose(0, 1).contiguous()
 
-        q = split(_linear(x, (parts.query.weight, parts.query.bias)))
-        k = split(_linear(x, (parts.key.weight, parts.key.bias)))
+        q = split(_linear(x, parts.query))
+        k = split(_linear(x, parts.key))
         v = split(_linear(x, parts.value))
         return q, k, v
 
@@ -167,17 +197,20 @@ def walk_through(
         raise WalkThroughUnavailableError(f"There is no head {layer + 1}:{head + 1}.")
     if not 0 <= query < result.num_tokens:
         raise WalkThroughUnavailableError(f"There is no token {query} in this input.")
-    q_all, k_all, v_all = layer_qkv(parts[layer], result.hidden_states[layer])
+    part = parts[layer]
+    q_all, k_all, v_all = layer_qkv(part, result.hidden_states[layer])
     with torch.inference_mode():
         q, keys, values = q_all[head, query], k_all[head], v_all[head]
         size = q.shape[-1]
-        scaling = float(size**-0.5)
+        scaling = float(size**-0.5) if part.scaling is None else part.scaling
         products = q.unsqueeze(0) * keys
         mask = torch.zeros(keys.shape[0], dtype=torch.float32)
+        if part.causal:
+            mask[query + 1 :] = -torch.inf  # transformers adds the dtype's minimum: the same 0
         scores = (keys @ q) * scaling + mask  # the attention's own order: matmul, scale, mask
         weights = torch.softmax(scores, dim=-1)
         mixed = weights @ values
-        out_weight = parts[layer].output[0].detach().float()  # (D, H·d)
+        out_weight = part.output[0].detach().float()  # (D, H·d)
         head_out = out_weight[:, head * size : (head + 1) * size]  # (D, d): W_O^h
         contributions = (weights.unsqueeze(-1) * values) @ head_out.T  # (T, D)
         output = mixed @ head_out.T

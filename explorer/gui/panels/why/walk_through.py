@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QGraphicsScene, QLabel, QVBoxLayout, QWidget
 
 from explorer.core.why.qkv import WALK_THROUGH, WalkThrough
 from explorer.gui.panels.analysis.common import wrapped_label
-from explorer.gui.panels.plotting.plots import CellImageItem, as_image, set_title
+from explorer.gui.panels.plotting.plots import MASKED_TEXT, CellImageItem, as_image, set_title
 from explorer.gui.panels.why.common import WhyPanel
 from explorer.gui.state.explorer_state import MEAN_OF_HEADS, ExplorerState
 
@@ -35,10 +35,11 @@ BARS = ("scores", "weights")
 DIVERGING = "CET-D1"
 EXPLANATION = (
     "1 the query q_i; 2 every key k_j; 3 q_i ⊙ k_j; 4 the score q_i·k_j/√d plus the mask "
-    "(zero: no padding); 5 the softmax α_ij; 6 the values v_j; 7 Σ_j α_ij v_j; 8 the head's "
-    "contribution after W_O (its norm in the title). Columns are keys j. Step 5 equals the "
-    "attention heatmap's row for this query; step 8's per-key norms ‖α_ij v_j W_O^h‖ are the "
-    "norm-based view's numbers. Click a key column to follow one key through every step."
+    "(zero: no padding; −∞ on a causal model's later keys, drawn as no bar); 5 the softmax "
+    "α_ij; 6 the values v_j; 7 Σ_j α_ij v_j; 8 the head's contribution after W_O (its norm in "
+    "the title). Columns are keys j. Step 5 equals the attention heatmap's row for this query; "
+    "step 8's per-key norms ‖α_ij v_j W_O^h‖ are the norm-based view's numbers. Click a key "
+    "column to follow one key through every step."
 )
 
 
@@ -142,7 +143,8 @@ class WalkThroughPanel(WhyPanel):
             self.images[key].setImage(as_image(matrix), levels=_symmetric(matrix))
         count = steps.weights.shape[0]
         centres = np.arange(count) + 0.5
-        self.bars["scores"].setOpts(x=centres, height=steps.scores, width=0.8)
+        shown = np.where(np.isfinite(steps.scores), steps.scores, 0.0)  # −∞: masked, no bar
+        self.bars["scores"].setOpts(x=centres, height=shown, width=0.8)
         self.bars["weights"].setOpts(x=centres, height=steps.weights, width=0.8)
         norm = float(np.linalg.norm(steps.output))
         off = " (knocked out)" if steps.knocked_out else ""
@@ -172,6 +174,9 @@ class WalkThroughPanel(WhyPanel):
         result = self._state.result
         name = str(result.tokens[key]) if result is not None and key < result.num_tokens else ""
         contribution = float(np.linalg.norm(steps.contributions[key]))
+        if np.isneginf(steps.mask[key]):
+            self.readout.setText(f'key {key} "{name}": {MASKED_TEXT} (mask −∞, α = 0)')
+            return
         self.readout.setText(
             f'key {key} "{name}": q·k/√d + mask = {steps.scores[key]:.4g}, '
             f"α = {steps.weights[key]:.4g}, ‖α v W_O‖ = {contribution:.4g}"
