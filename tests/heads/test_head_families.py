@@ -132,6 +132,10 @@ def test_gpt2_next_token_head_and_its_lens(tmp_path: Path) -> None:
     np.testing.assert_array_equal(arrays["lens_top_ids"][-1], arrays["next_token_top_ids"])
     meta = json.loads(str(arrays["meta"]))
     assert meta["head"] == "causal-lm"
-    # an analysis that does not apply says so instead of leaving its keys out silently
-    assert "norm_attention" not in arrays
-    assert "GPT2Model" in meta["not_applicable"]["norm_attention"]
+    # norm-based attention reads GPT-2's ln_1 and Conv1D weights; nothing above the diagonal
+    norms = arrays["norm_attention"]
+    assert norms.shape[-2:] == (ids.shape[1], ids.shape[1])
+    assert not norms[
+        ..., np.triu_indices(ids.shape[1], 1)[0], np.triu_indices(ids.shape[1], 1)[1]
+    ].any()
+    assert "norm_attention" not in meta.get("not_applicable", {})

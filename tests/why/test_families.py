@@ -118,3 +118,24 @@ def test_gpt2_walk_through_and_norm_based_rebuild_the_attention_output(family):
         np.testing.assert_allclose(
             np.linalg.norm(steps.contributions, axis=-1), norms[layer, head, query], atol=1e-5
         )
+
+
+def test_inspect_says_why_norm_based_attention_is_left_out(family):
+    from explorer.core.analysis.export import analysis_arrays, not_applicable
+
+    loaded = family("DeBERTa-v2")
+    arrays = analysis_arrays(loaded, run_inference(loaded, SENTENCE))
+    assert "norm_attention" not in arrays and "layer_cka" in arrays
+    assert type(loaded.model).__name__ in not_applicable(loaded)["norm_attention"]
+
+
+@pytest.mark.parametrize("name", ["ALBERT", "GPT-2", "DistilBERT"])
+def test_step_8_norms_are_the_norm_based_numbers(family, name):
+    loaded = family(name)
+    result = run_inference(loaded, SENTENCE)
+    norms = norm_attention_of(loaded, result).per_head
+    for layer in range(result.num_layers):
+        steps = walk_through(loaded, result, layer, 1, result.num_tokens - 1)
+        np.testing.assert_allclose(
+            np.linalg.norm(steps.contributions, axis=-1), norms[layer, 1, -1], atol=1e-5
+        )

@@ -29,6 +29,10 @@ class NormAttentionUnavailableError(ExplorerError):
     """Norm-based attention needs weights this model (or a saved result) does not expose."""
 
 
+class UnsupportedLayoutError(NormAttentionUnavailableError):
+    """A known family in a variant no per-layer view can follow (its message says which)."""
+
+
 @dataclass(frozen=True, eq=False)
 class NormAttention:
     """‖α f‖ per head and ‖Σ_h α f‖ summed over heads, for every layer."""
@@ -78,6 +82,11 @@ def attention_projections(model: Any) -> list[LayerProjections]:
             )
             for layer in distil_layers
         ]
+    groups = getattr(getattr(model, "encoder", None), "albert_layer_groups", None)
+    if groups is not None:
+        return [
+            albert_projections(attention) for attention in albert_attentions(model.config, groups)
+        ]
     blocks = getattr(model, "h", None)
     if blocks is not None and all(hasattr(block.attn, "c_attn") for block in blocks):  # GPT-2
         return [gpt2_projections(block) for block in blocks]
@@ -85,6 +94,35 @@ def attention_projections(model: Any) -> list[LayerProjections]:
         f"Norm-based attention does not know where {type(model).__name__} keeps its value "
         "and output projections (it reads encoder.layer[i].attention.self.value and "
         "attention.output.dense, as in BERT, or GPT-2's c_attn and c_proj)."
+    )
+
+
+def albert_attentions(config: Any, groups: Any) -> list[Any]:
+    """ALBERT's attention module at every depth, shared ones once per depth they serve.
+
+    Depth l runs group int(l / (L / G)), as AlbertTransformer does.
+    """
+    layers, count = int(config.num_hidden_layers), len(groups)
+    attentions = []
+    for depth in range(layers):
+        group = groups[int(depth / (layers / count))]
+        if len(group.albert_layers) != 1:  # several inner layers per depth: no single input
+            raise UnsupportedLayoutError(
+                "ALBERT with several inner layers per group is not supported: a depth has no "
+                "single attention input."
+            )
+        attentions.append(group.albert_layers[0].attention)
+    return attentions
+
+
+def albert_projections(attention: Any) -> LayerProjections:
+    """An ALBERT attention's value and output projections (``value`` and ``dense``)."""
+    return LayerProjections(
+        value_weight=attention.value.weight,
+        value_bias=attention.value.bias,
+        output_weight=attention.dense.weight,
+        output_bias=attention.dense.bias,
+        num_heads=int(attention.num_attention_heads),
     )
 
 

@@ -17,7 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from explorer.core.analysis.norm_based import attention_projections, layer_input
+from explorer.core.analysis.norm_based import (
+    UnsupportedLayoutError,
+    albert_attentions,
+    albert_projections,
+    attention_projections,
+    layer_input,
+)
 from explorer.core.errors import ExplorerError
 from explorer.core.results import InferenceResult
 
@@ -95,21 +101,17 @@ def layer_parts(model: Any) -> list[LayerParts]:
 
 
 def _albert_parts(config: Any, groups: Any) -> list[LayerParts]:
-    """ALBERT's shared layers: depth l runs group int(l / (L / G)), as AlbertTransformer does."""
-    layers, count = int(config.num_hidden_layers), len(groups)
+    """ALBERT's shared layers, one entry per depth (see ``albert_attentions``)."""
     parts = []
-    for depth in range(layers):
-        group = groups[int(depth / (layers / count))]
-        if len(group.albert_layers) != 1:  # several inner layers per depth: no single input
-            raise WalkThroughUnavailableError("ALBERT with inner groups is not supported.")
-        attention = group.albert_layers[0].attention
+    for attention in albert_attentions(config, groups):
+        projections = albert_projections(attention)
         parts.append(
             LayerParts(
                 query=(attention.query.weight, attention.query.bias),
                 key=(attention.key.weight, attention.key.bias),
-                value=(attention.value.weight, attention.value.bias),
-                output=(attention.dense.weight, attention.dense.bias),
-                num_heads=int(attention.num_attention_heads),
+                value=(projections.value_weight, projections.value_bias),
+                output=(projections.output_weight, projections.output_bias),
+                num_heads=projections.num_heads,
             )
         )
     return parts
@@ -144,6 +146,8 @@ def _parts(loaded: Any, result: InferenceResult) -> list[LayerParts]:
         )
     try:
         parts = layer_parts(loaded.model)
+    except UnsupportedLayoutError as err:
+        raise WalkThroughUnavailableError(str(err)) from err
     except (AttributeError, ExplorerError) as err:
         raise WalkThroughUnavailableError(
             f"The step-by-step view does not know where {type(loaded.model).__name__} keeps "

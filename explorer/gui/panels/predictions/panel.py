@@ -7,7 +7,7 @@ are missing.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QStackedWidget, QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QStackedWidget, QWidget
 
 from explorer.core.heads import choice
 from explorer.gui.panels.analysis.common import (
@@ -65,7 +65,12 @@ class PredictionsPanel(ShowAware):
         self.stack.addWidget(self.none_page)
         for page in dict.fromkeys(self._pages.values()):
             self.stack.addWidget(page)
-        analysis_layout(self, [self.title], self.stack, EXPLANATION)
+        # A short dock scrolls the page rather than squeezing its plot to nothing.
+        scroller = QScrollArea()
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QFrame.Shape.NoFrame)
+        scroller.setWidget(self.stack)
+        analysis_layout(self, [self.title], scroller, EXPLANATION)
         for signal in (state.result_changed, state.token_changed, state.model_changed):
             signal.connect(self.refresh)
         self.refresh()
