@@ -172,3 +172,15 @@ def test_merging_an_npz_of_another_kind_names_what_is_missing(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "is not a bert-explorer corpus file: it has no 'meta' entry" in err
     assert "KeyError" not in err
+
+
+def test_out_never_overwrites_an_input(tmp_path, corpus, tiny_model_dir, capsys):
+    before = corpus.read_bytes()
+    same = str(tmp_path / "." / corpus.name)  # the same file by another spelling
+    assert main(["corpus", str(corpus), "--model", str(tiny_model_dir), "--out", same]) == 2
+    assert "is an input file" in capsys.readouterr().err
+    assert corpus.read_bytes() == before
+    shard = tmp_path / "s1.npz"
+    shard.write_bytes(b"kept")
+    assert main(["corpus", "merge", str(shard), str(corpus), "--out", str(shard)]) == 2
+    assert "is an input file" in capsys.readouterr().err and shard.read_bytes() == b"kept"

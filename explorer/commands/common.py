@@ -16,8 +16,11 @@ def error(message: str) -> int:
     return 2
 
 
-def out_problem(out: Path) -> str | None:
-    """Why ``--out`` cannot be written, or None (checked before any model is loaded)."""
+def out_problem(out: Path, inputs: tuple[Path, ...] = ()) -> str | None:
+    """Why ``--out`` cannot be written, or None (checked before any model is loaded).
+
+    ``inputs`` are files the command reads: writing over one of them would lose it.
+    """
     if str(out) in ("", "."):  # argparse turns an empty --out "" into Path(".")
         return "--out is empty; give a file name such as result.npz."
     shown = str(out) if len(str(out)) <= 120 else f"{str(out)[:60]}…{str(out)[-40:]}"
@@ -30,6 +33,13 @@ def out_problem(out: Path) -> str | None:
         return f"--out {shown} cannot be used: {err.strerror or err}."
     if len(out.name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
         return f"--out {shown}: the file name is longer than {MAX_NAME_BYTES} bytes."
+    for source in inputs:
+        try:
+            same = out.exists() and source.exists() and out.samefile(source)
+        except OSError:
+            same = False
+        if same:
+            return f"--out {shown} is an input file ({source}): writing it would destroy it."
     return None
 
 

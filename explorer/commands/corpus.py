@@ -144,7 +144,7 @@ def run_corpus_command(argv: list[str]) -> int:
     from explorer.core.corpus.reader import scan_corpus
     from explorer.core.corpus.run import CorpusCancelled, CorpusOptions, run_corpus
 
-    problem = out_problem(args.out) or _device_problem(args.device)
+    problem = out_problem(args.out, (args.file,)) or _device_problem(args.device)
     if problem:
         return error(problem)
     shard, shards = args.shard
@@ -195,7 +195,7 @@ def run_merge_command(argv: list[str]) -> int:
     args = _merge_parser().parse_args(argv)
     from explorer.core.corpus.files import merge_corpus_files, missing_shards
 
-    problem = out_problem(args.out)
+    problem = out_problem(args.out, tuple(args.parts))
     if problem:
         return error(problem)
     try:
