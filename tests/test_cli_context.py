@@ -55,3 +55,10 @@ def test_out_as_a_folder_is_refused(tmp_path, tiny_model_dir, capsys):
         ["context", "a", "a b", "a c", "--model", str(tiny_model_dir), "--out", str(tmp_path)]
     )
     assert code == 2 and "is a folder" in capsys.readouterr().err
+
+
+def test_notes_are_printed(tmp_path, tiny_model_dir, capsys):
+    out = tmp_path / "c.npz"
+    args = ["context", "cafe", "The café opens.", "A cafe closes.", "--out", str(out)]
+    assert main([*args, "--model", str(tiny_model_dir)]) == 0
+    assert "note: Matched 'café' as 'cafe'" in capsys.readouterr().out

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from explorer.cli import main
+from tests.conftest import save_random_bert
 
 OUTPUT_KEYS = {
     "segments",
@@ -25,6 +26,7 @@ OUTPUT_KEYS = {
     "layer_anisotropy",
     "count_truncated_segments",
     "count_tokens_dropped",
+    "count_unknown_words",
     "count_offset_rows",
     "count_content_tokens",
     "sum_roles",
@@ -102,7 +104,7 @@ def test_a_file_of_an_older_corpus_format_is_refused_by_name(
     merged = tmp_path / "m.npz"
     assert main(["corpus", "merge", str(old), str(out), "--out", str(merged)]) == 2
     err = capsys.readouterr().err
-    assert "old.npz is in corpus format 1, and this bert-explorer reads format 2" in err
+    assert "old.npz is in corpus format 1, and this bert-explorer reads format 3" in err
     assert not merged.exists() and not list(tmp_path.glob(".*"))  # no temporary file left
 
 
@@ -113,10 +115,10 @@ def test_a_long_line_is_a_note_not_a_failure(tmp_path, tiny_model_dir, capsys):
     args = ["corpus", str(path), "--model", str(tiny_model_dir), "--max-length", "16"]
     assert main([*args, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "note: 1 segments were longer than 16 tokens and were truncated (36 tokens dropped)" in (
+    assert "note: 1 segment was longer than 16 tokens and was truncated (36 tokens dropped)" in (
         printed
     )
-    assert "note: 1 blank lines were skipped" in printed
+    assert "note: 1 blank line was skipped" in printed
 
 
 @pytest.mark.parametrize(
@@ -142,8 +144,9 @@ def test_other_errors_exit_2(tmp_path, corpus, tiny_model_dir, capsys):
     out = str(tmp_path / "o.npz")
     assert main(["corpus", str(tmp_path / "missing.txt"), *model, "--out", out]) == 2
     assert "missing.txt" in capsys.readouterr().err
-    assert main(["corpus", str(corpus), *model, "--max-length", "4", "--out", out]) == 2
-    assert "--max-length 4 must be between 8" in capsys.readouterr().err
+    for length in ("4", "0", "-3"):  # 0 is not "the default"
+        assert main(["corpus", str(corpus), *model, "--max-length", length, "--out", out]) == 2
+        assert f"--max-length {length} must be between 8" in capsys.readouterr().err
     assert main(["corpus", str(corpus), *model, "--device", "nonsense", "--out", out]) == 2
     assert "is not a torch device" in capsys.readouterr().err
     assert main(["corpus", "merge", str(corpus), "--out", out]) == 2
@@ -184,3 +187,103 @@ def test_out_never_overwrites_an_input(tmp_path, corpus, tiny_model_dir, capsys)
     shard.write_bytes(b"kept")
     assert main(["corpus", "merge", str(shard), str(corpus), "--out", str(shard)]) == 2
     assert "is an input file" in capsys.readouterr().err and shard.read_bytes() == b"kept"
+
+
+def _shard_run(corpus, model, shard, out, batch="2"):
+    args = ["corpus", str(corpus), "--model", str(model), "--batch-size", batch]
+    return main([*args, "--shard", shard, "--out", str(out)])
+
+
+def test_merge_knows_the_model_by_content_not_by_path(tmp_path, corpus, tiny_model_dir, capsys):
+    """Shards run on two machines load one model from two folders: they still merge."""
+    import shutil
+
+    copy = shutil.copytree(tiny_model_dir, tmp_path / "elsewhere" / "model")
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    assert _shard_run(corpus, tiny_model_dir, "1/2", a) == 0
+    assert _shard_run(corpus, copy, "2/2", b) == 0
+    merged = tmp_path / "m.npz"
+    assert main(["corpus", "merge", str(a), str(b), "--out", str(merged)]) == 0
+    assert "7 segments from 2 files" in capsys.readouterr().out
+
+    other = save_random_bert(tmp_path / "other", initializer_range=0.05)  # other weights
+    c = tmp_path / "c.npz"
+    assert _shard_run(corpus, other, "2/2", c) == 0
+    capsys.readouterr()
+    assert main(["corpus", "merge", str(a), str(c), "--out", str(merged)]) == 2
+    err = capsys.readouterr().err
+    assert "not shards of one run: they differ in model (weights or tokenizer)" in err
+    assert "model_sha256" not in err
+
+
+def test_damaged_files_and_checkpoints_are_named_with_what_to_do(
+    tmp_path, corpus, tiny_model_dir, capsys
+):
+    a = tmp_path / "a.npz"
+    assert _shard_run(corpus, tiny_model_dir, "1/2", a) == 0
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(a.read_bytes()[: a.stat().st_size // 2])  # a copy that stopped half way
+    merged = tmp_path / "m.npz"
+    assert main(["corpus", "merge", str(a), str(cut), "--out", str(merged)]) == 2
+    err = capsys.readouterr().err
+    assert f"{cut} is damaged or incomplete" in err and "unexpected" not in err
+
+    out = tmp_path / "run.npz"
+    checkpoint = tmp_path / "run.partial.npz"
+    checkpoint.write_bytes(b"PK\x03\x04 not really")
+    assert _shard_run(corpus, tiny_model_dir, "1/1", out) == 2
+    err = capsys.readouterr().err
+    assert f"Cannot resume from the checkpoint {checkpoint}" in err and "Delete it" in err
+
+
+def test_a_checkpoint_is_not_merged_as_a_shard(tmp_path, corpus, tiny_model, capsys):
+    from explorer.core.corpus.run import CorpusCancelled, CorpusOptions, run_corpus
+
+    out = tmp_path / "s.npz"
+    with pytest.raises(CorpusCancelled):
+        run_corpus(tiny_model, corpus, out, CorpusOptions(), should_stop=lambda: True)
+    partial = tmp_path / "s.partial.npz"
+    assert main(["corpus", "merge", str(partial), "--out", str(tmp_path / "m.npz")]) == 2
+    assert "is the checkpoint of an unfinished run" in capsys.readouterr().err
+
+
+def test_an_empty_shard_warns_and_has_no_statistics(tmp_path, corpus, tiny_model_dir, capsys):
+    out = tmp_path / "empty.npz"
+    assert _shard_run(corpus, tiny_model_dir, "9/9", out, batch="16") == 0
+    printed = capsys.readouterr().out
+    assert "warning: shard 9/9 got no segments" in printed and "0 segments" in printed
+    with np.load(out) as data:
+        assert int(data["segments"]) == 0
+        assert np.isnan(data["head_cls"]).all() and np.isnan(data["head_offsets"]).all()
+
+
+def test_a_shards_progress_counts_its_own_segments(tmp_path, corpus, tiny_model_dir, capsys):
+    for shard, count in (("1/2", 4), ("2/2", 3)):  # 7 segments in batches of 2: 2+2 | 2+1
+        assert _shard_run(corpus, tiny_model_dir, shard, tmp_path / "s.npz") == 0
+        captured = capsys.readouterr()
+        assert f"{count}/{count} segments ·" in captured.err
+        assert captured.out.startswith(f"{count} segments,")
+
+
+def test_notes_for_extra_tabs_and_unknown_words(tmp_path, tiny_model_dir, capsys):
+    path = tmp_path / "odd.txt"
+    path.write_text("a\tb\tc\nI like 🦜 birds.\nplain\n", encoding="utf-8")
+    out = tmp_path / "o.npz"
+    assert main(["corpus", str(path), "--model", str(tiny_model_dir), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "note: 1 line (first: line 1) holds more than one tab" in printed
+    assert "note: 1 word occurrence (emoji, rare scripts) is only [UNK]" in printed
+    with np.load(out) as data:
+        assert "🦜" not in set(data["words"].tolist())
+        assert int(data["count_unknown_words"]) == 1
+
+
+def test_an_unwritable_out_folder_is_refused_before_the_model_loads(
+    tmp_path, corpus, monkeypatch, capsys
+):
+    import os
+
+    monkeypatch.setattr(os, "access", lambda path, mode: str(path) != str(tmp_path))
+    code = main(["corpus", str(corpus), "--model", "no/such-model", "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert f"the folder {tmp_path} is not writable" in capsys.readouterr().err

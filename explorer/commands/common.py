@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -31,6 +32,8 @@ def out_problem(out: Path, inputs: tuple[Path, ...] = ()) -> str | None:
             return f"--out {shown}: the folder {out.parent} does not exist."
     except OSError as err:  # a name longer than the file system allows, and the like
         return f"--out {shown} cannot be used: {err.strerror or err}."
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        return f"--out {shown}: the folder {out.parent} is not writable."
     if len(out.name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
         return f"--out {shown}: the file name is longer than {MAX_NAME_BYTES} bytes."
     for source in inputs:

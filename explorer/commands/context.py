@@ -45,4 +45,6 @@ def run_context(argv: list[str]) -> int:
         f"{context.self_similarity[0]:.3f} → {context.self_similarity[-1]:.3f}, anisotropy "
         f"{context.anisotropy[0]:.3f} → {context.anisotropy[-1]:.3f} → {args.out}"
     )
+    for note in context.notes:
+        print(f"note: {note}")
     return 0

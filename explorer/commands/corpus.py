@@ -14,6 +14,7 @@ from typing import Any
 
 from explorer.commands.common import error, load, out_problem
 from explorer.core.errors import ExplorerError
+from explorer.core.wording import counted
 
 CANCELLED_EXIT = 130  # the shell's code for a command stopped by Ctrl-C
 PROGRESS_EVERY = 1.0  # seconds between progress lines
@@ -149,7 +150,7 @@ def run_corpus_command(argv: list[str]) -> int:
         return error(problem)
     shard, shards = args.shard
     options = CorpusOptions(
-        max_length=args.max_length or DEFAULT_MAX_LENGTH,
+        max_length=DEFAULT_MAX_LENGTH if args.max_length is None else args.max_length,
         batch_size=args.batch_size,
         shard=shard,
         shards=shards,
@@ -175,19 +176,47 @@ def run_corpus_command(argv: list[str]) -> int:
         line.end()
         return error(str(err))
     line.end()
-    sums = run.sums
-    print(
-        f"{sums.segments} segments, {sums.rows} tokens, {sums.layers} layers × {sums.heads} "
-        f"heads (shard {shard}/{shards}) → {args.out}"
-    )
-    if sums.truncated_segments:
-        print(
-            f"note: {sums.truncated_segments} segments were longer than {args.max_length} "
-            f"tokens and were truncated ({sums.tokens_dropped} tokens dropped)"
-        )
-    if run.meta["blank_lines"]:
-        print(f"note: {run.meta['blank_lines']} blank lines were skipped")
+    _report(run, options, args.out)
     return 0
+
+
+def _report(run: Any, options: Any, out: Path) -> None:
+    """What a finished run wrote, and what the user should know about its input."""
+    sums, meta = run.sums, run.meta
+    print(
+        f"{counted(sums.segments, 'segment')}, {counted(sums.rows, 'token')}, "
+        f"{counted(sums.layers, 'layer')} × {counted(sums.heads, 'head')} "
+        f"(shard {options.shard}/{options.shards}) → {out}"
+    )
+    if sums.segments == 0:
+        print(
+            f"warning: shard {options.shard}/{options.shards} got no segments: the corpus "
+            f"has only {counted(meta['corpus_segments'], 'segment')}, fewer batches of "
+            f"{options.batch_size} than shards. Its statistics are NaN; it merges as nothing."
+        )
+    if sums.truncated_segments:
+        were = "was" if sums.truncated_segments == 1 else "were"
+        print(
+            f"note: {counted(sums.truncated_segments, 'segment')} {were} longer than "
+            f"{options.max_length} tokens and {were} truncated "
+            f"({counted(sums.tokens_dropped, 'token')} dropped)"
+        )
+    blank = meta["blank_lines"]
+    if blank:
+        print(f"note: {counted(blank, 'blank line')} {'was' if blank == 1 else 'were'} skipped")
+    tabs = meta.get("lines_with_extra_tabs") or []
+    if tabs:
+        print(
+            f"note: {counted(len(tabs), 'line')} (first: line {tabs[0]}) "
+            f"{'holds' if len(tabs) == 1 else 'hold'} more than one tab; all after the first "
+            "tab went into sentence B, tabs included"
+        )
+    if sums.unknown_words:
+        print(
+            f"note: {counted(sums.unknown_words, 'word occurrence')} (emoji, rare scripts) "
+            f"{'is' if sums.unknown_words == 1 else 'are'} only [UNK] to this tokenizer and "
+            "left out of the word self-similarity"
+        )
 
 
 def run_merge_command(argv: list[str]) -> int:
@@ -204,7 +233,7 @@ def run_merge_command(argv: list[str]) -> int:
         return error(str(err))
     merged, parts = meta["shards_merged"], len(args.parts)
     print(
-        f"{int(arrays['segments'])} segments from {parts} file{'s' if parts != 1 else ''} "
+        f"{counted(int(arrays['segments']), 'segment')} from {counted(parts, 'file')} "
         f"({_shards(merged)} of {meta['shards']}) → {args.out}"
     )
     missing = missing_shards(meta)

@@ -15,19 +15,21 @@ and a word split into pieces is one vector). From those states:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from explorer.core.analysis.spelling import Speller
 from explorer.core.analysis.words import group_word_pieces
 from explorer.core.errors import ExplorerError
 from explorer.core.inference import run_inference
 from explorer.core.loading import LoadedModel
 from explorer.core.results import InferenceResult
 from explorer.core.similarity import mean_cosine_from_sum, unit_rows
+from explorer.core.wording import counted, shortened
 
 CONTEXT_ANALYSIS = "context"
 ANISOTROPY_SEED = 0
@@ -76,6 +78,7 @@ class ContextResult:
     sample: np.ndarray  # (S, 2) int64: (sentence, token) pairs behind the anisotropy
     seed: int
     model: dict[str, Any]
+    notes: tuple[str, ...] = ()  # what the user should know: truncation, accents, [UNK]
 
     @property
     def adjusted_self_similarity(self) -> np.ndarray:
@@ -101,6 +104,7 @@ class ContextResult:
                 "tokens": self.sample.tolist(),
             },
             **self.model,
+            "notes": list(self.notes),
         }
 
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -118,14 +122,18 @@ def _normalized(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-def word_positions(result: InferenceResult, word: str) -> tuple[int, ...]:
+def word_positions(
+    result: InferenceResult, word: str, spell: Callable[[str], str] = _normalized
+) -> tuple[int, ...]:
     """Token positions of the first run of whole words in sentence A that spell ``word``.
 
     Words come from the tokenizer's word ids (so pieces group into words the way the model's
-    pre-tokenizer split them); their text from the offsets, compared case- and
-    space-insensitively. Empty when the word does not occur.
+    pre-tokenizer split them); their text from the offsets, compared as ``spell`` writes both
+    (case- and space-insensitively; with a ``Speller``, also as the model normalizes them).
+    Empty when the word does not occur.
     """
-    target = _normalized(word)
+    normalized = spell
+    target = normalized(word)
     if not target:
         return ()
     groups = group_word_pieces(result.sequence_ids, result.word_ids)
@@ -136,7 +144,7 @@ def word_positions(result: InferenceResult, word: str) -> tuple[int, ...]:
         start = int(result.offsets[words[first][0], 0])
         for last in range(first, len(words)):
             end = int(result.offsets[words[last][-1], 1])
-            spelled = _normalized(text[start:end])
+            spelled = normalized(text[start:end])
             if spelled == target:
                 return tuple(p for w in words[first : last + 1] for p in w)
             if len(spelled) >= len(target):
@@ -147,7 +155,8 @@ def word_positions(result: InferenceResult, word: str) -> tuple[int, ...]:
 def pairwise_cosine(states: np.ndarray) -> np.ndarray:
     """(n, L+1, D) → (L+1, n, n) cosine between every two rows at each layer."""
     unit = unit_rows(np.swapaxes(states, 0, 1))  # (L+1, n, D)
-    return np.einsum("lnd,lmd->lnm", unit, unit).astype(np.float32)
+    cosine = np.einsum("lnd,lmd->lnm", unit, unit)
+    return np.clip(cosine, -1.0, 1.0).astype(np.float32)  # rounding past ±1
 
 
 def mean_pairwise_cosine(states: np.ndarray) -> np.ndarray:
@@ -207,18 +216,25 @@ def context_of(
         )
     results: list[InferenceResult] = []
     positions: list[tuple[int, ...]] = []
+    spell = Speller(loaded.tokenizer)
     for number, sentence in enumerate(sentences, start=1):
         if not sentence.strip():
             raise ContextInputError(f"Sentence {number} is empty.")
         result = run_inference(loaded, sentence)
-        found = word_positions(result, word)
+        found = word_positions(result, word, spell)
         if not found:
-            cut = " (it was truncated to the model's maximum length)" if result.truncated else ""
+            cut = (
+                f" (it was cut to the model's {loaded.info.max_length} tokens)"
+                if result.truncated
+                else ""
+            )
             raise ContextInputError(
-                f"Sentence {number} does not contain the word {word!r}{cut}: {sentence!r}"
+                f"Sentence {number} does not contain the word {shortened(word, 40)!r}{cut}: "
+                f"{shortened(sentence)!r}"
             )
         results.append(result)
         positions.append(found)
+    notes = context_notes(loaded, word, results, positions, spell)
     pairs = zip(results, positions, strict=True)
     states = np.stack([r.hidden_states[:, list(p), :].mean(axis=1) for r, p in pairs])
     states = states.astype(np.float32)
@@ -242,7 +258,53 @@ def context_of(
             "num_layers": first.model.num_layers,
             "hidden_size": first.model.hidden_size,
         },
+        notes=notes,
     )
+
+
+def context_notes(
+    loaded: LoadedModel,
+    word: str,
+    results: Sequence[InferenceResult],
+    positions: Sequence[tuple[int, ...]],
+    spell: Speller,
+) -> tuple[str, ...]:
+    """What the numbers rest on that the user may not see.
+
+    Cut sentences, accents the tokenizer folded, and occurrences it does not know (every
+    [UNK] starts from one vector).
+    """
+    notes: list[str] = []
+    for number, result in enumerate(results, start=1):
+        if result.truncated:
+            notes.append(
+                f"Sentence {number} was longer than the model's {loaded.info.max_length} "
+                f"tokens: {counted(result.tokens_dropped, 'token')} at its end were dropped."
+            )
+    spellings = {
+        result.text[int(result.offsets[p[0], 0]) : int(result.offsets[p[-1], 1])]
+        for result, p in zip(results, positions, strict=True)
+    }
+    folded = sorted(s for s in spellings if _normalized(s) != _normalized(word))
+    if folded:
+        quoted = ", ".join(repr(shortened(s, 30)) for s in folded)
+        notes.append(
+            f"Matched {quoted} as {shortened(word, 30)!r}: this model's tokenizer strips "
+            "accents (or otherwise normalizes the text), so it sees them as one word."
+        )
+    unknown = [
+        number
+        for number, (result, p) in enumerate(zip(results, positions, strict=True), start=1)
+        if bool(result.unk_mask[list(p)].any())
+    ]
+    if unknown:
+        which = ", ".join(map(str, unknown))
+        notes.append(
+            f"In sentence{'s' if len(unknown) != 1 else ''} {which} the word is (partly) "
+            f"{loaded.tokenizer.unk_token or '[UNK]'}: the tokenizer does not know it, and "
+            "every unknown piece starts from the same vector."
+        )
+    return tuple(notes)
 
 
 def context_analysis(loaded: LoadedModel, _result: Any, params: Mapping[str, Any]) -> ContextResult:

@@ -17,7 +17,9 @@ def mean_cosine_from_sum(unit_sum: np.ndarray, count: int) -> np.ndarray:
 
     |Σu|² = n + Σ_{i≠j} uᵢ·uⱼ: no n × n matrix is formed, and the sums of parts (shards,
     batches) add up to the sum of the whole. NaN with fewer than two vectors (no pair).
+    Rounding can push identical vectors a hair past 1: the result is clipped to a cosine's range.
     """
     if count < 2:
         return np.full(unit_sum.shape[:-1], np.nan)
-    return ((unit_sum * unit_sum).sum(-1) - count) / (count * (count - 1))
+    mean = ((unit_sum * unit_sum).sum(-1) - count) / (count * (count - 1))
+    return np.clip(mean, -1.0, 1.0)

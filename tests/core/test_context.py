@@ -109,3 +109,38 @@ def test_a_sentence_without_the_word_is_an_error_that_names_it(tiny_model):
 def test_bad_context_inputs_are_messages(tiny_model, word, sentences, message):
     with pytest.raises(ContextInputError, match=message):
         context_of(tiny_model, word, sentences)
+
+
+def test_identical_vectors_never_exceed_a_cosine_of_one(tiny_model):
+    rng = np.random.default_rng(0)
+    states = np.repeat(rng.standard_normal((1, 3, 384)).astype(np.float32) * 1e3, 5, axis=0)
+    assert mean_pairwise_cosine(states).max() <= 1.0 and pairwise_cosine(states).max() <= 1.0
+    context = context_of(tiny_model, "bank", ["The bank lends.", "The bank lends."])
+    assert context.self_similarity.max() <= 1.0 and context.cosine.max() <= 1.0
+
+
+def test_accents_the_tokenizer_strips_match_and_are_noted(tiny_model):
+    """An uncased BERT sees "café" as "cafe": the word is found, and the note says why."""
+    context = context_of(tiny_model, "cafe", ["The café opens.", "A cafe closes."])
+    assert len(context.positions) == 2
+    assert any("Matched 'café' as 'cafe'" in note for note in context.notes)
+    assert context.meta()["notes"] == list(context.notes)
+    plain = context_of(tiny_model, "cafe", ["The cafe opens.", "A cafe closes."])
+    assert plain.notes == ()
+
+
+def test_unknown_words_and_cut_sentences_are_noted(tiny_model):
+    long = "The python " + "waits " * 600
+    context = context_of(tiny_model, "🦜", ["I saw a 🦜 today.", "A 🦜 sang."])
+    assert any("sentences 1, 2 the word is (partly) [UNK]" in note for note in context.notes)
+    cut = context_of(tiny_model, "python", ["A python.", long])
+    assert any(note.startswith("Sentence 2 was longer than") for note in cut.notes)
+
+
+def test_a_long_sentence_without_the_word_is_quoted_short(tiny_model):
+    long = "no " * 7000
+    with pytest.raises(ContextInputError) as info:
+        context_of(tiny_model, "zebra", ["a zebra", long])
+    message = str(info.value)
+    assert len(message) < 250 and message.endswith("…'")
+    assert "(it was cut to the model's" in message

@@ -363,7 +363,7 @@ def test_a_checkpoint_of_another_run_is_refused(tiny_model, corpus, tmp_path):
     out = tmp_path / "out.npz"
     with pytest.raises(CorpusCancelled):
         run_corpus(tiny_model, corpus, out, CorpusOptions(batch_size=2), should_stop=lambda: True)
-    with pytest.raises(CorpusFileError, match="batch_size differ"):
+    with pytest.raises(CorpusFileError, match=r"--batch-size \(2 vs 4\)"):
         run_corpus(tiny_model, corpus, out, CorpusOptions(batch_size=4))
 
 
@@ -490,3 +490,32 @@ def test_streamed_npz_members_read_back_with_np_load_and_in_chunks(tmp_path):
         NpzWriter(archive).rows(
             "rows", rows.dtype, rows.shape, [rows[:3]]
         )  # fewer rows than the header says
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 5])
+@pytest.mark.parametrize("shards", [1, 2, 3, 7])
+def test_shard_sizes_are_the_segments_each_shard_runs(tiny_model, tmp_path, batch_size, shards):
+    """The progress total of a shard is exact: what it runs, for any cut of chunks and batches."""
+    path = tmp_path / "c.txt"
+    path.write_text("".join(f"Line {i} says hello.\n" for i in range(23)), encoding="utf-8")
+    sizes = []
+    for shard in range(1, shards + 1):
+        options = CorpusOptions(batch_size=batch_size, shard=shard, shards=shards, chunk_batches=2)
+        ran = sum(
+            len(batch)
+            for number, batch in run_module.planned_batches(tiny_model, path, options)
+            if number % shards == shard - 1
+        )
+        assert run_module.shard_segments(23, options) == ran
+        sizes.append(ran)
+    assert sum(sizes) == 23
+
+
+def test_spellings_the_model_folds_are_one_word(tiny_model, tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text("The Café opens.\nA cafe closes.\nCAFE!\n", encoding="utf-8")
+    run = run_corpus(tiny_model, path, tmp_path / "o.npz", CorpusOptions())
+    with np.load(tmp_path / "o.npz") as data:
+        counts = dict(zip(data["words"].tolist(), data["word_counts"].tolist(), strict=True))
+    assert counts["cafe"] == 3 and "café" not in counts
+    assert run.sums.segments == 3

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import pairwise
 from pathlib import Path
@@ -33,13 +34,13 @@ from explorer.core.errors import ExplorerError
 
 T = TypeVar("T")
 
-CORPUS_FORMAT_VERSION = 2  # 2: every word in the word table, sorted by word
+CORPUS_FORMAT_VERSION = 3  # 2: every word in the word table; 3: the model by fingerprint
 WORD_KEYS = ("words", "word_counts", "word_unit_sums")
 # What must agree for two files to be parts of one run (shards) or one run and its checkpoint.
 RUN_IDENTITY = (
     "format_version",
     "corpus_sha256",
-    "model",
+    "model_sha256",
     "max_length",
     "batch_size",
     "chunk_batches",
@@ -48,8 +49,42 @@ RUN_IDENTITY = (
 )
 
 
+# How a message names each identity field, and what to show of the two files' values.
+_IDENTITY_WORDS: dict[str, tuple[str, Callable[[Mapping[str, Any]], Any]]] = {
+    "format_version": ("file format", lambda m: m.get("format_version")),
+    "corpus_sha256": ("corpus text", lambda m: m.get("corpus")),
+    "model_sha256": ("model (weights or tokenizer)", lambda m: model_label(m.get("model"))),
+    "max_length": ("--max-length", lambda m: m.get("max_length")),
+    "batch_size": ("--batch-size", lambda m: m.get("batch_size")),
+    "chunk_batches": ("batch chunking", lambda m: m.get("chunk_batches")),
+    "js": ("--js", lambda m: "on" if m.get("js") else "off"),
+    "shards": ("N of --shard K/N", lambda m: m.get("shards")),
+    "shard": ("K of --shard K/N", lambda m: m.get("shard")),
+}
+
+
 class CorpusFileError(ExplorerError):
     """A corpus output or checkpoint cannot be read, merged or written."""
+
+
+def model_label(model: Any) -> str:
+    """A model as a reader knows it: 'embedded', a folder's name, a hub id."""
+    if not isinstance(model, Mapping):
+        return "?"
+    source = str(model.get("source") or "")
+    if source == "embedded" or not source:
+        return source or str(model.get("name_or_path") or "?")
+    return Path(source).name if Path(source).is_absolute() else source
+
+
+def differences(a: Mapping[str, Any], b: Mapping[str, Any], keys: Sequence[str]) -> str:
+    """'--max-length (128 vs 64) and corpus text (a.txt vs b.txt)': how two metas differ."""
+    parts = []
+    for key in keys:
+        word, shown = _IDENTITY_WORDS.get(key, (key, lambda m, k=key: m.get(k)))
+        first, second = shown(a), shown(b)
+        parts.append(f"{word} ({first} vs {second})" if first != second else word)
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
 def checkpoint_path(out: Path) -> Path:
@@ -144,8 +179,11 @@ def read_word_chunks(path: Path, shape: tuple[int, int]) -> Iterator[WordChunk]:
                     member.close()
     except OSError as err:
         raise CorpusFileError(f"Could not read {path}: {err.strerror or err}.") from err
-    except (ValueError, KeyError, zipfile.BadZipFile) as err:
-        raise CorpusFileError(f"{path} does not hold a readable word table: {err}.") from err
+    except (ValueError, KeyError, zipfile.BadZipFile, EOFError, zlib.error) as err:
+        raise CorpusFileError(
+            f"{path} does not hold a readable word table ({err}): it is damaged or "
+            "incomplete; run that corpus or shard again."
+        ) from err
 
 
 def _word_chunks(
@@ -210,6 +248,11 @@ def read_corpus_file(path: Path) -> tuple[CorpusSums, dict[str, Any]]:
         raise CorpusFileError(
             f"{path} is not a bert-explorer corpus file: it has no {err} entry."
         ) from err
+    except (zipfile.BadZipFile, EOFError, zlib.error) as err:
+        raise CorpusFileError(
+            f"{path} is damaged or incomplete ({err}); a run stopped while it was copied or "
+            "written? Run that corpus or shard again (a damaged checkpoint: delete it)."
+        ) from err
     except (ValueError, TypeError) as err:
         raise CorpusFileError(
             f"{path} is not a bert-explorer corpus file (not an .npz that 'bert-explorer "
@@ -239,11 +282,16 @@ def merge_corpus_files(
     first_path, total, meta = parts[0]
     seen: dict[int, Path] = {}
     for path, sums, part_meta in parts:
+        if "next_batch" in part_meta:
+            raise CorpusFileError(
+                f"{path} is the checkpoint of an unfinished run, not a shard's output: run "
+                "that shard's command again to finish it, then merge the file its --out names."
+            )
         differ = same_run(meta, part_meta)
         if differ:
             raise CorpusFileError(
-                f"{path} and {first_path} are not shards of one run: their "
-                f"{', '.join(differ)} differ."
+                f"{path} and {first_path} are not shards of one run: they differ in "
+                f"{differences(part_meta, meta, differ)}."
             )
         for shard in part_meta["shards_merged"]:
             if shard in seen:

@@ -30,6 +30,7 @@ class CorpusScan:
     lines: int
     segments: int  # lines with text; blank lines are skipped
     blank_lines: int
+    extra_tab_lines: tuple[int, ...] = ()  # lines with more than one tab (the rest goes into B)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ def scan_corpus(path: Path) -> CorpusScan:
             raise CorpusInputError(f"{path} is a folder; give a text file, one segment a line.")
         digest = hashlib.sha256()
         lines = blank = 0
+        extra_tabs: list[int] = []
         with path.open("rb") as handle:
             if b"\0" in handle.read(_SNIFF):
                 raise CorpusInputError(
@@ -71,12 +73,14 @@ def scan_corpus(path: Path) -> CorpusScan:
                         "line); give a UTF-8 text file, one segment a line."
                     ) from None
                 blank += not text.strip()
+                if text.count("\t") > 1 and text.strip():
+                    extra_tabs.append(lines)
     except OSError as err:
         raise CorpusInputError(f"Could not read {path}: {err.strerror or err}.") from err
     if lines == blank:
         what = "is empty" if lines == 0 else "has only blank lines"
         raise CorpusInputError(f"{path} {what}: give one segment (sentence) a line.")
-    return CorpusScan(path, digest.hexdigest(), lines, lines - blank, blank)
+    return CorpusScan(path, digest.hexdigest(), lines, lines - blank, blank, tuple(extra_tabs))
 
 
 def read_segments(path: Path) -> Iterator[Segment]:

@@ -14,6 +14,7 @@ checkpoints are spaced so that writing them costs at most ``CHECKPOINT_SHARE`` o
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from explorer.core.analysis.head_stats import is_punctuation
+from explorer.core.analysis.spelling import Speller
 from explorer.core.analysis.words import group_word_pieces
 from explorer.core.corpus.batch import (
     BatchMasks,
@@ -35,6 +37,7 @@ from explorer.core.corpus.files import (
     CORPUS_FORMAT_VERSION,
     CorpusFileError,
     checkpoint_path,
+    differences,
     meta_array,
     open_word_store,
     output_arrays,
@@ -43,6 +46,7 @@ from explorer.core.corpus.files import (
     same_run,
     write_corpus_file,
 )
+from explorer.core.corpus.identity import model_fingerprint
 from explorer.core.corpus.reader import CorpusScan, Segment, read_segments, scan_corpus
 from explorer.core.corpus.sums import CorpusSums
 from explorer.core.corpus.words import MIN_OCCURRENCES, WORD_CACHE_BYTES, WordStore
@@ -183,6 +187,9 @@ class _BatchRunner:
         self.sums = sums
         self.words = words
         self.torch = torch
+        # Words are keyed as the model spells them ("Café" and "cafe" are one word to an
+        # uncased BERT); a corpus repeats its words, so the spellings are remembered.
+        self.spell = functools.lru_cache(maxsize=1 << 16)(Speller(tokenizer))
 
     def _tensor(self, array: np.ndarray, dtype: Any) -> Any:
         return self.torch.from_numpy(array).to(self.device, dtype)
@@ -258,8 +265,11 @@ class _BatchRunner:
                 spans.setdefault(int(groups[t]), []).append(t)
             for tokens in spans.values():
                 sentence = e.text if e.sequence_ids[tokens[0]] == 0 else (e.pair or "")
-                name = sentence[e.offsets[tokens[0], 0] : e.offsets[tokens[-1], 1]].casefold()
-                if not name.strip() or is_punctuation(name):
+                name = self.spell(sentence[e.offsets[tokens[0], 0] : e.offsets[tokens[-1], 1]])
+                if not name or is_punctuation(name):
+                    continue
+                if e.unk_mask[tokens].any():  # the model saw [UNK], not this word
+                    self.sums.unknown_words += 1
                     continue
                 occurrence = len(pieces)
                 word_of_occurrence.append(words.setdefault(name, len(words)))
@@ -284,6 +294,20 @@ class _BatchRunner:
             add(name, sums[index], occurrences=int(counts[index]))
 
 
+def shard_segments(segments: int, options: CorpusOptions) -> int:
+    """How many of the corpus's segments shard K of N runs (all of them when N is 1).
+
+    Every chunk but the last cuts into ``chunk_batches`` full batches; the last chunk's last
+    batch may be short. Shard K runs the batches numbered K − 1 modulo N.
+    """
+    size = options.batch_size
+    full_chunks, rest = divmod(segments, size * options.chunk_batches)
+    batches = full_chunks * options.chunk_batches + -(-rest // size)
+    mine = range(options.shard - 1, batches, options.shards)
+    short = (size - rest % size) if rest % size and (batches - 1) in mine else 0
+    return len(mine) * size - short
+
+
 def run_meta(loaded: LoadedModel, scan: CorpusScan, options: CorpusOptions) -> dict[str, Any]:
     """What identifies a run (see files.RUN_IDENTITY) and what a reader needs to know."""
     info = loaded.info
@@ -295,6 +319,7 @@ def run_meta(loaded: LoadedModel, scan: CorpusScan, options: CorpusOptions) -> d
         "corpus_lines": scan.lines,
         "corpus_segments": scan.segments,
         "blank_lines": scan.blank_lines,
+        "lines_with_extra_tabs": list(scan.extra_tab_lines),
         "model": {
             "source": info.source,
             "name_or_path": info.name_or_path,
@@ -303,6 +328,7 @@ def run_meta(loaded: LoadedModel, scan: CorpusScan, options: CorpusOptions) -> d
             "num_heads": info.num_heads,
             "hidden_size": info.hidden_size,
         },
+        "model_sha256": model_fingerprint(loaded.model, loaded.tokenizer),
         "cls_token_id": cls_id,
         "sep_token_id": sep_id,
         "max_length": options.max_length,
@@ -323,15 +349,23 @@ def _resume(
     """The checkpoint's sums (its words into ``words``) and next batch number, else 0."""
     if not path.exists():
         return fresh, 0
-    sums, saved = read_corpus_file(path)
-    differ = same_run(meta, saved) + (["shard"] if saved.get("shard") != meta["shard"] else [])
-    if differ:
+    try:
+        sums, saved = read_corpus_file(path)
+        differ = same_run(meta, saved) + (["shard"] if saved.get("shard") != meta["shard"] else [])
+        if differ:
+            raise CorpusFileError(
+                f"it belongs to another run: they differ in {differences(saved, meta, differ)}"
+            )
+        if "next_batch" not in saved:
+            raise CorpusFileError("it is a finished output, not a checkpoint")
+        for chunk in read_word_chunks(path, words.shape):
+            words.add_rows(chunk)
+    except CorpusFileError as err:
+        reason = str(err).removeprefix(f"{path} ").rstrip(".")
         raise CorpusFileError(
-            f"The checkpoint {path} belongs to another run (its {', '.join(differ)} differ): "
-            "delete it to start afresh, or give another --out."
-        )
-    for chunk in read_word_chunks(path, words.shape):
-        words.add_rows(chunk)
+            f"Cannot resume from the checkpoint {path}: {reason}. Delete it to start afresh, "
+            "or give another --out."
+        ) from err
     return sums, int(saved["next_batch"])
 
 
@@ -360,7 +394,7 @@ def run_corpus(
     with open_word_store(shape, out, options.word_cache_bytes) as words:
         sums, next_batch = _resume(checkpoint, meta, fresh, words)
         runner = _BatchRunner(loaded, sums, words)
-        total = -(-scan.segments // options.shards) if options.shards > 1 else scan.segments
+        total = shard_segments(scan.segments, options)
         started, done_before = time.monotonic(), sums.segments
         last_saved, interval = started, options.checkpoint_seconds
 

@@ -38,6 +38,7 @@ class CorpusSums:
     segments: int = 0
     truncated_segments: int = 0
     tokens_dropped: int = 0
+    unknown_words: int = 0  # word occurrences the tokenizer knows only as [UNK], left out
     rows: int = 0
     offset_rows: np.ndarray = field(init=False)
     roles: np.ndarray = field(init=False)
@@ -77,6 +78,7 @@ class CorpusSums:
             "segments",
             "truncated_segments",
             "tokens_dropped",
+            "unknown_words",
             "rows",
             "content_tokens",
             "offset_rows",
@@ -91,13 +93,15 @@ class CorpusSums:
         return total
 
     def statistics(self) -> dict[str, np.ndarray]:
-        """The pooled statistics: each sum over the rows it was taken over (0 where none).
+        """The pooled statistics: each sum over the rows it was taken over.
 
-        All but ``layer_self_similarity``, which comes from the word table as it is streamed.
+        NaN where there are none: a shard without segments has no statistics, not zero
+        attention. All but ``layer_self_similarity``, which comes from the word table as it
+        is streamed.
         """
-        rows = max(self.rows, 1)
+        rows = self.rows if self.rows > 0 else np.nan
         stats = {key: self.roles[..., i] / rows for i, key in enumerate(ROLE_KEYS)}
-        offset_rows = np.maximum(self.offset_rows, 1)
+        offset_rows = np.where(self.offset_rows > 0, self.offset_rows, np.nan)
         mean_offsets = self.offsets / offset_rows
         stats["head_self"] = mean_offsets[..., _SELF]
         stats["head_prev"] = mean_offsets[..., _PREV]
@@ -117,6 +121,7 @@ class CorpusSums:
             "tokens": np.int64(self.rows),
             "count_truncated_segments": np.int64(self.truncated_segments),
             "count_tokens_dropped": np.int64(self.tokens_dropped),
+            "count_unknown_words": np.int64(self.unknown_words),
             "count_offset_rows": self.offset_rows,
             "sum_roles": self.roles,
             "sum_entropy": self.entropy,
@@ -138,6 +143,7 @@ class CorpusSums:
         sums.rows = int(arrays["tokens"])
         sums.truncated_segments = int(arrays["count_truncated_segments"])
         sums.tokens_dropped = int(arrays["count_tokens_dropped"])
+        sums.unknown_words = int(arrays["count_unknown_words"])
         sums.content_tokens = int(arrays["count_content_tokens"])
         sums.offset_rows = np.array(arrays["count_offset_rows"], dtype=np.int64)
         sums.roles = np.array(arrays["sum_roles"], dtype=np.float64)

@@ -72,7 +72,8 @@ class SelfSimilarity:
             return
         n = counts[keep].astype(np.float64)[:, None]
         squared = np.einsum("wld,wld->wl", rows, rows)[keep]  # no copy of the rows
-        self.total += ((squared - n) / (n * (n - 1))).sum(axis=0)
+        means = np.clip((squared - n) / (n * (n - 1)), -1.0, 1.0)  # rounding past ±1
+        self.total += means.sum(axis=0)
         self.words += int(keep.sum())
 
     def mean(self) -> np.ndarray | None:
@@ -109,7 +110,8 @@ class WordStore:
             )
         except OSError as err:
             raise WordStoreError(
-                f"Could not create the word table's spill file in {folder}: {err.strerror or err}."
+                f"Could not write in {folder}, the output's folder (the word table spills to "
+                f"disk there): {err.strerror or err}."
             ) from err
 
     def __enter__(self) -> WordStore:
