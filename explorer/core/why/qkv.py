@@ -77,8 +77,15 @@ def layer_parts(model: Any) -> list[LayerParts]:
     groups = getattr(getattr(model, "encoder", None), "albert_layer_groups", None)
     if groups is not None:
         return _albert_parts(model.config, groups)
-    projections = attention_projections(model)
     encoder_layers = getattr(getattr(model, "encoder", None), "layer", None)
+    if encoder_layers is not None and any(
+        hasattr(getattr(layer.attention, "self", None), "pos_att_type") for layer in encoder_layers
+    ):  # DeBERTa's DisentangledSelfAttention
+        raise UnsupportedLayoutError(
+            "DeBERTa's disentangled attention adds content-to-position and position-to-content "
+            "terms to q·k; the step-by-step view shows plain scaled dot-product attention only."
+        )
+    projections = attention_projections(model)
     if getattr(model, "h", None) is not None:
         return [_gpt2_parts(block, proj) for block, proj in zip(model.h, projections, strict=True)]
     if encoder_layers is not None:
@@ -138,11 +145,6 @@ def _parts(loaded: Any, result: InferenceResult) -> list[LayerParts]:
     if loaded is None or loaded.info != result.model:
         raise WalkThroughUnavailableError(
             "The model that computed this result is no longer loaded: run the sentence again."
-        )
-    if str(getattr(loaded.model.config, "model_type", "")).startswith("deberta"):
-        raise WalkThroughUnavailableError(
-            "DeBERTa's disentangled attention adds content-to-position and position-to-content "
-            "terms to q·k; the step-by-step view shows plain scaled dot-product attention only."
         )
     try:
         parts = layer_parts(loaded.model)

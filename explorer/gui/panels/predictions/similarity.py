@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 from explorer.core.heads.analyses import SENTENCE_PAIR
 from explorer.core.predictions import SentencePair
 from explorer.gui.panels.analysis.common import OnDemand, wrapped_label
-from explorer.gui.panels.plotting.plots import settle
+from explorer.gui.panels.plotting.plots import colour_key, settle
 from explorer.gui.panels.predictions.parts import column, curves, still_plot
 from explorer.gui.state.explorer_state import ExplorerState
 
@@ -84,8 +84,7 @@ class SimilarityPage(QWidget):
             self.cosine.setText(f"{payload.cosine:.3f}")
             self.caption.setText(
                 f"cosine(A, B) · {pooling} · {dims} dimensions: "
-                f"<span style='color:{A_COLOUR}'>■ A alone</span> "
-                f"<span style='color:{B_COLOUR}'>■ B alone</span>"
+                + colour_key((A_COLOUR, "A alone"), (B_COLOUR, "B alone"))
             )
             self.curve_b.setData(x, payload.b)
         else:
