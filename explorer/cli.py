@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from explorer.commands.common import model_argument, out_argument
 from explorer.core.errors import ExplorerError
 
 
@@ -35,8 +36,8 @@ def _inspect_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("text", help="sentence A")
     parser.add_argument("--pair", default=None, help="sentence B")
-    parser.add_argument("--model", default="embedded", help="embedded, a folder, or a hub id")
-    parser.add_argument("--out", required=True, type=Path, help="output .npz file")
+    model_argument(parser)
+    out_argument(parser)
     parser.add_argument(
         "--mask",
         action="append",
@@ -122,9 +123,9 @@ def run_compare(argv: list[str]) -> int:
     parser.add_argument(
         "text_b", nargs="?", help="sentence B (e.g. A with one word changed); not with --model-b"
     )
-    parser.add_argument("--model", default="embedded", help="embedded, a folder, or a hub id")
+    model_argument(parser)
     parser.add_argument("--model-b", help="a second model: compare two models on TEXT")
-    parser.add_argument("--out", required=True, type=Path, help="output .npz file")
+    out_argument(parser)
     args = parser.parse_args(argv)
     if args.model_b is not None or args.text_b is None:
         return _compare_models(args)

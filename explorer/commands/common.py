@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import os
 import sys
+from argparse import ArgumentParser
 from pathlib import Path
 
 from explorer.core.loading import LoadedModel
 
 MAX_NAME_BYTES = 255  # the longest file name ext4, APFS and NTFS accept
+
+
+def model_argument(parser: ArgumentParser) -> None:
+    """``--model``: every command loads its model the same way."""
+    parser.add_argument("--model", default="embedded", help="embedded, a folder, or a hub id")
+
+
+def out_argument(parser: ArgumentParser, what: str = "output .npz file") -> None:
+    """``--out``: the file a command writes (checked by ``out_problem``)."""
+    parser.add_argument("--out", required=True, type=Path, help=what)
 
 
 def error(message: str) -> int:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from explorer.commands.common import error, load, out_problem
+from explorer.commands.common import error, load, model_argument, out_argument, out_problem
 from explorer.core.errors import ExplorerError
 
 
@@ -18,8 +17,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("word", help="the word to follow (case-insensitive)")
     parser.add_argument("sentences", nargs="+", metavar="SENTENCE", help="two or more sentences")
-    parser.add_argument("--model", default="embedded", help="embedded, a folder, or a hub id")
-    parser.add_argument("--out", required=True, type=Path, help="output .npz file")
+    model_argument(parser)
+    out_argument(parser)
     return parser
 
 

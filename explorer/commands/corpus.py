@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from explorer.commands.common import error, load, out_problem
+from explorer.commands.common import error, load, model_argument, out_argument, out_problem
 from explorer.core.errors import ExplorerError
 from explorer.core.wording import counted
 
@@ -42,7 +42,7 @@ def _run_parser() -> argparse.ArgumentParser:
         "command resumes. 'bert-explorer corpus merge --help' merges shards.",
     )
     parser.add_argument("file", type=Path, help="UTF-8 text, one segment per line")
-    parser.add_argument("--model", default="embedded", help="embedded, a folder, or a hub id")
+    model_argument(parser)
     parser.add_argument(
         "--max-length",
         type=int,
@@ -57,7 +57,7 @@ def _run_parser() -> argparse.ArgumentParser:
         "--js", action="store_true", help="also the Jensen-Shannon divergence between heads"
     )
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:1, mps …")
-    parser.add_argument("--out", required=True, type=Path, help="output .npz file")
+    out_argument(parser)
     return parser
 
 
@@ -67,7 +67,7 @@ def _merge_parser() -> argparse.ArgumentParser:
         description="Add up the shards of a corpus run: the result of one run over the corpus.",
     )
     parser.add_argument("parts", nargs="+", type=Path, help="shard outputs (.npz)")
-    parser.add_argument("--out", required=True, type=Path, help="merged .npz file")
+    out_argument(parser, "merged .npz file")
     return parser
 
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from explorer.commands.common import error, load, out_problem
+from explorer.commands.common import error, load, model_argument, out_argument, out_problem
 from explorer.core.errors import ExplorerError
 from explorer.core.why.attribution import DEFAULT_STEPS, Explanation
 from explorer.core.why.targets import TARGET_HELP
@@ -32,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("text", help="sentence A")
     parser.add_argument("--pair", default=None, help="sentence B")
-    parser.add_argument("--model", default="embedded", help="embedded, a folder, or a hub id")
+    model_argument(parser)
     parser.add_argument(
         "--target",
         default="",
@@ -42,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
         "--steps", type=int, default=DEFAULT_STEPS, help="integrated-gradients steps (m)"
     )
     knock_out_argument(parser)
-    parser.add_argument("--out", required=True, type=Path, help="output .npz file")
+    out_argument(parser)
     return parser
 
 
