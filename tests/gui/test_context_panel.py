@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import Qt
 
 from explorer.core.context import CONTEXT_ANALYSIS, EXAMPLE_SETS, ContextResult, context_of
+from explorer.gui.panels.analysis.context import PLOT_MIN_HEIGHT, SENTENCE_COLORS
 from tests.gui.conftest import TIMEOUT_MS, wait_for_result
 
 
@@ -83,3 +85,86 @@ def test_the_panel_starts_with_an_example_to_compare(window):
     panel = window.docks["context"].widget()
     word, sentences = next(iter(EXAMPLE_SETS.values()))
     assert panel.word_edit.text() == word and panel.sentences == sentences
+
+
+def _drawn(panel) -> bool:
+    """Whether any plot of the panel shows data."""
+    curves = [panel.self_curve, panel.baseline_curve, panel.adjusted_curve]
+    return (
+        panel.cosine_image.image is not None
+        or any(curve.getData()[0] is not None and len(curve.getData()[0]) for curve in curves)
+        or bool(panel.pair_curves or panel.trajectories or panel.sentences_key.text())
+    )
+
+
+def test_before_the_first_compare_the_plots_give_way_to_a_hint(window):
+    panel = window.docks["context"].widget()
+    assert panel.body.shows_message and "Compare" in panel.body.message.text()
+    assert not _drawn(panel)
+
+
+def test_an_error_leaves_no_plot_of_the_word_before(qtbot, window):
+    panel = window.docks["context"].widget()
+    _compare(qtbot, window)
+    assert _drawn(panel) and not panel.body.shows_message
+
+    panel.set_inputs("bank", ["The bank lends.", "A cat sleeps."])  # the worker's error
+    _compare(qtbot, window)
+    assert "does not contain the word 'bank'" in panel.message.text()
+    assert not _drawn(panel) and panel.body.shows_message
+    window.state.set_layer(1)  # nothing to redraw from
+    assert panel.cosine_image.image is None
+
+    _compare(qtbot, window)  # drawn again, then the panel's own check fails
+    panel.set_inputs("bank", ["Only one bank."])
+    panel.compare()
+    assert "at least two sentences" in panel.message.text()
+    assert not _drawn(panel) and panel.body.shows_message
+
+
+def test_from_a_and_b_with_a_special_token_says_what_to_select(qtbot, window):
+    window.input_bar.set_inputs("I love my pet python", "Is it a snake?")
+    window.run_now()
+    result = wait_for_result(qtbot, window, "I love my pet python")
+    panel = window.docks["context"].widget()
+    panel.set_inputs("bank", ["The bank lends.", "The bank is closed."])
+    for special in np.flatnonzero(result.special_tokens_mask)[:2]:  # [CLS], the first [SEP]
+        window.state.set_token(int(special))
+        panel.fill_from_inputs()
+        assert panel.word_edit.text() == "bank"  # left as it was
+        assert panel.sentences == ("The bank lends.", "The bank is closed.")
+        name = result.tokens[special]
+        assert f"Select a word token (not {name})" in panel.message.text()
+
+
+def test_the_summary_curves_look_like_no_pair(qtbot, window):
+    panel = window.docks["context"].widget()
+    _compare(qtbot, window)
+    palette = {colour.lower() for colour in SENTENCE_COLORS}
+    pair_pens = [curve.opts["pen"] for curve in panel.pair_curves]
+    assert pair_pens and all(pen.style() == Qt.PenStyle.SolidLine for pen in pair_pens)
+    for curve in (panel.self_curve, panel.baseline_curve, panel.adjusted_curve):
+        pen = curve.opts["pen"]
+        assert pen.color().name() not in palette
+        assert pen.widthF() > max(p.widthF() for p in pair_pens)
+    styles = {
+        c.opts["pen"].style()
+        for c in (panel.self_curve, panel.baseline_curve, panel.adjusted_curve)
+    }
+    assert len(styles) == 3  # told apart from each other without colour too
+
+
+def test_a_short_dock_scrolls_rather_than_squeezing_the_plots(qtbot, window):
+    panel = window.docks["context"].widget()
+    dock = window.docks["context"]
+    dock.setFloating(True)
+    dock.resize(560, 420)
+    qtbot.waitUntil(lambda: abs(panel.width() - 560) < 40, timeout=TIMEOUT_MS)
+    _compare(qtbot, window)
+    qtbot.waitUntil(lambda: panel.cosine_plot.isVisible(), timeout=TIMEOUT_MS)
+    for plot in (panel.cosine_plot, panel.curves_plot, panel.pca_plot):
+        assert plot.height() >= PLOT_MIN_HEIGHT
+    # The colour bar's numbers are inside the plot widget, not cut off at its right edge.
+    axis = panel.cosine_bar.axis
+    right = axis.mapRectToScene(axis.boundingRect()).right()
+    assert right <= panel.cosine_plot.width() + 1

@@ -125,3 +125,50 @@ def test_the_summary_says_which_shards_it_holds():
     assert _shards_text({"shards": 3, "shards_merged": [1, 2, 3]}) == " · all 3 shards merged"
     assert _shards_text({"shards": 3, "shards_merged": [2]}) == " · shard 2 of 3 only"
     assert _shards_text({"shards": 3, "shards_merged": [1, 3]}) == " · shards 1, 3 of 3 only"
+
+
+def test_opened_results_set_the_form_and_name_the_model(
+    qtbot, corpus_window, corpus, tmp_path, tiny_model, tiny_model_dir
+):
+    out = tmp_path / "stats.npz"
+    run_corpus(tiny_model, corpus, out, CorpusOptions(js=True, max_length=64, batch_size=3))
+    corpus_window.corpus_edit.setText("/somewhere/else.txt")
+    corpus_window.out_edit.setText("/somewhere/out.npz")
+    corpus_window.js_box.setChecked(False)
+    corpus_window.open_results(out)
+    assert corpus_window.out_edit.text() == str(out)
+    assert corpus_window.corpus_edit.text() == str(corpus)  # found beside the results
+    assert corpus_window.max_length.value() == 64 and corpus_window.batch_size.value() == 3
+    assert corpus_window.js_box.isChecked()
+    summary = corpus_window.view.summary
+    assert str(tiny_model_dir) not in summary.text()  # the folder's name, not its path
+    assert f" · {tiny_model_dir.name} · " in summary.text()
+    assert str(tiny_model_dir) in summary.toolTip()
+    assert corpus_window.model_label.text().startswith(tiny_model_dir.name)
+
+
+def test_the_figures_are_labelled_and_counts_agree_in_number(
+    corpus_window, corpus, tmp_path, tiny_model
+):
+    from explorer.gui.panels.corpus.view import model_name
+
+    out = tmp_path / "stats.npz"
+    run = run_corpus(tiny_model, corpus, out, CorpusOptions(js=True))
+    view = corpus_window.view
+    corpus_window.open_results(out)
+    layers = run.arrays["head_cls"].shape[0]
+    assert view.map_note.text().count("■") == layers  # the map's layer colours
+    offsets = view.offsets_plot.getPlotItem()
+    assert offsets.getAxis("left").labelText == "mean attention"
+    assert "offset j − i" in offsets.getAxis("bottom").labelText
+    with np.load(out) as data:
+        arrays = {key: data[key] for key in data.files}
+    arrays["segments"], arrays["tokens"] = np.array(1), np.array(1)
+    view.show_arrays(arrays)
+    assert view.summary.text().startswith("1 segment, 1 token of ")
+    assert model_name({"source": "embedded", "name_or_path": "/a/b/model"}).startswith(
+        "embedded: all-MiniLM-L6-v2"
+    )
+    assert model_name({"source": "google/bert_uncased_L-2_H-128_A-2"}) == (
+        "google/bert_uncased_L-2_H-128_A-2"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 
 from explorer.core.geometry import GEOMETRY_ANALYSIS, Geometry, geometry_of
 from tests.gui.conftest import TIMEOUT_MS, wait_for_result
@@ -76,3 +77,44 @@ def test_geometry_measures_by_hand(tiny_model):
     expected = (pairs.sum() - np.trace(pairs)) / (n * (n - 1))
     assert abs(geometry.anisotropy[2] - expected) < 1e-6
     np.testing.assert_allclose(np.diag(geometry.cka), 1.0, atol=1e-5)
+
+
+def test_the_token_map_fills_its_plot_with_a_label_on_every_row(qtbot, window):
+    text = "The river bank was muddy, and the bank was closed."
+    window.input_bar.set_inputs(text, "I sat by the bank of the river.")
+    window.run_now()
+    result = wait_for_result(qtbot, window, text)
+    panel = window.docks["geometry"].widget()
+    dock = window.docks["geometry"]
+    dock.setFloating(True)
+    dock.resize(700, 480)  # about the docked size in a 1600 × 1000 window
+    with qtbot.waitSignal(window.state.analysis_changed, timeout=TIMEOUT_MS):
+        dock.raise_()
+    qtbot.waitUntil(lambda: not panel.body.shows_message, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: abs(panel.width() - 700) < 40, timeout=TIMEOUT_MS)
+    plot = panel.cosine_plot.getPlotItem()
+    n = result.num_tokens
+    (x0, x1), (y0, y1) = plot.getViewBox().viewRange()
+    assert (x0, x1, y0, y1) == (0, n, 0, n)  # no blank band beside the map
+    rows = plot.getAxis("left")._tickLevels[0]
+    assert [label for _, label in rows][1:] == [str(t) for t in result.tokens][1:]
+    for widget in (panel.cka_plot, panel.cosine_plot):  # colour bars keep their numbers
+        bar = next(i for i in widget.scene().items() if isinstance(i, pg.ColorBarItem))
+        right = bar.axis.mapRectToScene(bar.axis.boundingRect()).right()
+        assert right <= widget.width() + 1
+
+
+def test_no_result_leaves_no_plot(qtbot, window):
+    text = "Stars twinkle at night."
+    window.input_bar.set_inputs(text)
+    window.run_now()
+    wait_for_result(qtbot, window, text)
+    panel = window.docks["geometry"].widget()
+    with qtbot.waitSignal(window.state.analysis_changed, timeout=TIMEOUT_MS):
+        window.docks["geometry"].raise_()
+    assert panel.cosine_image.image is not None and not panel.body.shows_message
+    panel._on_status("The geometry failed: out of memory.")
+    assert panel.cosine_image.image is None and panel.cka_image.image is None
+    xs, _ = panel.anisotropy_curve.getData()
+    assert xs is None or len(xs) == 0
+    assert panel.body.shows_message

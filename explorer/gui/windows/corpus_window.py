@@ -7,15 +7,19 @@ selected in the main window.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QMainWindow,
     QProgressBar,
@@ -26,9 +30,10 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.corpus.files import WORD_KEYS
+from explorer.core.wording import counted
 from explorer.gui.controllers.corpus_run import CorpusRequest, CorpusRunner
 from explorer.gui.panels.analysis.common import wrapped_label
-from explorer.gui.panels.corpus.view import CorpusView
+from explorer.gui.panels.corpus.view import CorpusView, model_details, model_name
 from explorer.gui.state.explorer_state import ExplorerState
 from explorer.resources import resource_path
 
@@ -52,6 +57,10 @@ class CorpusWindow(QMainWindow):
         self.batch_size.setRange(1, 1024)
         self.batch_size.setValue(16)
         self.js_box = QCheckBox("Jensen–Shannon between heads (the map of heads; slower)")
+        self.model_label = QLabel()  # Run uses the main window's model; results name theirs
+        self.model_label.setTextInteractionFlags(
+            self.model_label.textInteractionFlags() | Qt.TextInteractionFlag.TextSelectableByMouse
+        )
         self.run_button = QPushButton("Run")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
@@ -66,6 +75,7 @@ class CorpusWindow(QMainWindow):
         form = QFormLayout()
         form.addRow("Corpus file", _row(self.corpus_edit, browse_corpus))
         form.addRow("Output", _row(self.out_edit, browse_out))
+        form.addRow("Model", self.model_label)
         form.addRow("Max length", self.max_length)
         form.addRow("Batch size", self.batch_size)
         form.addRow("", self.js_box)
@@ -88,6 +98,8 @@ class CorpusWindow(QMainWindow):
         self.runner.finished.connect(self._on_runner_finished)
         self.runner.failed.connect(self._on_runner_failed)
         self.runner.cancelled.connect(self._on_runner_cancelled)
+        state.model_changed.connect(self._describe_model)
+        self._describe_model()
 
     def request(self) -> CorpusRequest:
         """The run the form describes, on the main window's model."""
@@ -116,7 +128,63 @@ class CorpusWindow(QMainWindow):
         except (OSError, ValueError, KeyError) as err:
             self.status.setText(f"{path} is not a corpus output: {err}")
             return
+        self._fill_form(path, self.view.meta)
         self.status.setText(f"Showing {path}")
+
+    def _fill_form(self, path: Path, meta: Mapping[str, Any]) -> None:
+        """Make the form describe the run whose results are on show (Run would redo it).
+
+        The file names its corpus without a folder: a corpus of that name beside the results
+        or already in the form is taken; otherwise the form shows the bare name.
+        """
+        self.out_edit.setText(str(path))
+        corpus = meta.get("corpus")
+        if isinstance(corpus, str) and corpus:
+            typed = Path(self.corpus_edit.text())
+            beside = path.parent / corpus
+            if typed.name == corpus and typed.is_file():
+                found = typed
+            elif beside.is_file():
+                found = beside
+            else:
+                found = Path(corpus)
+            self.corpus_edit.setText(str(found))
+        for box, key in ((self.max_length, "max_length"), (self.batch_size, "batch_size")):
+            value = meta.get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                box.setValue(value)
+        if isinstance(meta.get("js"), bool):
+            self.js_box.setChecked(meta["js"])
+        self._describe_model()
+
+    def _describe_model(self) -> None:
+        """Name the model of the results on show and the one Run would use, when they differ."""
+        info = self._state.model_info
+        run_model = None
+        if info is not None:
+            keys = (
+                "source",
+                "name_or_path",
+                "model_type",
+                "num_layers",
+                "num_heads",
+                "hidden_size",
+            )
+            run_model = {key: getattr(info, key) for key in keys}
+        shown = self.view.meta.get("model")
+        if not isinstance(shown, Mapping):
+            text = model_name(run_model) if run_model is not None else "the main window's model"
+            tip = model_details(run_model)
+        elif run_model is None or shown.get("source") == run_model["source"]:
+            text, tip = f"{model_name(shown)} (these results)", model_details(shown)
+        else:
+            text = (
+                f"{model_name(shown)} (these results) · Run uses the main window's "
+                f"{model_name(run_model)}"
+            )
+            tip = model_details(shown)
+        self.model_label.setText(text)
+        self.model_label.setToolTip(tip)
 
     def _set_running(self, running: bool) -> None:
         self.run_button.setEnabled(not running)
@@ -125,6 +193,7 @@ class CorpusWindow(QMainWindow):
     def _on_runner_progress_changed(self, done: int, total: int, rate: float, left: str) -> None:
         self.progress.setMaximum(max(total, done))
         self.progress.setValue(done)
+        self.progress.setFormat(f"%v / {counted(max(total, done), 'segment')}")
         self.status.setText(f"{rate:.1f} segments/s · {left} left")
 
     def _on_runner_finished(self, path: str) -> None:

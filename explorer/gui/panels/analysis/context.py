@@ -14,29 +14,37 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtGui import QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from explorer.core.context import CONTEXT_ANALYSIS, EXAMPLE_SETS, ContextResult
+from explorer.core.wording import counted
 from explorer.gui.panels.analysis.common import ShowAware, wrapped_label
 from explorer.gui.panels.analysis.hidden_layer import selected_hidden_layer
+from explorer.gui.panels.plotting.page_or_message import PageOrMessage
 from explorer.gui.panels.plotting.plots import (
     ATTENTION_COLORMAP,
     as_image,
     colour_key,
+    fit_minimum_width,
     make_heatmap_plot,
     number_cells,
     plot_widget,
+    set_ticks,
     set_title,
 )
 from explorer.gui.state.explorer_state import AnalysisFailure, ExplorerState
@@ -48,6 +56,18 @@ SENTENCE_COLORS = (
 )  # fmt: skip
 HINT = "Name a word, list sentences that contain it (one a line), then Compare."
 COMPUTING = "Running every sentence …"
+PLACEHOLDER = "Press Compare to draw the word's cosines, its curves and the PCA map."
+NOTHING_DRAWN = "Nothing to draw: correct the word or the sentences above, then Compare again."
+TOO_FEW = "Give a word and at least two sentences that contain it."
+PLOT_MIN_HEIGHT = 220  # a short dock scrolls rather than squeezing a plot (and its colour bar)
+# The summary curves are drawn in the text colour with their own line styles, so that no
+# colour of the per-pair palette (which is every colour of SENTENCE_COLORS) can be mistaken
+# for them; the pairs are thin and solid.
+SUMMARY_STYLES = {
+    "self-similarity": (3, Qt.PenStyle.SolidLine, "━━"),
+    "anisotropy (baseline)": (2, Qt.PenStyle.DotLine, "┅┅"),
+    "adjusted": (2, Qt.PenStyle.DashLine, "╍╍"),
+}
 
 
 class ContextPanel(ShowAware):
@@ -64,7 +84,8 @@ class ContextPanel(ShowAware):
         self.word_edit.setToolTip("The word to follow (case-insensitive, whole words)")
         self.sentences_edit = QPlainTextEdit()
         self.sentences_edit.setPlaceholderText("One sentence a line, each containing the word")
-        self.sentences_edit.setMaximumHeight(110)
+        lines = self.sentences_edit.fontMetrics().lineSpacing() * 4  # the plots need the rest
+        self.sentences_edit.setMaximumHeight(lines + 12)
         self.examples = QComboBox()
         self.examples.addItem("Examples …", None)
         for name in EXAMPLE_SETS:
@@ -74,34 +95,40 @@ class ContextPanel(ShowAware):
         self.run_button = QPushButton("Compare")
         self.message = wrapped_label(HINT)
 
+        # Cells fill the plot: square cells left a blank band beside a wide plot.
         self.cosine_plot, self.cosine_image, self.cosine_bar = make_heatmap_plot(
-            ATTENTION_COLORMAP, (-1.0, 1.0), "cosine", square=True
+            ATTENTION_COLORMAP, (-1.0, 1.0), "cosine"
         )
+        cosine = self.cosine_plot.getPlotItem()
+        cosine.setLabel("left", "sentence")
+        cosine.setLabel("bottom", "sentence")
         self.curves_plot = plot_widget()
         curves = self.curves_plot.getPlotItem()
         curves.setLabel("bottom", "layer (0 = embeddings)")
-        self.self_curve = curves.plot(pen=pg.mkPen("#d62728", width=2), name="self-similarity")
-        self.baseline_curve = curves.plot(pen=pg.mkPen("#7f7f7f", width=2), name="anisotropy")
-        self.adjusted_curve = curves.plot(
-            pen=pg.mkPen("#1f77b4", width=2, style=Qt.PenStyle.DashLine),
-            name="adjusted",
-        )
+        curves.setLabel("left", "cosine")
+        self.self_curve = curves.plot(name="self-similarity")
+        self.baseline_curve = curves.plot(name="anisotropy")
+        self.adjusted_curve = curves.plot(name="adjusted")
+        for curve in self._summary_curves():
+            curve.setZValue(5)  # over the pairs
         self.pair_curves: list[pg.PlotDataItem] = []
         self.layer_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#ff5050"))
         curves.addItem(self.layer_line)
-        set_title(curves, "Self-similarity and each pair's cosine")
-        self.curves_key = wrapped_label(
-            colour_key(
-                ("#d62728", "self-similarity"),
-                ("#7f7f7f", "anisotropy (baseline)"),
-                ("#1f77b4", "adjusted (dashed)"),
-            )
+        set_title(curves, "Self-similarity and pair cosines")
+        self.curves_key = _Caption(
+            "   ".join(f"{glyph}\u00a0{name}" for name, (_, _, glyph) in SUMMARY_STYLES.items())
             + " · thin: each pair, in the colour of its second sentence"
         )
         self.pca_plot = plot_widget()
         set_title(self.pca_plot.getPlotItem(), "PCA of every occurrence at every layer")
-        self.sentences_key = wrapped_label()  # which colour is which sentence
+        self.sentences_key = _Caption()  # which colour is which sentence
         self.trajectories: list[pg.PlotDataItem] = []
+        for plot in (self.cosine_plot, self.curves_plot, self.pca_plot):
+            plot.setMinimumHeight(PLOT_MIN_HEIGHT)
+            # The plots share what the dock has (their size hints, 480 px tall, made the
+            # scroll area three times as tall as the dock even when the minimums fitted).
+            plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+        self._pen_summary_curves()
 
         inputs = QHBoxLayout()
         inputs.addWidget(QLabel("Word"))
@@ -109,16 +136,26 @@ class ContextPanel(ShowAware):
         inputs.addWidget(self.examples)
         inputs.addWidget(self.from_inputs)
         inputs.addWidget(self.run_button)
-        plots = QGridLayout()
+        figures = QWidget()
+        plots = QGridLayout(figures)
+        plots.setContentsMargins(0, 0, 0, 0)
         plots.addWidget(self.cosine_plot, 0, 0)
         plots.addWidget(_stacked(self.curves_plot, self.curves_key), 0, 1)
         plots.addWidget(_stacked(self.pca_plot, self.sentences_key), 1, 0, 1, 2)
+        scroller = QScrollArea()
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QFrame.Shape.NoFrame)
+        scroller.setWidget(figures)
+        # Until a comparison succeeds the plots give way to a sentence: empty axes with
+        # default ranges said nothing, and a failed comparison's old plots were stale.
+        self.body = PageOrMessage(scroller, message=PLACEHOLDER)
+        self.body.show_message()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(inputs)
         layout.addWidget(self.sentences_edit)
         layout.addWidget(self.message)
-        layout.addLayout(plots, 1)
+        layout.addWidget(self.body, 1)
 
         self.examples.activated.connect(self._on_example_activated)
         self.from_inputs.clicked.connect(self.fill_from_inputs)
@@ -148,30 +185,44 @@ class ContextPanel(ShowAware):
         self.examples.setCurrentIndex(0)
 
     def fill_from_inputs(self) -> None:
-        """Sentences A and B of the result on show; the selected token's word as the word."""
+        """Sentences A and B of the result on show; the selected token's word as the word.
+
+        Without a word token selected the fields are left as they are and the message says
+        what to select: keeping the old word silently paired it with the new sentences.
+        """
         result = self._state.result
         if result is None:
+            self.message.setText("Run sentences A and B first to take the word from them.")
+            return
+        token = self._state.token
+        if not 0 <= token < result.num_tokens:
+            self.message.setText("Select a word token in A or B to take the word from A and B.")
+            return
+        if result.special_tokens_mask[token]:
+            self.message.setText(
+                f"Select a word token (not {result.tokens[token]}) to take the word from A and B."
+            )
             return
         sentences = [s for s in (result.text, result.pair) if s and s.strip()]
-        token = self._state.token
-        word = self.word_edit.text()
-        if 0 <= token < result.num_tokens and not result.special_tokens_mask[token]:
-            same_word = (result.word_ids == result.word_ids[token]) & (
-                result.sequence_ids == result.sequence_ids[token]
-            )
-            pieces = np.flatnonzero(same_word)
-            sentence = result.sentence_of(token) or ""
-            word = sentence[result.offsets[pieces[0], 0] : result.offsets[pieces[-1], 1]]
+        same_word = (result.word_ids == result.word_ids[token]) & (
+            result.sequence_ids == result.sequence_ids[token]
+        )
+        pieces = np.flatnonzero(same_word)
+        sentence = result.sentence_of(token) or ""
+        word = sentence[result.offsets[pieces[0], 0] : result.offsets[pieces[-1], 1]]
         self.set_inputs(word, sentences)
+        self.message.setText(HINT)
 
     def compare(self) -> None:
         """Ask the worker for the context measures of the word in the listed sentences."""
         params = {"word": self.word_edit.text().strip(), "sentences": self.sentences}
         if not params["word"] or len(params["sentences"]) < 2:
-            self.message.setText("Give a word and at least two sentences that contain it.")
+            self.show_error(TOO_FEW)
             return
         self._asked = params
         self.message.setText(COMPUTING)
+        if self.body.shows_message:  # no "press Compare" while it runs
+            self.body.show_message(COMPUTING)
         self._state.request_analysis(CONTEXT_ANALYSIS, **params)
 
     # --- output -------------------------------------------------------------------------
@@ -181,16 +232,33 @@ class ContextPanel(ShowAware):
             return
         params, payload = stored
         if isinstance(payload, AnalysisFailure):
-            self.message.setText(payload.message)
+            self.show_error(payload.message)
         elif params == self._asked:
             self.show_context(payload)
+
+    def show_error(self, text: str) -> None:
+        """Say what went wrong and clear every plot, so none is left from an earlier word."""
+        self.message.setText(text)
+        self._context = None
+        self.cosine_image.clear()
+        cosine = self.cosine_plot.getPlotItem()
+        for side in ("left", "bottom"):
+            set_ticks(cosine.getAxis(side), [[]])
+        set_title(cosine, "Cosine")
+        for curve in self._summary_curves():
+            curve.setData([], [])
+        self._remove(self.curves_plot, self.pair_curves)
+        self._remove(self.pca_plot, self.trajectories)
+        self.sentences_key.clear()
+        self.body.show_message(NOTHING_DRAWN)
 
     def show_context(self, context: ContextResult) -> None:
         """Draw a context result (every plot)."""
         self._context = context
+        self.body.show_page()
         n, layers = context.states.shape[:2]
         self.message.setText(
-            f"'{context.word}' in {n} sentences · self-similarity "
+            f"'{context.word}' in {counted(n, 'sentence')} · self-similarity "
             f"{context.self_similarity[0]:.2f} (embeddings) → {context.self_similarity[-1]:.2f} "
             f"(last layer), anisotropy {context.anisotropy[-1]:.2f}"
         )
@@ -199,16 +267,12 @@ class ContextPanel(ShowAware):
         self.baseline_curve.setData(xs, context.anisotropy)
         self.adjusted_curve.setData(xs, context.adjusted_self_similarity)
         curves = self.curves_plot.getPlotItem()
-        for item in self.pair_curves:
-            curves.removeItem(item)
-        self.pair_curves = []
+        self._remove(self.curves_plot, self.pair_curves)
         for i, j in list(combinations(range(n), 2))[:MAX_PAIR_CURVES]:
             pen = pg.mkPen(SENTENCE_COLORS[j % len(SENTENCE_COLORS)], width=1)
             self.pair_curves.append(curves.plot(xs, context.cosine[:, i, j], pen=pen))
         pca = self.pca_plot.getPlotItem()
-        for item in self.trajectories:
-            pca.removeItem(item)
-        self.trajectories = []
+        self._remove(self.pca_plot, self.trajectories)
         for i in range(n):
             color = SENTENCE_COLORS[i % len(SENTENCE_COLORS)]
             path = context.pca[i]
@@ -242,8 +306,58 @@ class ContextPanel(ShowAware):
             return
         layer = selected_hidden_layer(self._state.layer, self._context.cosine.shape[0])
         self.cosine_image.setImage(as_image(self._context.cosine[layer]), levels=(-1.0, 1.0))
-        set_title(self.cosine_plot.getPlotItem(), f"Cosine between occurrences, layer {layer}")
+        set_title(self.cosine_plot.getPlotItem(), f"Cosine, layer {layer}")
         self.layer_line.setValue(layer)
+        for plot in (self.cosine_plot, self.curves_plot, self.pca_plot):
+            fit_minimum_width(plot)
+
+    # --- look ---------------------------------------------------------------------------
+    def _summary_curves(self) -> tuple[pg.PlotDataItem, ...]:
+        return (self.self_curve, self.baseline_curve, self.adjusted_curve)
+
+    def _pen_summary_curves(self) -> None:
+        """Draw the summary curves in the text colour of the theme on show."""
+        colour = self.palette().color(QPalette.ColorRole.WindowText)
+        for curve, (width, style, _) in zip(
+            self._summary_curves(), SUMMARY_STYLES.values(), strict=True
+        ):
+            curve.setPen(pg.mkPen(colour, width=width, style=style))
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Qt API: a new palette (a theme switch) recolours the summary curves."""
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "adjusted_curve"):
+            self._pen_summary_curves()  # (not while __init__ has yet to make the curves)
+        super().changeEvent(event)
+
+    @staticmethod
+    def _remove(plot: pg.PlotWidget, items: list[pg.PlotDataItem]) -> None:
+        """Take ``items`` off ``plot`` and empty the list."""
+        for item in items:
+            plot.getPlotItem().removeItem(item)
+        items.clear()
+
+
+class _Caption(QLabel):
+    """A word-wrapped caption whose minimum height is what its text needs at its width.
+
+    A wrapped QLabel's minimum is one line, so a short dock's layout let the plot above
+    draw over the rest of the caption.
+    """
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(text)
+        self.setWordWrap(True)
+
+    def minimumSizeHint(self) -> QSize:
+        """Qt API: as tall as the wrapped text at the present width."""
+        hint = super().minimumSizeHint()
+        return QSize(hint.width(), max(hint.height(), self.heightForWidth(self.width())))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Qt API: a new width may need another number of lines."""
+        super().resizeEvent(event)
+        if event.oldSize().width() != event.size().width():
+            self.updateGeometry()
 
 
 def _stacked(plot: QWidget, caption: QWidget) -> QWidget:

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from explorer.core.corpus.batch import OFFSETS
+from explorer.core.corpus.files import model_label
 from explorer.core.corpus.head_map import head_map
+from explorer.core.sources import EMBEDDED_ALIASES, ModelSource
+from explorer.core.wording import counted
 from explorer.gui.panels.analysis.common import wrapped_label
 from explorer.gui.panels.plotting.plots import (
     ATTENTION_COLORMAP,
@@ -43,6 +48,7 @@ STATISTICS = {
 }
 SHARES = frozenset(STATISTICS) - {"head_entropy", "head_distance"}
 LAYER_COLORS = pg.colormap.get("viridis")
+MAX_KEY_LAYERS = 12  # a deeper model's map key names every k-th layer (and the last)
 
 
 class CorpusView(QWidget):
@@ -52,6 +58,7 @@ class CorpusView(QWidget):
         super().__init__(parent)
         self._state = state
         self._arrays: dict[str, np.ndarray] | None = None
+        self._meta: dict[str, Any] = {}
         self.map_positions: np.ndarray | None = None
         self.summary = wrapped_label("Run a corpus or open a corpus .npz to see its statistics.")
         self.stat_combo = QComboBox()
@@ -68,7 +75,9 @@ class CorpusView(QWidget):
         self.offsets_plot = plot_widget()
         self.offsets_bars = pg.BarGraphItem(x=OFFSETS, height=np.zeros(OFFSETS.size), width=0.8)
         self.offsets_plot.getPlotItem().addItem(self.offsets_bars)
-        self.offsets_plot.getPlotItem().setLabel("bottom", "key offset j − i")
+        self.offsets_plot.getPlotItem().setLabel("bottom", "offset j − i (key − query)")
+        self.offsets_plot.getPlotItem().setLabel("left", "mean attention")
+        self.offsets_plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)  # no "x0.001"
         self.map_plot = plot_widget()
         self.map_points = pg.ScatterPlotItem(size=9, hoverable=True, tip=self._map_tip)
         self.map_selected = pg.ScatterPlotItem(size=16, pen=pg.mkPen("#ff5050", width=2))
@@ -83,12 +92,7 @@ class CorpusView(QWidget):
         self.self_curve = layers.plot(pen=pg.mkPen("#d62728", width=2), name="self-similarity")
         self.anisotropy_curve = layers.plot(pen=pg.mkPen("#7f7f7f", width=2), name="anisotropy")
         set_title(layers, "Per layer (Ethayarajh 2019)")
-        layers_key = QLabel(
-            colour_key(
-                ("#d62728", "self-similarity of words seen 5 times or more"),
-                ("#7f7f7f", "anisotropy"),
-            )
-        )
+        self.layers_key = QLabel(_layers_key_text({}))
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Colour heads by"))
@@ -107,7 +111,7 @@ class CorpusView(QWidget):
         layers_layout = QVBoxLayout(layers_box)
         layers_layout.setContentsMargins(0, 0, 0, 0)
         layers_layout.addWidget(self.layers_plot, 1)
-        layers_layout.addWidget(layers_key)
+        layers_layout.addWidget(self.layers_key)
         figures.addWidget(layers_box, 1, 1)
         figures.setRowStretch(0, 1)  # both rows share the height
         figures.setRowStretch(1, 1)
@@ -128,16 +132,25 @@ class CorpusView(QWidget):
         """The output key that colours the grid."""
         return str(self.stat_combo.currentData())
 
+    @property
+    def meta(self) -> dict[str, Any]:
+        """The shown output's description of its run (its "meta" JSON); {} before any."""
+        return dict(self._meta)
+
     def show_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
         """Show a corpus output (the arrays of its npz)."""
         self._arrays = {key: np.asarray(value) for key, value in arrays.items()}
         meta = json.loads(str(self._arrays["meta"]))
-        model = meta.get("model", {})
+        self._meta = meta if isinstance(meta, dict) else {}
+        model = self._meta.get("model")
+        segments = counted(int(self._arrays["segments"]), "segment")
+        tokens = counted(int(self._arrays["tokens"]), "token")
         self.summary.setText(
-            f"{int(self._arrays['segments'])} segments, {int(self._arrays['tokens'])} tokens of "
-            f"{meta.get('corpus', '?')} · {model.get('name_or_path', '?')} · pooled over every "
-            f"query row{_shards_text(meta)}"
+            f"{segments}, {tokens} of {self._meta.get('corpus', '?')} · {model_name(model)} · "
+            f"pooled over every query row{_shards_text(self._meta)}"
         )
+        self.summary.setToolTip(model_details(model))
+        self.layers_key.setText(_layers_key_text(self._meta))
         layers = np.arange(self._arrays["layer_anisotropy"].shape[0], dtype=np.float32)
         self.self_curve.setData(layers, np.nan_to_num(self._arrays["layer_self_similarity"]))
         self.anisotropy_curve.setData(layers, self._arrays["layer_anisotropy"])
@@ -172,7 +185,7 @@ class CorpusView(QWidget):
             brush=[pg.mkBrush(*c) for c in colours],
             data=np.arange(layers * heads),
         )
-        self.map_note.setText("MDS of √(Jensen–Shannon divergence); colour: layer, dark first.")
+        self.map_note.setText(f"MDS of √(Jensen–Shannon divergence) · layer: {layer_key(layers)}")
         set_title(plot, "Map of heads (Clark et al. 2019)")
 
     def _draw_selection(self, *_: object) -> None:
@@ -215,6 +228,60 @@ class CorpusView(QWidget):
             index = int(points[0].data())
             self._state.set_layer(index // heads)
             self._state.set_head(index % heads)
+
+
+def model_name(model: object) -> str:
+    """A run's model as a reader knows it, from the meta's "model" entry.
+
+    The embedded model by its name (its folder inside the package is only "model"), a local
+    folder by its own name, a hub model by its id; the full path goes in ``model_details``.
+    """
+    if not isinstance(model, Mapping):
+        return "model ?"
+    source = str(model.get("source") or "")
+    if source.strip().lower() in EMBEDDED_ALIASES:
+        return ModelSource.embedded().label
+    return model_label(model)
+
+
+def model_details(model: object) -> str:
+    """Where the model was read from, and its sizes: the tooltip of its name."""
+    if not isinstance(model, Mapping):
+        return ""
+    where = str(model.get("name_or_path") or model.get("source") or "?")
+    sizes = [
+        str(model.get("model_type") or "?"),
+        counted(int(model.get("num_layers") or 0), "layer"),
+        counted(int(model.get("num_heads") or 0), "head"),
+        f"d={model.get('hidden_size', '?')}",
+    ]
+    return f"{where}\n{' · '.join(sizes)}"
+
+
+def layer_key(layers: int) -> str:
+    """Rich text naming the map's layer colours (numbered from 1), at most MAX_KEY_LAYERS."""
+    step = max(1, -(-layers // MAX_KEY_LAYERS))
+    shown = list(range(0, layers, step))
+    if shown[-1] != layers - 1:
+        shown.append(layers - 1)
+    return colour_key(*((_layer_colour(layer, layers), str(layer + 1)) for layer in shown))
+
+
+def _layer_colour(layer: int, layers: int) -> str:
+    """The map's colour of ``layer`` (viridis, dark first), as #rrggbb."""
+    rgba = LAYER_COLORS.map(np.array([layer / max(layers - 1, 1)]))[0]
+    return QColor(*(int(c) for c in rgba)).name()
+
+
+def _layers_key_text(meta: Mapping[str, Any]) -> str:
+    """The key of the per-layer curves, with how many words the self-similarity averages."""
+    fewest = meta.get("min_occurrences", 5)
+    words = meta.get("words_with_enough_occurrences")
+    counted_words = "words" if not isinstance(words, int) else f"the {counted(words, 'word')}"
+    return colour_key(
+        ("#d62728", f"self-similarity of {counted_words} seen {fewest} times or more"),
+        ("#7f7f7f", "anisotropy"),
+    )
 
 
 def _shards_text(meta: Mapping[str, object]) -> str:

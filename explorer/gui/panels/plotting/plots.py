@@ -192,6 +192,18 @@ def make_heatmap_plot(
     return widget, image, bar
 
 
+def fit_minimum_width(widget: pg.PlotWidget) -> None:
+    """Keep a plot widget as wide as its plot's layout needs (axes, title, colour bar).
+
+    A PlotWidget's own minimum is a few pixels whatever it holds; narrower than its PlotItem's
+    layout, the item overflows the widget and its right edge (a colour bar's numbers) is cut.
+    Call it after the title, axis labels or ticks change.
+    """
+    needed = widget.getPlotItem().effectiveSizeHint(Qt.SizeHint.MinimumSize).width()
+    if widget.minimumWidth() != math.ceil(needed):
+        widget.setMinimumWidth(math.ceil(needed))
+
+
 def guide_lines(parent_plot: pg.PlotItem) -> pg.PlotCurveItem:
     """Faint horizontal reference lines, drawn as segments of one curve item.
 
