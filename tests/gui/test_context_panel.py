@@ -168,3 +168,11 @@ def test_a_short_dock_scrolls_rather_than_squeezing_the_plots(qtbot, window):
     axis = panel.cosine_bar.axis
     right = axis.mapRectToScene(axis.boundingRect()).right()
     assert right <= panel.cosine_plot.width() + 1
+
+
+def test_the_panel_shows_the_notes_of_the_result(qtbot, window):
+    panel = window.docks["context"].widget()
+    panel.word_edit.setText("cafe")
+    panel.sentences_edit.setPlainText("The café opens.\nA cafe closes.")
+    _compare(qtbot, window)
+    assert "Note: Matched 'café' as 'cafe'" in panel.message.text()

@@ -261,6 +261,7 @@ class ContextPanel(ShowAware):
             f"'{context.word}' in {counted(n, 'sentence')} · self-similarity "
             f"{context.self_similarity[0]:.2f} (embeddings) → {context.self_similarity[-1]:.2f} "
             f"(last layer), anisotropy {context.anisotropy[-1]:.2f}"
+            + "".join(f"\nNote: {note}" for note in context.notes)
         )
         xs = np.arange(layers, dtype=np.float32)
         self.self_curve.setData(xs, context.self_similarity)
