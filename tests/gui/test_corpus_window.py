@@ -172,3 +172,22 @@ def test_the_figures_are_labelled_and_counts_agree_in_number(
     assert model_name({"source": "google/bert_uncased_L-2_H-128_A-2"}) == (
         "google/bert_uncased_L-2_H-128_A-2"
     )
+
+
+def test_the_runs_notes_reach_the_window(qtbot, corpus_window, tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("One line.\n\nA\tb\tc\n", encoding="utf-8")
+    corpus_window.corpus_edit.setText(str(path))
+    corpus_window.out_edit.setText(str(tmp_path / "n.npz"))
+    with qtbot.waitSignal(corpus_window.runner.finished, timeout=120_000):
+        corpus_window.run()
+    status = corpus_window.status.text()
+    assert "note: 1 blank line was skipped" in status
+    assert "note: 1 line (first: line 3) holds more than one tab" in status
+
+
+def test_a_damaged_output_is_a_message(corpus_window, tmp_path):
+    damaged = tmp_path / "cut.npz"
+    damaged.write_bytes(b"PK\x03\x04 cut short")
+    corpus_window.open_results(damaged)
+    assert "is not a corpus output, or is damaged" in corpus_window.status.text()

@@ -56,7 +56,15 @@ class CorpusRunner(QObject):
         self._process: QProcess | None = None
         self._request: CorpusRequest | None = None
         self._stderr = ""
+        self._stdout = ""
         self._cancelling = False
+
+    @property
+    def notes(self) -> list[str]:
+        """The last run's ``note:`` and ``warning:`` lines (truncation, tabs, [UNK], …)."""
+        return [
+            line for line in self._stdout.splitlines() if line.startswith(("note: ", "warning: "))
+        ]
 
     @property
     def running(self) -> bool:
@@ -69,9 +77,11 @@ class CorpusRunner(QObject):
             return
         process = QProcess(self)
         process.readyReadStandardError.connect(self._on_stderr_ready)
+        process.readyReadStandardOutput.connect(self._on_stdout_ready)
         process.finished.connect(self._on_process_finished)
         process.errorOccurred.connect(self._on_process_error)
         self._process, self._request, self._stderr = process, request, ""
+        self._stdout = ""
         self._cancelling = False
         process.start(sys.executable, request.arguments())
 
@@ -100,6 +110,12 @@ class CorpusRunner(QObject):
                 int(match["done"]), int(match["total"]), float(match["rate"]), match["left"]
             )
 
+    def _on_stdout_ready(self) -> None:
+        assert self._process is not None
+        self._stdout += bytes(self._process.readAllStandardOutput().data()).decode(
+            "utf-8", "replace"
+        )
+
     def _message(self) -> str:
         lines = [line for line in self._stderr.splitlines() if not PROGRESS_LINE.search(line)]
         for line in reversed(lines):
@@ -110,6 +126,7 @@ class CorpusRunner(QObject):
     def _on_process_finished(self, code: int, _status: object) -> None:
         if self._process is not None:
             self._on_stderr_ready()  # what came after the last readyRead
+            self._on_stdout_ready()
         request, cancelling = self._request, self._cancelling
         self._end()
         if code == 0 and request is not None:

@@ -7,6 +7,7 @@ selected in the main window.
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -125,8 +126,8 @@ class CorpusWindow(QMainWindow):
             with np.load(path, allow_pickle=False) as data:
                 arrays = {key: data[key] for key in data.files if key not in WORD_KEYS}
             self.view.show_arrays(arrays)
-        except (OSError, ValueError, KeyError) as err:
-            self.status.setText(f"{path} is not a corpus output: {err}")
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as err:
+            self.status.setText(f"{path} is not a corpus output, or is damaged: {err}")
             return
         self._fill_form(path, self.view.meta)
         self.status.setText(f"Showing {path}")
@@ -199,6 +200,9 @@ class CorpusWindow(QMainWindow):
     def _on_runner_finished(self, path: str) -> None:
         self._set_running(False)
         self.open_results(Path(path))
+        notes = self.runner.notes  # what the command told a terminal user
+        if notes:
+            self.status.setText("\n".join([self.status.text(), *notes]))
 
     def _on_runner_failed(self, message: str) -> None:
         self._set_running(False)
