@@ -30,6 +30,14 @@ def corpus_window(qtbot, window):
     return corpus
 
 
+def run_in_window(qtbot, corpus_window, corpus, out, signal="finished"):
+    """Fill the form, press Run and wait for the child's `signal`."""
+    corpus_window.corpus_edit.setText(str(corpus))
+    corpus_window.out_edit.setText(str(out))
+    with qtbot.waitSignal(getattr(corpus_window.runner, signal), timeout=120_000):
+        corpus_window.run()
+
+
 def test_the_view_shows_every_figure_and_a_click_selects_the_head(
     qtbot, window, corpus_window, corpus, tmp_path, tiny_model
 ):
@@ -84,10 +92,7 @@ def test_a_run_in_a_child_process_ends_in_the_view(qtbot, corpus_window, corpus,
 def test_a_failed_run_says_why(qtbot, corpus_window, tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_text("", encoding="utf-8")
-    corpus_window.corpus_edit.setText(str(empty))
-    corpus_window.out_edit.setText(str(tmp_path / "o.npz"))
-    with qtbot.waitSignal(corpus_window.runner.failed, timeout=120_000):
-        corpus_window.run()
+    run_in_window(qtbot, corpus_window, empty, tmp_path / "o.npz", "failed")
     assert "is empty" in corpus_window.status.text()
 
 
@@ -177,10 +182,7 @@ def test_the_figures_are_labelled_and_counts_agree_in_number(
 def test_the_runs_notes_reach_the_window(qtbot, corpus_window, tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("One line.\n\nA\tb\tc\n", encoding="utf-8")
-    corpus_window.corpus_edit.setText(str(path))
-    corpus_window.out_edit.setText(str(tmp_path / "n.npz"))
-    with qtbot.waitSignal(corpus_window.runner.finished, timeout=120_000):
-        corpus_window.run()
+    run_in_window(qtbot, corpus_window, path, tmp_path / "n.npz")
     status = corpus_window.status.text()
     assert "note: 1 blank line was skipped" in status
     assert "note: 1 line (first: line 3) holds more than one tab" in status
