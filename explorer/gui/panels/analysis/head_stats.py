@@ -28,13 +28,13 @@ from explorer.core.analysis.head_stats import PATTERNS, STATISTICS, HeadStats, r
 from explorer.gui.panels.analysis.common import OnDemand, ShowAware, bind_option
 from explorer.gui.panels.plotting.plots import (
     ATTENTION_COLORMAP,
-    as_image,
     finite_top,
-    make_heatmap_plot,
+    make_head_grid,
     number_head_grid,
     outline_item,
     place_outline,
     set_title,
+    show_head_values,
 )
 from explorer.gui.state.explorer_state import MEAN_OF_HEADS, ExplorerState
 
@@ -96,14 +96,10 @@ class HeadStatsPanel(ShowAware):
         self.readout.setWordWrap(True)
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.grid, self.image, self.colorbar = make_heatmap_plot(
-            ATTENTION_COLORMAP, (0.0, 1.0), STATISTICS["entropy"]
+        self.grid, self.image, self.colorbar = make_head_grid(
+            STATISTICS["entropy"], "Click a head to select it in every panel"
         )
-        plot = self.grid.getPlotItem()
-        plot.setLabel("left", "layer")
-        plot.setLabel("bottom", "head")
-        self.grid.setToolTip("Click a head to select it in every panel")
-        self._outline = outline_item(plot)
+        self._outline = outline_item(self.grid.getPlotItem())
 
         self.model = QStandardItemModel(0, len(COLUMNS))
         self.model.setHorizontalHeaderLabels(
@@ -252,8 +248,7 @@ class HeadStatsPanel(ShowAware):
             colormap = pg.colormap.get(ATTENTION_COLORMAP)
         self.colorbar.setColorMap(colormap)
         self.colorbar.setVisible(key != PATTERN)
-        self.image.setImage(as_image(values), levels=levels, autoLevels=False)
-        self.colorbar.setLevels(levels)
+        show_head_values(self.grid, self.image, self.colorbar, values, levels)
         low, high = levels
         heads = values.shape[1]
         for index, letter in enumerate(self._letters):

@@ -23,16 +23,14 @@ from explorer.core.sources import EMBEDDED_ALIASES, ModelSource
 from explorer.core.wording import counted
 from explorer.gui.panels.analysis.common import wrapped_label
 from explorer.gui.panels.plotting.plots import (
-    ATTENTION_COLORMAP,
-    as_image,
     colour_key,
     finite_top,
-    make_heatmap_plot,
-    number_head_grid,
+    make_head_grid,
     outline_item,
     place_outline,
     plot_widget,
     set_title,
+    show_head_values,
 )
 from explorer.gui.state.explorer_state import MEAN_OF_HEADS, ExplorerState
 
@@ -64,14 +62,10 @@ class CorpusView(QWidget):
         self.stat_combo = QComboBox()
         for key, label in STATISTICS.items():
             self.stat_combo.addItem(label, key)
-        self.grid, self.image, self.colorbar = make_heatmap_plot(
-            ATTENTION_COLORMAP, (0.0, 1.0), "share"
+        self.grid, self.image, self.colorbar = make_head_grid(
+            "share", "Click a head to select it in the main window"
         )
-        grid_plot = self.grid.getPlotItem()
-        grid_plot.setLabel("left", "layer")
-        grid_plot.setLabel("bottom", "head")
-        self.grid.setToolTip("Click a head to select it in the main window")
-        self._outline = outline_item(grid_plot)
+        self._outline = outline_item(self.grid.getPlotItem())
         self.offsets_plot = plot_widget()
         self.offsets_bars = pg.BarGraphItem(x=OFFSETS, height=np.zeros(OFFSETS.size), width=0.8)
         self.offsets_plot.getPlotItem().addItem(self.offsets_bars)
@@ -162,9 +156,7 @@ class CorpusView(QWidget):
             return
         values = self._arrays[self.statistic]
         top = 1.0 if self.statistic in SHARES else finite_top(values)
-        self.image.setImage(as_image(values), levels=(0.0, top))
-        number_head_grid(self.grid.getPlotItem(), *values.shape)
-        self.colorbar.setLevels((0.0, top))
+        show_head_values(self.grid, self.image, self.colorbar, values, (0.0, top))
         set_title(self.grid.getPlotItem(), f"Every head: {STATISTICS[self.statistic]}")
         self._draw_selection()
 

@@ -192,6 +192,35 @@ def make_heatmap_plot(
     return widget, image, bar
 
 
+def make_head_grid(
+    label: str, tooltip: str
+) -> tuple[pg.PlotWidget, CellImageItem, pg.ColorBarItem]:
+    """A layer × head grid (layers down, heads across) with its colour bar.
+
+    Head statistics, head importance and the corpus view share it, so a head sits in the
+    same place, with the same numbering, wherever it is shown.
+    """
+    widget, image, bar = make_heatmap_plot(ATTENTION_COLORMAP, (0.0, 1.0), label)
+    plot = widget.getPlotItem()
+    plot.setLabel("left", "layer")
+    plot.setLabel("bottom", "head")
+    widget.setToolTip(tooltip)
+    return widget, image, bar
+
+
+def show_head_values(
+    widget: pg.PlotWidget,
+    image: CellImageItem,
+    bar: pg.ColorBarItem,
+    values: np.ndarray,
+    levels: tuple[float, float],
+) -> None:
+    """Paint (L, H) ``values`` on a head grid at fixed ``levels`` and number its cells."""
+    image.setImage(as_image(values), levels=levels, autoLevels=False)
+    bar.setLevels(levels)
+    number_head_grid(widget.getPlotItem(), *values.shape)
+
+
 def fit_minimum_width(widget: pg.PlotWidget) -> None:
     """Keep a plot widget as wide as its plot's layout needs (axes, title, colour bar).
 

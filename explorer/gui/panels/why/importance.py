@@ -24,12 +24,10 @@ from PySide6.QtWidgets import (
 from explorer.core.why.attribution import HEAD_IMPORTANCE, Explanation
 from explorer.gui.panels.analysis.common import wrapped_label
 from explorer.gui.panels.plotting.plots import (
-    ATTENTION_COLORMAP,
-    as_image,
     finite_top,
-    make_heatmap_plot,
-    number_head_grid,
+    make_head_grid,
     set_title,
+    show_head_values,
 )
 from explorer.gui.panels.why.common import TARGET_OPTION, WhyPanel, attribution_target
 from explorer.gui.state.explorer_state import ExplorerState
@@ -53,13 +51,10 @@ class HeadImportancePanel(WhyPanel):
     def __init__(self, state: ExplorerState, parent: QWidget | None = None) -> None:
         super().__init__(state, parent)
         self._options = state.panel_options
-        self.grid, self.image, self.colorbar = make_heatmap_plot(
-            ATTENTION_COLORMAP, (0.0, 1.0), "|∂F/∂ξ|"
+        self.grid, self.image, self.colorbar = make_head_grid(
+            "|∂F/∂ξ|", "Click a head to knock it out; Shift+click for its whole layer"
         )
         plot = self.grid.getPlotItem()
-        plot.setLabel("left", "layer")
-        plot.setLabel("bottom", "head")
-        self.grid.setToolTip("Click a head to knock it out; Shift+click for its whole layer")
         self.crosses = pg.ScatterPlotItem(
             symbol="x", size=14, pen=pg.mkPen("r", width=2), brush=pg.mkBrush("r")
         )
@@ -106,11 +101,8 @@ class HeadImportancePanel(WhyPanel):
         importance = found.head_importance
         self._importance = importance
         top = finite_top(importance)
-        self.image.setImage(as_image(importance), levels=(0.0, top))
-        self.colorbar.setLevels((0.0, top))
-        plot = self.grid.getPlotItem()
-        set_title(plot, f"{found.target}: F = {found.target_value:.4g}")
-        number_head_grid(plot, *importance.shape)
+        show_head_values(self.grid, self.image, self.colorbar, importance, (0.0, top))
+        set_title(self.grid.getPlotItem(), f"{found.target}: F = {found.target_value:.4g}")
         self._show_knocked_out()
 
     def _on_option_changed(self, key: str) -> None:
