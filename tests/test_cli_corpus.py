@@ -247,6 +247,25 @@ def test_a_checkpoint_is_not_merged_as_a_shard(tmp_path, corpus, tiny_model, cap
     assert "is the checkpoint of an unfinished run" in capsys.readouterr().err
 
 
+def test_a_resumed_run_says_so(tmp_path, corpus, tiny_model, tiny_model_dir, capsys):
+    from explorer.core.corpus.run import CorpusCancelled, CorpusOptions, run_corpus
+
+    out = tmp_path / "s.npz"
+    asked = iter(range(100))
+    with pytest.raises(CorpusCancelled):
+        run_corpus(
+            tiny_model,
+            corpus,
+            out,
+            CorpusOptions(batch_size=2),
+            should_stop=lambda: next(asked) >= 3,
+        )
+    assert _shard_run(corpus, tiny_model_dir, "1/1", out) == 0
+    captured = capsys.readouterr()
+    assert "resuming: 6 segments of 7 were done by the stopped run" in captured.err
+    assert "note: resumed from a checkpoint that held 6 segments" in captured.out
+
+
 def test_an_empty_shard_warns_and_has_no_statistics(tmp_path, corpus, tiny_model_dir, capsys):
     out = tmp_path / "empty.npz"
     assert _shard_run(corpus, tiny_model_dir, "9/9", out, batch="16") == 0

@@ -88,6 +88,12 @@ class _ProgressLine:
 
     def __call__(self, progress: Any) -> None:
         now = time.monotonic()
+        if progress.resumed and not self.last:
+            print(
+                f"resuming: {counted(progress.resumed, 'segment')} of {progress.total} were "
+                "done by the stopped run",
+                file=sys.stderr,
+            )
         if now - self.last < PROGRESS_EVERY and progress.done < progress.total:
             return
         self.last = now
@@ -188,6 +194,11 @@ def _report(run: Any, options: Any, out: Path) -> None:
         f"{counted(sums.layers, 'layer')} × {counted(sums.heads, 'head')} "
         f"(shard {options.shard}/{options.shards}) → {out}"
     )
+    if run.resumed:
+        print(
+            f"note: resumed from a checkpoint that held {counted(run.resumed, 'segment')}; "
+            "the output equals one uninterrupted run"
+        )
     if sums.segments == 0:
         print(
             f"warning: shard {options.shard}/{options.shards} got no segments: the corpus "

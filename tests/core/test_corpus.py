@@ -322,6 +322,7 @@ def test_cancel_and_resume_equals_one_run(tiny_model, corpus, tmp_path, stores):
     seen = []
     resumed = run_corpus(tiny_model, corpus, out, options, progress=seen.append)
     assert seen[0].done == 10 and seen[0].session_done == 2 and seen[-1].done == 20
+    assert {p.resumed for p in seen} == {8} and resumed.resumed == 8
     assert not checkpoint.exists()
     _assert_same(whole.arrays, resumed.arrays, exact=True)
     whole_file = _load(tmp_path / "whole.npz")

@@ -88,6 +88,7 @@ class Progress:
     total: int
     session_done: int
     elapsed: float
+    resumed: int = 0  # segments a checkpoint had done before this session
 
     @property
     def rate(self) -> float:
@@ -112,6 +113,7 @@ class CorpusRun:
     sums: CorpusSums
     meta: dict[str, Any]
     arrays: dict[str, np.ndarray]
+    resumed: int = 0  # segments taken from a checkpoint of an earlier, stopped run
 
 
 def _no_progress(_progress: Progress) -> None:
@@ -395,8 +397,9 @@ def run_corpus(
         sums, next_batch = _resume(checkpoint, meta, fresh, words)
         runner = _BatchRunner(loaded, sums, words)
         total = shard_segments(scan.segments, options)
-        started, done_before = time.monotonic(), sums.segments
-        last_saved, interval = started, options.checkpoint_seconds
+        done_before = sums.segments
+        started: float | None = None  # timed from the first batch run, not the skipped ones
+        last_saved, interval = time.monotonic(), options.checkpoint_seconds
 
         def save(next_number: int) -> None:
             saved = {**meta, "next_batch": next_number}
@@ -413,9 +416,15 @@ def run_corpus(
                     f"Cancelled after {sums.segments} segments; partial sums are in "
                     f"{checkpoint}. Run the same command again to resume."
                 )
+            if started is None:
+                started = time.monotonic()
             runner.run(batch)
             now = time.monotonic()
-            progress(Progress(sums.segments, total, sums.segments - done_before, now - started))
+            progress(
+                Progress(
+                    sums.segments, total, sums.segments - done_before, now - started, done_before
+                )
+            )
             if now - last_saved >= interval:
                 save(number + 1)
                 last_saved = time.monotonic()
@@ -429,4 +438,4 @@ def run_corpus(
             out, words, lambda similarity: output_arrays(sums, similarity, meta)
         )
     checkpoint.unlink(missing_ok=True)
-    return CorpusRun(sums, json.loads(str(arrays["meta"])), arrays)
+    return CorpusRun(sums, json.loads(str(arrays["meta"])), arrays, done_before)
