@@ -6,7 +6,11 @@ import numpy as np
 from PySide6.QtCore import Qt
 
 from explorer.core.context import CONTEXT_ANALYSIS, EXAMPLE_SETS, ContextResult, context_of
-from explorer.gui.panels.analysis.context import PLOT_MIN_HEIGHT, SENTENCE_COLORS
+from explorer.gui.panels.analysis.context import (
+    MAX_CELL_VALUES,
+    PLOT_MIN_HEIGHT,
+    SENTENCE_COLORS,
+)
 from tests.gui.conftest import TIMEOUT_MS, wait_for_result
 
 
@@ -148,10 +152,31 @@ def test_the_summary_curves_look_like_no_pair(qtbot, window):
         assert pen.color().name() not in palette
         assert pen.widthF() > max(p.widthF() for p in pair_pens)
     styles = {
-        c.opts["pen"].style()
+        (c.opts["pen"].style(), tuple(c.opts["pen"].dashPattern()))
         for c in (panel.self_curve, panel.baseline_curve, panel.adjusted_curve)
     }
     assert len(styles) == 3  # told apart from each other without colour too
+
+
+def test_the_cosine_map_is_scaled_to_its_values_and_writes_them(qtbot, window):
+    panel = window.docks["context"].widget()
+    _compare(qtbot, window)
+    cosine = panel._context.cosine
+    low, high = panel.cosine_image.levels
+    assert high == 1.0 and low <= np.nanmin(cosine) < low + 0.1  # not the whole −1…1
+    assert tuple(panel.cosine_bar.levels()) == (low, high)
+    n = cosine.shape[1]
+    layer = window.state.layer + 1
+    assert [t.textItem.toPlainText() for t in panel.cell_values] == [
+        f"{v:.2f}" for v in cosine[layer].ravel()
+    ]
+    window.state.set_layer(window.state.layer + 1)  # the same scale, the next layer's numbers
+    assert tuple(panel.cosine_image.levels) == (low, high)
+    assert panel.cell_values[1].textItem.toPlainText() == f"{cosine[layer + 1, 0, 1]:.2f}"
+    many = [f"The bank number {i} is open." for i in range(MAX_CELL_VALUES + 1)]
+    panel.set_inputs("bank", many)
+    _compare(qtbot, window)
+    assert panel.cell_values == [] and n < MAX_CELL_VALUES  # too many cells to write in
 
 
 def test_a_short_dock_scrolls_rather_than_squeezing_the_plots(qtbot, window):

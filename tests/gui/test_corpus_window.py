@@ -193,3 +193,36 @@ def test_a_damaged_output_is_a_message(corpus_window, tmp_path):
     damaged.write_bytes(b"PK\x03\x04 cut short")
     corpus_window.open_results(damaged)
     assert "is not a corpus output, or is damaged" in corpus_window.status.text()
+
+
+def test_a_hint_until_an_output_and_the_colour_bar_names_the_unit(
+    corpus_window, corpus, tmp_path, tiny_model
+):
+    view = corpus_window.view
+    assert view.body.shows_message and "open a corpus output" in view.body.message.text()
+    out = tmp_path / "stats.npz"
+    run_corpus(tiny_model, corpus, out, CorpusOptions())
+    corpus_window.open_results(out)
+    assert not view.body.shows_message
+    units = {}
+    for key in ("head_cls", "head_entropy", "head_distance"):
+        view.stat_combo.setCurrentIndex(view.stat_combo.findData(key))
+        units[key] = view.colorbar.getAxis("left").labelText
+    assert units == {"head_cls": "share", "head_entropy": "nats", "head_distance": "tokens"}
+    assert view.layers_plot.getPlotItem().getAxis("left").labelText == "cosine"
+
+
+def test_an_output_without_a_map_keeps_no_mark_of_the_one_before(
+    corpus_window, window, corpus, tmp_path, tiny_model
+):
+    with_map, without = tmp_path / "js.npz", tmp_path / "plain.npz"
+    run_corpus(tiny_model, corpus, with_map, CorpusOptions(js=True))
+    run_corpus(tiny_model, corpus, without, CorpusOptions())
+    view = corpus_window.view
+    corpus_window.open_results(with_map)
+    window.state.set_layer(1)
+    window.state.set_head(2)
+    assert len(view.map_selected.data) == 1
+    corpus_window.open_results(without)
+    assert len(view.map_selected.data) == 0 and len(view.map_points.data) == 0
+    assert "needs a run with --js" in view.map_note.text()

@@ -118,6 +118,8 @@ class CorpusWindow(QMainWindow):
         """Start (or resume) the run the form describes."""
         self._set_running(True)
         self.status.setText("Loading the model and reading the corpus …")
+        if self.view.body.shows_message:  # an output on show stays until the new one is ready
+            self.view.body.show_message("Running … the figures appear when the run ends.")
         self.runner.start(self.request())
 
     def open_results(self, path: Path) -> None:

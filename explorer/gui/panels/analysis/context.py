@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtCore import QEvent, QSize
 from PySide6.QtGui import QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -50,6 +50,7 @@ from explorer.gui.panels.plotting.plots import (
 from explorer.gui.state.explorer_state import AnalysisFailure, ExplorerState
 
 MAX_PAIR_CURVES = 15
+MAX_CELL_VALUES = 8  # sentences up to which each cosine is written in its cell
 SENTENCE_COLORS = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
@@ -63,10 +64,12 @@ PLOT_MIN_HEIGHT = 220  # a short dock scrolls rather than squeezing a plot (and 
 # The summary curves are drawn in the text colour with their own line styles, so that no
 # colour of the per-pair palette (which is every colour of SENTENCE_COLORS) can be mistaken
 # for them; the pairs are thin and solid.
-SUMMARY_STYLES = {
-    "self-similarity": (3, Qt.PenStyle.SolidLine, "━━"),
-    "anisotropy (baseline)": (2, Qt.PenStyle.DotLine, "┅┅"),
-    "adjusted": (2, Qt.PenStyle.DashLine, "╍╍"),
+# Dash patterns are in pen widths: dots and long dashes stay apart even in a small plot,
+# where Qt's DotLine and DashLine at width 2 look alike.
+SUMMARY_STYLES: dict[str, tuple[int, list[float] | None, str]] = {
+    "self-similarity": (3, None, "━━"),
+    "anisotropy (baseline)": (2, [1.0, 2.0], "┅┅"),
+    "adjusted": (2, [5.0, 2.5], "╍╍"),
 }
 
 
@@ -102,6 +105,7 @@ class ContextPanel(ShowAware):
         cosine = self.cosine_plot.getPlotItem()
         cosine.setLabel("left", "sentence")
         cosine.setLabel("bottom", "sentence")
+        self.cell_values: list[pg.TextItem] = []  # each cosine written in its cell (few sentences)
         self.curves_plot = plot_widget()
         curves = self.curves_plot.getPlotItem()
         curves.setLabel("bottom", "layer (0 = embeddings)")
@@ -300,13 +304,48 @@ class ContextPanel(ShowAware):
             + " · a square marks the embeddings"
         )
         number_cells(self.cosine_plot.getPlotItem(), n, n)
+        self._place_cell_values(n)
         self._draw_layer()
+
+    def _cosine_levels(self) -> tuple[float, float]:
+        """From the lowest cosine at any layer (down to a tenth) to 1, the same at every layer.
+
+        Occurrences of one word are mostly above 0.5; on a fixed −1…1 scale every cell is
+        one yellow. One scale for all layers keeps a step through the layers comparable.
+        """
+        assert self._context is not None
+        lowest = float(np.nanmin(self._context.cosine)) if self._context.cosine.size else 0.0
+        low = max(-1.0, np.floor(lowest * 10.0) / 10.0)
+        return (low if low < 1.0 else 0.9), 1.0
+
+    def _place_cell_values(self, n: int) -> None:
+        self._remove(self.cosine_plot, self.cell_values)
+        if n > MAX_CELL_VALUES:
+            return
+        plot = self.cosine_plot.getPlotItem()
+        for row in range(n):
+            for col in range(n):
+                text = pg.TextItem("", anchor=(0.5, 0.5))
+                text.setPos(col + 0.5, row + 0.5)
+                text.setZValue(5)
+                plot.addItem(text)
+                self.cell_values.append(text)
 
     def _draw_layer(self, *_: object) -> None:
         if self._context is None:
             return
         layer = selected_hidden_layer(self._state.layer, self._context.cosine.shape[0])
-        self.cosine_image.setImage(as_image(self._context.cosine[layer]), levels=(-1.0, 1.0))
+        matrix = self._context.cosine[layer]
+        levels = self._cosine_levels()
+        self.cosine_image.setImage(as_image(matrix), levels=levels)
+        self.cosine_bar.setLevels(levels)
+        if self.cell_values:
+            low, high = levels
+            for index, text in enumerate(self.cell_values):
+                value = float(matrix.flat[index])
+                text.setText(f"{value:.2f}")
+                # Dark text on the light (high) end of viridis, light text on the dark end.
+                text.setColor("k" if (value - low) / (high - low) > 0.6 else "w")
         set_title(self.cosine_plot.getPlotItem(), f"Cosine, layer {layer}")
         self.layer_line.setValue(layer)
         for plot in (self.cosine_plot, self.curves_plot, self.pca_plot):
@@ -319,10 +358,10 @@ class ContextPanel(ShowAware):
     def _pen_summary_curves(self) -> None:
         """Draw the summary curves in the text colour of the theme on show."""
         colour = self.palette().color(QPalette.ColorRole.WindowText)
-        for curve, (width, style, _) in zip(
+        for curve, (width, dashes, _) in zip(
             self._summary_curves(), SUMMARY_STYLES.values(), strict=True
         ):
-            curve.setPen(pg.mkPen(colour, width=width, style=style))
+            curve.setPen(pg.mkPen(colour, width=width, dash=dashes))
 
     def changeEvent(self, event: QEvent) -> None:
         """Qt API: a new palette (a theme switch) recolours the summary curves."""

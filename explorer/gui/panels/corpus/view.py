@@ -22,6 +22,7 @@ from explorer.core.corpus.head_map import head_map
 from explorer.core.sources import EMBEDDED_ALIASES, ModelSource
 from explorer.core.wording import counted
 from explorer.gui.panels.analysis.common import wrapped_label
+from explorer.gui.panels.plotting.page_or_message import PageOrMessage
 from explorer.gui.panels.plotting.plots import (
     colour_key,
     finite_top,
@@ -45,6 +46,11 @@ STATISTICS = {
     "head_distance": "mean |i − j|",
 }
 SHARES = frozenset(STATISTICS) - {"head_entropy", "head_distance"}
+UNITS = {"head_entropy": "nats", "head_distance": "tokens"}  # the rest are shares of attention
+PLACEHOLDER = (
+    "Run a corpus, or open a corpus output (.npz), to see every head's statistics, the "
+    "selected head's attention by offset, the map of heads and the per-layer curves here."
+)
 LAYER_COLORS = pg.colormap.get("viridis")
 MAX_KEY_LAYERS = 12  # a deeper model's map key names every k-th layer (and the last)
 
@@ -58,7 +64,7 @@ class CorpusView(QWidget):
         self._arrays: dict[str, np.ndarray] | None = None
         self._meta: dict[str, Any] = {}
         self.map_positions: np.ndarray | None = None
-        self.summary = wrapped_label("Run a corpus or open a corpus .npz to see its statistics.")
+        self.summary = wrapped_label("")  # what the output on show holds (the body says how)
         self.stat_combo = QComboBox()
         for key, label in STATISTICS.items():
             self.stat_combo.addItem(label, key)
@@ -83,6 +89,7 @@ class CorpusView(QWidget):
         self.layers_plot = plot_widget()
         layers = self.layers_plot.getPlotItem()
         layers.setLabel("bottom", "layer (0 = embeddings)")
+        layers.setLabel("left", "cosine")
         self.self_curve = layers.plot(pen=pg.mkPen("#d62728", width=2), name="self-similarity")
         self.anisotropy_curve = layers.plot(pen=pg.mkPen("#7f7f7f", width=2), name="anisotropy")
         set_title(layers, "Per layer (Ethayarajh 2019)")
@@ -109,11 +116,18 @@ class CorpusView(QWidget):
         figures.addWidget(layers_box, 1, 1)
         figures.setRowStretch(0, 1)  # both rows share the height
         figures.setRowStretch(1, 1)
+        page = QWidget()
+        page_layout = QVBoxLayout(page)
+        page_layout.setContentsMargins(0, 0, 0, 0)
+        page_layout.addLayout(top)
+        page_layout.addLayout(figures, 1)
+        # Empty axes (ticks of ±400 and "×0.001") before the first output said nothing.
+        self.body = PageOrMessage(page, message=PLACEHOLDER)
+        self.body.show_message()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.summary)
-        layout.addLayout(top)
-        layout.addLayout(figures, 1)
+        layout.addWidget(self.body, 1)
 
         self.stat_combo.currentIndexChanged.connect(self._draw_grid)
         self.image.cell_clicked.connect(self._on_cell_clicked)
@@ -134,6 +148,7 @@ class CorpusView(QWidget):
     def show_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
         """Show a corpus output (the arrays of its npz)."""
         self._arrays = {key: np.asarray(value) for key, value in arrays.items()}
+        self.body.show_page()
         meta = json.loads(str(self._arrays["meta"]))
         self._meta = meta if isinstance(meta, dict) else {}
         model = self._meta.get("model")
@@ -157,6 +172,7 @@ class CorpusView(QWidget):
         values = self._arrays[self.statistic]
         top = 1.0 if self.statistic in SHARES else finite_top(values)
         show_head_values(self.grid, self.image, self.colorbar, values, (0.0, top))
+        self.colorbar.getAxis("left").setLabel(UNITS.get(self.statistic, "share"))
         set_title(self.grid.getPlotItem(), f"Every head: {STATISTICS[self.statistic]}")
         self._draw_selection()
 
@@ -185,14 +201,16 @@ class CorpusView(QWidget):
             return
         layers, heads = self._arrays["head_cls"].shape
         layer, head = self._state.layer, self._state.head
+        # Nothing stays marked from an earlier output or selection: no map (a run without
+        # --js), a head this output's model does not have, or the mean of heads.
+        self._outline.setVisible(False)
+        self.map_selected.setData([], [])
         if not 0 <= layer < layers:
             return
         plot = self.offsets_plot.getPlotItem()
         if head == MEAN_OF_HEADS or not 0 <= head < heads:
             profile = self._arrays["head_offsets"][layer].mean(axis=0)
             set_title(plot, f"Attention by offset, layer {layer + 1}, mean of heads")
-            self._outline.setVisible(False)
-            self.map_selected.setData([], [])
         else:
             profile = self._arrays["head_offsets"][layer, head]
             set_title(plot, f"Attention by offset, layer {layer + 1} head {head + 1}")
