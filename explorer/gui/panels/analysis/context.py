@@ -39,6 +39,7 @@ from explorer.gui.panels.plotting.page_or_message import PageOrMessage
 from explorer.gui.panels.plotting.plots import (
     ATTENTION_COLORMAP,
     as_image,
+    cell_texts,
     colour_key,
     fit_minimum_width,
     make_heatmap_plot,
@@ -322,14 +323,7 @@ class ContextPanel(ShowAware):
         self._remove(self.cosine_plot, self.cell_values)
         if n > MAX_CELL_VALUES:
             return
-        plot = self.cosine_plot.getPlotItem()
-        for row in range(n):
-            for col in range(n):
-                text = pg.TextItem("", anchor=(0.5, 0.5))
-                text.setPos(col + 0.5, row + 0.5)
-                text.setZValue(5)
-                plot.addItem(text)
-                self.cell_values.append(text)
+        self.cell_values = cell_texts(self.cosine_plot.getPlotItem(), n, n)
 
     def _draw_layer(self, *_: object) -> None:
         if self._context is None:

@@ -28,6 +28,7 @@ from explorer.core.analysis.head_stats import PATTERNS, STATISTICS, HeadStats, r
 from explorer.gui.panels.analysis.common import OnDemand, ShowAware, bind_option
 from explorer.gui.panels.plotting.plots import (
     ATTENTION_COLORMAP,
+    cell_texts,
     finite_top,
     make_head_grid,
     number_head_grid,
@@ -217,14 +218,7 @@ class HeadStatsPanel(ShowAware):
         if len(self._letters) != layers * heads:
             for letter in self._letters:
                 plot.removeItem(letter)
-            self._letters = []
-            for layer in range(layers):
-                for head in range(heads):
-                    letter = pg.TextItem("", anchor=(0.5, 0.5))
-                    letter.setPos(head + 0.5, layer + 0.5)
-                    letter.setZValue(5)
-                    plot.addItem(letter)
-                    self._letters.append(letter)
+            self._letters = cell_texts(plot, layers, heads)
         number_head_grid(plot, layers, heads)
 
     def grid_values(self) -> np.ndarray | None:

@@ -208,6 +208,19 @@ def make_head_grid(
     return widget, image, bar
 
 
+def cell_texts(plot: pg.PlotItem, rows: int, cols: int) -> list[pg.TextItem]:
+    """One centred, empty TextItem per cell of a rows × cols image, row by row, over it."""
+    texts = []
+    for row in range(rows):
+        for col in range(cols):
+            text = pg.TextItem("", anchor=(0.5, 0.5))
+            text.setPos(col + 0.5, row + 0.5)
+            text.setZValue(5)
+            plot.addItem(text)
+            texts.append(text)
+    return texts
+
+
 def show_head_values(
     widget: pg.PlotWidget,
     image: CellImageItem,
