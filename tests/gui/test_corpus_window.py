@@ -92,8 +92,11 @@ def test_a_run_in_a_child_process_ends_in_the_view(qtbot, corpus_window, corpus,
 def test_a_failed_run_says_why(qtbot, corpus_window, tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_text("", encoding="utf-8")
+    corpus_window.progress.setRange(0, 12)
+    corpus_window.progress.setValue(12)  # an earlier run's end
     run_in_window(qtbot, corpus_window, empty, tmp_path / "o.npz", "failed")
     assert "is empty" in corpus_window.status.text()
+    assert corpus_window.progress.value() < corpus_window.progress.minimum()  # no old count
 
 
 def test_cancel_checkpoints_and_run_resumes(qtbot, corpus_window, tmp_path):
@@ -209,7 +212,8 @@ def test_a_hint_until_an_output_and_the_colour_bar_names_the_unit(
         view.stat_combo.setCurrentIndex(view.stat_combo.findData(key))
         units[key] = view.colorbar.getAxis("left").labelText
     assert units == {"head_cls": "share", "head_entropy": "nats", "head_distance": "tokens"}
-    assert view.layers_plot.getPlotItem().getAxis("left").labelText == "cosine"
+    axis = view.layers_plot.getPlotItem().getAxis("left")
+    assert axis.labelText == "cosine" and not axis.autoSIPrefix
 
 
 def test_an_output_without_a_map_keeps_no_mark_of_the_one_before(

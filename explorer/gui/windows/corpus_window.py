@@ -118,6 +118,7 @@ class CorpusWindow(QMainWindow):
         """Start (or resume) the run the form describes."""
         self._set_running(True)
         self.status.setText("Loading the model and reading the corpus …")
+        self.progress.setRange(0, 0)  # busy, not the last run's count, until the first line
         if self.view.body.shows_message:  # an output on show stays until the new one is ready
             self.view.body.show_message("Running … the figures appear when the run ends.")
         self.runner.start(self.request())
@@ -208,6 +209,8 @@ class CorpusWindow(QMainWindow):
 
     def _on_runner_failed(self, message: str) -> None:
         self._set_running(False)
+        self.progress.setRange(0, 1)
+        self.progress.reset()  # an empty bar: the last run's "60 / 60" would say it finished
         self.status.setText(f"The run failed: {message}")
 
     def _on_runner_cancelled(self, message: str) -> None:

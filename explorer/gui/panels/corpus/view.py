@@ -90,6 +90,7 @@ class CorpusView(QWidget):
         layers = self.layers_plot.getPlotItem()
         layers.setLabel("bottom", "layer (0 = embeddings)")
         layers.setLabel("left", "cosine")
+        layers.getAxis("left").enableAutoSIPrefix(False)  # cosines, not "×0.001"
         self.self_curve = layers.plot(pen=pg.mkPen("#d62728", width=2), name="self-similarity")
         self.anisotropy_curve = layers.plot(pen=pg.mkPen("#7f7f7f", width=2), name="anisotropy")
         set_title(layers, "Per layer (Ethayarajh 2019)")
