@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 
 from explorer.core.corpus.files import checkpoint_path
@@ -124,6 +125,24 @@ def test_the_file_menu_opens_the_corpus_window(qtbot, window):
     entry.trigger()
     assert len(window.findChildren(CorpusWindow)) == 1
     opened[0].close()
+
+
+def test_the_corpus_window_opens_in_the_look_on_show(qtbot, window):
+    from explorer.gui.style.theme import BASE_POINT_SIZE, THEMES
+
+    window.look.set_theme("dark")
+    window.look.set_font_scale(1.5)
+    entry = next(
+        a for a in window.menuBar().actions()[0].menu().actions() if a.text().startswith("Analyse")
+    )
+    entry.trigger()
+    (corpus_window,) = window.findChildren(CorpusWindow)
+    grid = corpus_window.view.grid
+    assert grid.backgroundBrush().color() == pg.mkColor(THEMES["dark"].plot_background)
+    axis = grid.getPlotItem().getAxis("left")
+    assert axis.style["tickFont"].pointSizeF() == pytest.approx(BASE_POINT_SIZE * 1.5)
+    assert not axis.autoSIPrefix
+    corpus_window.close()
 
 
 def test_the_summary_says_which_shards_it_holds():

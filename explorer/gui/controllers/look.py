@@ -85,6 +85,16 @@ class LookController(QObject):
             style_plots(self._root, self.theme, self.font_scale)
         self.changed.emit()
 
+    def style_window(self, window: QWidget) -> None:
+        """Give a window opened later (its plots) the theme and font scale on show now.
+
+        ``apply`` restyles the plots under the root that exist then; a window made after it
+        would keep pyqtgraph's defaults: lecture-size fonts missing, SI prefixes on axes.
+        """
+        from explorer.gui.style.plot_style import style_plots  # imported with the panels
+
+        style_plots(window, self.theme, self.font_scale)
+
     def options(self) -> dict[str, OptionValue]:
         """Theme and font scale, for a saved session."""
         return {"theme": self.theme.name, "font_scale": self.font_scale}

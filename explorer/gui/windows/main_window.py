@@ -307,7 +307,7 @@ class MainWindow(QMainWindow):
         open_folder.triggered.connect(self.input_bar.browse_button.click)
         file_menu.addAction(open_folder)
         self._add_compare_action(file_menu)
-        add_corpus_action(self, self.state, file_menu)
+        add_corpus_action(self, self.state, file_menu, self.look.style_window)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
