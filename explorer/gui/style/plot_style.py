@@ -18,6 +18,23 @@ def set_plot_defaults(theme: Theme) -> None:
     pg.setConfigOptions(background=theme.plot_background, foreground=theme.plot_foreground)
 
 
+def plain_numbers(axis: pg.AxisItem) -> None:
+    """Tick numbers as they are: no SI prefix, no "(×0.001)" in the label.
+
+    No axis here needs SI prefixes, and with them on, every range change re-renders the axis
+    label's HTML (0.2 ms a result per plot). pyqtgraph's ``enableAutoSIPrefix(False)`` still
+    computes a scale for the range the axis has at that moment and keeps it for good: an axis
+    turned off while at its default ±0.5 range printed every tick 1000 × too large.
+    """
+    axis.enableAutoSIPrefix(False)
+    if axis.autoSIPrefixScale != 1.0 or axis.labelUnitPrefix:
+        axis.autoSIPrefixScale = 1.0
+        axis.labelUnitPrefix = ""
+        axis.setLabel(axis.labelText, axis.labelUnits)  # redraws the label and the ticks
+        axis.picture = None
+        axis.update()
+
+
 def _plot_widgets(root: QWidget) -> list[pg.PlotWidget]:
     return [w for w in root.findChildren(pg.GraphicsView) if isinstance(w, pg.PlotWidget)]
 
@@ -33,9 +50,7 @@ def style_plots(root: QWidget, theme: Theme, font_scale: float) -> None:
         widget.setBackground(theme.plot_background)
         for item in widget.scene().items():
             if isinstance(item, pg.AxisItem):
-                # Plain numbers: no axis here needs SI prefixes, and with them on, every range
-                # change re-renders the axis label's HTML (0.2 ms a result per plot).
-                item.enableAutoSIPrefix(False)
+                plain_numbers(item)
                 item.setPen(foreground)
                 item.setTextPen(foreground)
                 item.setStyle(tickFont=tick_font)

@@ -145,7 +145,6 @@ class TokenBars(QWidget):
         self.plot_widget = plot_widget()
         plot = self.plot_widget.getPlotItem()
         plot.setLabel("left", y_label)
-        plot.getAxis("left").enableAutoSIPrefix(False)  # shares, not "(x0.001)"
         plot.setMenuEnabled(False)
         plot.hideButtons()
         plot.showGrid(x=False, y=True, alpha=0.3)

@@ -77,7 +77,6 @@ class CorpusView(QWidget):
         self.offsets_plot.getPlotItem().addItem(self.offsets_bars)
         self.offsets_plot.getPlotItem().setLabel("bottom", "offset j − i (key − query)")
         self.offsets_plot.getPlotItem().setLabel("left", "mean attention")
-        self.offsets_plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)  # no "x0.001"
         self.map_plot = plot_widget()
         self.map_points = pg.ScatterPlotItem(size=9, hoverable=True, tip=self._map_tip)
         self.map_selected = pg.ScatterPlotItem(size=16, pen=pg.mkPen("#ff5050", width=2))
@@ -90,7 +89,6 @@ class CorpusView(QWidget):
         layers = self.layers_plot.getPlotItem()
         layers.setLabel("bottom", "layer (0 = embeddings)")
         layers.setLabel("left", "cosine")
-        layers.getAxis("left").enableAutoSIPrefix(False)  # cosines, not "×0.001"
         self.self_curve = layers.plot(pen=pg.mkPen("#d62728", width=2), name="self-similarity")
         self.anisotropy_curve = layers.plot(pen=pg.mkPen("#7f7f7f", width=2), name="anisotropy")
         set_title(layers, "Per layer (Ethayarajh 2019)")

@@ -14,6 +14,7 @@ from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsScene
 
 from explorer.gui.panels.plotting.token_axis import TokenAxisItem, label_extent, line_height
+from explorer.gui.style.plot_style import plain_numbers
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False, background="w", foreground="k")
 
@@ -164,6 +165,8 @@ def plot_widget(labelled_axes: bool = False) -> pg.PlotWidget:
     axes = {side: TokenAxisItem(side) for side in ("left", "bottom")} if labelled_axes else {}
     widget = pg.PlotWidget(axisItems=axes)
     widget.scene().setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
+    for side in ("left", "bottom"):
+        plain_numbers(widget.getPlotItem().getAxis(side))
     return widget
 
 
