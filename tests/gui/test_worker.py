@@ -185,3 +185,36 @@ def test_a_clients_streams_keep_their_own_newest_result_and_analyses(qtbot, wind
         sides.request_analysis("test_column_sums", {"layer": 0, "fail": True}, "a")
     assert failed.args[0] == "test_column_sums" and failed.args[2] == "a"
     sides.close()
+
+
+def test_an_analysis_of_its_own_inputs_survives_a_new_result(qtbot, window, monkeypatch):
+    """The Context panel's sentences are not the result's: a new A must not drop its answer."""
+    import threading
+
+    gate = threading.Event()
+
+    def blocked(_loaded, _result, _params):
+        gate.wait(TIMEOUT_MS / 1000)
+        return 0
+
+    def own_inputs(_loaded, _result, params):
+        return params["word"].upper()
+
+    monkeypatch.setitem(registry.ANALYSES, "test_gate", registry.AnalysisSpec(blocked, False))
+    monkeypatch.setitem(registry.ANALYSES, "test_own", registry.AnalysisSpec(own_inputs, False))
+    window.input_bar.set_inputs("first text")
+    window.run_now()
+    wait_for_result(qtbot, window, "first text")
+    window.state.request_analysis("test_gate")  # keeps the worker busy while both are asked
+    window.state.request_analysis("test_own", word="bank")
+    window.input_bar.set_inputs("second text")
+    window.run_now()  # taken before the analysis: the worker runs inferences first
+    gate.set()
+    with qtbot.waitSignal(
+        window.state.analysis_changed,
+        timeout=TIMEOUT_MS,
+        check_params_cb=lambda name: name == "test_own",
+    ):
+        pass
+    assert window.state.result.text == "second text"
+    assert window.state.analysis("test_own") == ({"word": "bank"}, "BANK")

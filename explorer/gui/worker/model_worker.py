@@ -781,8 +781,13 @@ class ModelClient(QObject):
 
     def _accept_analysis(self, outcome: AnalysisOutcome) -> None:
         stream = outcome.stream
+        from explorer.core.analysis.registry import needs_result
+
         fresh = self._latest_analysis.get((stream, outcome.name)) == outcome.request_id
-        if not fresh or outcome.result_id != self._shown_result_id.get(stream, 0):
+        # A result shown meanwhile makes stale only what was computed from the result: the
+        # Context panel's sentences are its own, and it would wait for its answer for good.
+        of_old_result = outcome.result_id != self._shown_result_id.get(stream, 0)
+        if not fresh or (of_old_result and needs_result(outcome.name)):
             self.stale_dropped.emit(outcome.request_id)
             return
         self.analysis_ready.emit(outcome)
