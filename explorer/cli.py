@@ -221,6 +221,9 @@ def _headless(command: Callable[[list[str]], int], argv: list[str]) -> int:
     """
     try:
         return command(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the model loads, or a command without checkpoints
+        print("cancelled: interrupted; nothing was written.", file=sys.stderr)
+        return 130
     except Exception as err:
         detail = " ".join(str(err).split())[:300]
         print(f"error: unexpected {type(err).__name__}: {detail}", file=sys.stderr)

@@ -104,20 +104,51 @@ def test_inspect_errors_are_messages_not_tracebacks(tmp_path, tiny_model_dir):
 
 def test_unusable_out_paths_are_named_before_any_model_loads(tmp_path, capsys):
     """An empty name, a folder, a missing folder, a name too long: each one message, exit 2."""
+    import os
+
     from explorer.cli import main
 
+    a_file = tmp_path / "a.npz"
+    a_file.write_bytes(b"")
+    pipe = tmp_path / "pipe.npz"
+    os.mkfifo(pipe)  # like /dev/null: renaming over it would replace it
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("One line.\n", encoding="utf-8")
     cases = {
-        "": "--out is empty",
+        "": "--out is empty or '.'",
+        ".": "--out is empty or '.'",
         str(tmp_path): "is a folder",
         str(tmp_path / "missing" / "x.npz"): "does not exist",
+        str(a_file / "x.npz"): f"{a_file} is a file, not a folder",
+        str(pipe): "is not a regular file",
+        str(tmp_path / "result.txt"): "give a name ending in .npz",
         str(tmp_path / ("a" * 300 + ".npz")): "cannot be used",
     }
-    for command in ("inspect", "compare"):
+    arguments = {
+        "inspect": ["one sentence"],
+        "compare": ["one", "two"],
+        "context": ["python", "a python", "the python"],
+        "corpus": [str(corpus)],
+    }
+    for command, texts in arguments.items():
         for out, expected in cases.items():
-            texts = ["one sentence"] if command == "inspect" else ["one", "two"]
             assert main([command, *texts, "--out", out]) == 2
             err = capsys.readouterr().err
             assert expected in err and "Traceback" not in err, (command, out, err)
+    assert pipe.exists() and not pipe.is_file()
+
+
+def test_ctrl_c_before_a_command_can_checkpoint_is_one_line(monkeypatch, capsys):
+    """Ctrl-C while the model loads: a line and exit code 130, no traceback."""
+    from explorer import cli
+
+    def interrupted(_argv):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_headless_commands", lambda: {"context": lambda: interrupted})
+    assert cli.main(["context", "word", "a", "b", "--out", "x.npz"]) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("cancelled: interrupted") and "Traceback" not in err
 
 
 def test_the_help_names_every_headless_command_and_each_answers_help(capsys):

@@ -92,7 +92,9 @@ def test_an_output_folder_is_refused(tmp_path, capsys):
 
 def test_a_missing_model_is_refused_clearly(tmp_path, capsys):
     missing = tmp_path / "no-such-model"
-    code = main(["compare", PYTHON, SNAKE, "--model", str(missing), "--out", str(tmp_path / "x")])
+    code = main(
+        ["compare", PYTHON, SNAKE, "--model", str(missing), "--out", str(tmp_path / "x.npz")]
+    )
     assert code == 2
     assert "does not exist" in capsys.readouterr().err
 

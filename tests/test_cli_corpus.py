@@ -149,6 +149,10 @@ def test_other_errors_exit_2(tmp_path, corpus, tiny_model_dir, capsys):
         assert f"--max-length {length} must be between 8" in capsys.readouterr().err
     assert main(["corpus", str(corpus), *model, "--device", "nonsense", "--out", out]) == 2
     assert "is not a torch device" in capsys.readouterr().err
+    for device, expected in (("meta", "holds no data"), ("xpu", "this torch cannot use it")):
+        assert main(["corpus", str(corpus), *model, "--device", device, "--out", out]) == 2
+        err = capsys.readouterr().err
+        assert expected in err and "unexpected" not in err, device
     assert main(["corpus", "merge", str(corpus), "--out", out]) == 2
     assert "is not a bert-explorer corpus file" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
@@ -303,6 +307,8 @@ def test_an_unwritable_out_folder_is_refused_before_the_model_loads(
     import os
 
     monkeypatch.setattr(os, "access", lambda path, mode: str(path) != str(tmp_path))
-    code = main(["corpus", str(corpus), "--model", "no/such-model", "--out", str(tmp_path / "o")])
+    code = main(
+        ["corpus", str(corpus), "--model", "no/such-model", "--out", str(tmp_path / "o.npz")]
+    )
     assert code == 2
     assert f"the folder {tmp_path} is not writable" in capsys.readouterr().err

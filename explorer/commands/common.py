@@ -34,19 +34,21 @@ def out_problem(out: Path, inputs: tuple[Path, ...] = ()) -> str | None:
     ``inputs`` are files the command reads: writing over one of them would lose it.
     """
     if str(out) in ("", "."):  # argparse turns an empty --out "" into Path(".")
-        return "--out is empty; give a file name such as result.npz."
+        return "--out is empty or '.'; give a file name such as result.npz."
     shown = str(out) if len(str(out)) <= 120 else f"{str(out)[:60]}…{str(out)[-40:]}"
     try:
         if out.is_dir():
             return f"--out {shown} is a folder; give a file name."
+        if out.exists() and not out.is_file():
+            return f"--out {shown} is not a regular file (a device, a pipe …); give a file name."
+        if out.parent.exists() and not out.parent.is_dir():
+            return f"--out {shown}: {out.parent} is a file, not a folder."
         if not out.parent.is_dir():
             return f"--out {shown}: the folder {out.parent} does not exist."
     except OSError as err:  # a name longer than the file system allows, and the like
         return f"--out {shown} cannot be used: {err.strerror or err}."
     if not os.access(out.parent, os.W_OK | os.X_OK):
         return f"--out {shown}: the folder {out.parent} is not writable."
-    if len(out.name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
-        return f"--out {shown}: the file name is longer than {MAX_NAME_BYTES} bytes."
     for source in inputs:
         try:
             same = out.exists() and source.exists() and out.samefile(source)
@@ -54,6 +56,10 @@ def out_problem(out: Path, inputs: tuple[Path, ...] = ()) -> str | None:
             same = False
         if same:
             return f"--out {shown} is an input file ({source}): writing it would destroy it."
+    if out.suffix.lower() != ".npz":  # numpy's own loaders, and the checkpoint's name, expect it
+        return f"--out {shown}: the output is an .npz archive; give a name ending in .npz."
+    if len(out.name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        return f"--out {shown}: the file name is longer than {MAX_NAME_BYTES} bytes."
     return None
 
 

@@ -142,6 +142,13 @@ def _device_problem(device: str) -> str | None:
         return f"--device {device}: this torch has no CUDA device; use --device cpu."
     if parsed.type == "mps" and not torch.backends.mps.is_available():
         return f"--device {device}: this torch has no MPS device; use --device cpu."
+    if parsed.type == "meta":
+        return "--device meta holds no data to compute with; use --device cpu."
+    try:
+        torch.zeros(1, device=parsed)  # xpu, ipu … that this torch was not built for
+    except Exception as err:  # torch raises AssertionError, RuntimeError, … by backend
+        reason = " ".join(str(err).split()).split(". ")[0][:120]
+        return f"--device {device}: this torch cannot use it ({reason}); use --device cpu."
     return None
 
 

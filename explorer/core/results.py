@@ -10,10 +10,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from functools import cached_property
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import numpy as np
 
+from explorer.core.atomic import replace_atomically
 from explorer.core.finiteness import NonFinite, find_non_finite
 from explorer.core.predictions import Predictions
 
@@ -195,14 +196,13 @@ class InferenceResult:
 
 
 def save_npz(path: str | Path, arrays: Mapping[str, np.ndarray]) -> Path:
-    """Write an uncompressed npz (loads fastest; nothing in it needs pickle)."""
+    """Write an uncompressed npz (loads fastest; nothing in it needs pickle), whole or not."""
     path = Path(path)
-    with path.open("wb") as handle:
-        write_npz_into(handle, arrays)
+    replace_atomically(path, lambda handle: write_npz_into(handle, arrays))
     return path
 
 
-def write_npz_into(handle: BinaryIO, arrays: Mapping[str, np.ndarray]) -> None:
+def write_npz_into(handle: IO[bytes], arrays: Mapping[str, np.ndarray]) -> None:
     """The npz format itself, into an open file (callers choose how the file is opened)."""
     payload: dict[str, Any] = dict(arrays)  # keyword names, never savez's own options
     np.savez(handle, **payload)

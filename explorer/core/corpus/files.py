@@ -11,7 +11,6 @@ resuming and merging never hold it whole in RAM; the other arrays are small and 
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -21,6 +20,7 @@ from typing import IO, Any, TypeVar
 
 import numpy as np
 
+from explorer.core.atomic import replace_atomically
 from explorer.core.corpus.npz_stream import NpyMember, NpzWriter, open_npz
 from explorer.core.corpus.sums import CorpusSums
 from explorer.core.corpus.words import (
@@ -94,19 +94,12 @@ def checkpoint_path(out: Path) -> Path:
 
 
 def write_atomically(path: Path, write: Callable[[IO[bytes]], T]) -> T:
-    """Let ``write`` fill a temporary file beside ``path``, then rename it into place."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """``replace_atomically``, its failure a CorpusFileError that names the file."""
     try:
-        with temporary.open("wb") as handle:
-            written = write(handle)
-        os.replace(temporary, path)
+        return replace_atomically(path, write)
     except OSError as err:
-        temporary.unlink(missing_ok=True)
-        raise CorpusFileError(f"Could not write {path}: {err.strerror or err}.") from err
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return written
+        reason = str(err.strerror or err).rstrip(".")
+        raise CorpusFileError(f"Could not write {path}: {reason}.") from err
 
 
 def write_corpus_file(
