@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from explorer.commands.common import model_argument, out_argument
 from explorer.core.errors import ExplorerError
 
+GUI_OPTIONS = ("--model", "--text", "--pair")  # the window's options that take a value
+
 
 def _gui_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bert-explorer",
+        usage="bert-explorer [--model M] [--text A] [--pair B] [session.json]\n"
+        f"       bert-explorer {{{','.join(_headless_commands())}}} ...",
         description="Look inside BERT: tokens, attention, hidden-state norms, pooled vector. "
         f"Headless commands: {', '.join(_headless_commands())} (each with --help).",
     )
@@ -257,12 +261,42 @@ def _headless_commands() -> dict[str, Callable[[], Callable[[list[str]], int]]]:
     }
 
 
+def _misplaced_command(argv: list[str], commands: Mapping[str, object]) -> str | None:
+    """Why ``argv`` is neither a window's arguments nor a command, or None.
+
+    Without it ``bert-explorer --model m corpus f.txt`` and a misspelt ``contxt`` were read as
+    a session file and ended in argparse's "unrecognized arguments".
+    """
+    names = ", ".join(commands)
+    positionals = [
+        a
+        for i, a in enumerate(argv)
+        if not a.startswith("-") and not (i > 0 and argv[i - 1] in GUI_OPTIONS)
+    ]
+    if not positionals:
+        return None
+    found = next((a for a in positionals if a in commands), None)
+    if found is not None:
+        return (
+            f"put the command first, its options after it: bert-explorer {found} … "
+            f"(see bert-explorer {found} --help)."
+        )
+    first = positionals[0]
+    if not first.lower().endswith(".json") and not Path(first).exists():
+        return f"{first!r} is neither a command ({names}) nor a session file (.json)."
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bert-explorer`` console script and ``python -m explorer``."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = _headless_commands().get(argv[0]) if argv else None
+    commands = _headless_commands()
+    command = commands.get(argv[0]) if argv else None
     if command is not None:
         return _headless(command(), argv[1:])
+    if (misplaced := _misplaced_command(argv, commands)) is not None:
+        print(f"error: {misplaced}", file=sys.stderr)
+        return 2
     args = _gui_parser().parse_args(argv)
     from explorer.core.sources import ModelSource
 

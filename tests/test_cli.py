@@ -163,3 +163,15 @@ def test_the_help_names_every_headless_command_and_each_answers_help(capsys):
             main([name, "--help"])
         assert exited.value.code == 0
         assert f"bert-explorer {name}" in capsys.readouterr().out
+
+
+def test_a_misplaced_or_misspelt_command_says_so(tmp_path, capsys):
+    from explorer.cli import main
+
+    assert main(["--model", "m", "corpus", "f.txt", "--out", "t.npz"]) == 2
+    assert "put the command first" in capsys.readouterr().err
+    assert main(["contxt", "a", "b"]) == 2
+    err = capsys.readouterr().err
+    assert "'contxt' is neither a command" in err and "corpus" in err
+    assert main(["--text", "corpus", str(tmp_path / "missing")]) == 2  # a value, then no file
+    assert "is neither a command" in capsys.readouterr().err

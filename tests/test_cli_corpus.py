@@ -312,3 +312,10 @@ def test_an_unwritable_out_folder_is_refused_before_the_model_loads(
     )
     assert code == 2
     assert f"the folder {tmp_path} is not writable" in capsys.readouterr().err
+
+
+def test_a_corpus_too_small_for_word_self_similarity_says_so(tmp_path, tiny_model_dir, capsys):
+    path = tmp_path / "two.txt"
+    path.write_text("A short line.\nAnother one.\n", encoding="utf-8")
+    assert _shard_run(path, tiny_model_dir, "1/1", tmp_path / "two.npz") == 0
+    assert "note: no word occurs 5 times or more" in capsys.readouterr().out

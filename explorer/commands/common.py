@@ -14,7 +14,9 @@ MAX_NAME_BYTES = 255  # the longest file name ext4, APFS and NTFS accept
 
 def model_argument(parser: ArgumentParser) -> None:
     """``--model``: every command loads its model the same way."""
-    parser.add_argument("--model", default="embedded", help="embedded, a folder, or a hub id")
+    parser.add_argument(
+        "--model", default="embedded", help="embedded (default), a folder, or a hub id"
+    )
 
 
 def out_argument(parser: ArgumentParser, what: str = "output .npz file") -> None:

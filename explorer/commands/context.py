@@ -6,6 +6,7 @@ import argparse
 
 from explorer.commands.common import error, load, model_argument, out_argument, out_problem
 from explorer.core.errors import ExplorerError
+from explorer.core.wording import counted
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,9 +39,10 @@ def run_context(argv: list[str]) -> int:
         return error(str(err))
     except OSError as err:
         return error(f"could not write {args.out}: {err.strerror or err}")
-    layers = context.self_similarity.shape[0]
+    layers = context.self_similarity.shape[0] - 1  # the first row is the embeddings
     print(
-        f"{args.word!r} in {len(args.sentences)} sentences, {layers} layers: self-similarity "
+        f"{args.word.strip()!r} in {counted(len(args.sentences), 'sentence')}, embeddings and "
+        f"{counted(layers, 'layer')}: self-similarity "
         f"{context.self_similarity[0]:.3f} → {context.self_similarity[-1]:.3f}, anisotropy "
         f"{context.anisotropy[0]:.3f} → {context.anisotropy[-1]:.3f} → {args.out}"
     )

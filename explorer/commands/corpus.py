@@ -49,9 +49,11 @@ def _run_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"tokens per segment (default {DEFAULT_MAX_LENGTH}, or the model's maximum if less)",
     )
-    parser.add_argument("--batch-size", type=int, default=16, help="segments per forward pass")
     parser.add_argument(
-        "--shard", type=_shard, default=(1, 1), metavar="K/N", help="run shard K of N"
+        "--batch-size", type=int, default=16, help="segments per forward pass (default 16)"
+    )
+    parser.add_argument(
+        "--shard", type=_shard, default=(1, 1), metavar="K/N", help="run shard K of N (default 1/1)"
     )
     parser.add_argument(
         "--js", action="store_true", help="also the Jensen-Shannon divergence between heads"
@@ -211,6 +213,11 @@ def _report(run: Any, options: Any, out: Path) -> None:
             f"warning: shard {options.shard}/{options.shards} got no segments: the corpus "
             f"has only {counted(meta['corpus_segments'], 'segment')}, fewer batches of "
             f"{options.batch_size} than shards. Its statistics are NaN; it merges as nothing."
+        )
+    if sums.segments and not meta.get("words_with_enough_occurrences"):
+        print(
+            f"note: no word occurs {meta.get('min_occurrences', 5)} times or more, so "
+            "layer_self_similarity is NaN; a longer corpus gives it"
         )
     if sums.truncated_segments:
         were = "was" if sums.truncated_segments == 1 else "were"

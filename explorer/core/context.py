@@ -15,7 +15,7 @@ and a word split into pieces is one vector). From those states:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -27,6 +27,7 @@ from explorer.core.analysis.words import group_word_pieces
 from explorer.core.errors import ExplorerError
 from explorer.core.inference import run_inference
 from explorer.core.loading import LoadedModel
+from explorer.core.notices import typed_special_tokens
 from explorer.core.results import InferenceResult
 from explorer.core.similarity import mean_cosine_from_sum, unit_rows
 from explorer.core.wording import counted, shortened
@@ -132,10 +133,17 @@ def word_positions(
     (case- and space-insensitively; with a ``Speller``, also as the model normalizes them).
     Empty when the word does not occur.
     """
+    return next(word_occurrences(result, word, spell), ())
+
+
+def word_occurrences(
+    result: InferenceResult, word: str, spell: Callable[[str], str] = _normalized
+) -> Iterator[tuple[int, ...]]:
+    """Every run of whole words in sentence A that spells ``word`` (see ``word_positions``)."""
     normalized = spell
     target = normalized(word)
     if not target:
-        return ()
+        return
     groups = group_word_pieces(result.sequence_ids, result.word_ids)
     in_a = (result.sequence_ids == 0) & (result.word_ids >= 0)
     words = [np.flatnonzero(groups == g).tolist() for g in dict.fromkeys(groups[in_a].tolist())]
@@ -146,10 +154,9 @@ def word_positions(
             end = int(result.offsets[words[last][-1], 1])
             spelled = normalized(text[start:end])
             if spelled == target:
-                return tuple(p for w in words[first : last + 1] for p in w)
+                yield tuple(p for w in words[first : last + 1] for p in w)
             if len(spelled) >= len(target):
                 break
-    return ()
 
 
 def pairwise_cosine(states: np.ndarray) -> np.ndarray:
@@ -171,12 +178,16 @@ def mean_pairwise_cosine(states: np.ndarray) -> np.ndarray:
 def anisotropy_sample(
     results: Sequence[InferenceResult], size: int = ANISOTROPY_SAMPLE, seed: int = ANISOTROPY_SEED
 ) -> np.ndarray:
-    """(S, 2) (sentence, token) pairs: a seeded sample of the sentences' non-special tokens."""
+    """(S, 2) (sentence, token) pairs: a seeded sample of the sentences' non-special tokens.
+
+    A special token typed as text ("[CLS]" in a sentence) is the special token to the model,
+    so it is left out too.
+    """
     population = np.array(
         [
             (i, t)
             for i, r in enumerate(results)
-            for t in np.flatnonzero(~r.special_tokens_mask).tolist()
+            for t in np.flatnonzero(_ordinary_tokens(r)).tolist()
         ],
         dtype=np.int64,
     ).reshape(-1, 2)
@@ -184,6 +195,14 @@ def anisotropy_sample(
         return population
     chosen = np.random.default_rng(seed).choice(population.shape[0], size, replace=False)
     return population[np.sort(chosen)]
+
+
+def _ordinary_tokens(result: InferenceResult) -> np.ndarray:
+    """(T,) bool: tokens that are neither added nor typed special tokens."""
+    ordinary = ~result.special_tokens_mask
+    for index, _token in typed_special_tokens(result):
+        ordinary[index] = False
+    return ordinary
 
 
 def pca_trajectories(states: np.ndarray) -> np.ndarray:
@@ -271,10 +290,36 @@ def context_notes(
 ) -> tuple[str, ...]:
     """What the numbers rest on that the user may not see.
 
-    Cut sentences, accents the tokenizer folded, and occurrences it does not know (every
-    [UNK] starts from one vector).
+    Cut sentences, accents the tokenizer folded, occurrences it does not know (every [UNK]
+    starts from one vector), repeated sentences, a word found more than once in a sentence,
+    and special tokens typed as text.
     """
     notes: list[str] = []
+    seen: dict[str, int] = {}
+    for number, result in enumerate(results, start=1):
+        first = seen.setdefault(_normalized(result.text), number)
+        if first != number:
+            notes.append(
+                f"Sentences {first} and {number} are the same: their occurrences have cosine "
+                "1, which raises self-similarity (and the anisotropy baseline)."
+            )
+    repeated = [
+        number
+        for number, result in enumerate(results, start=1)
+        if sum(1 for _ in word_occurrences(result, word, spell)) > 1
+    ]
+    if repeated:
+        notes.append(
+            f"The word occurs more than once in sentence{'s' if len(repeated) != 1 else ''} "
+            f"{', '.join(map(str, repeated))}: its first occurrence there is used."
+        )
+    for number, result in enumerate(results, start=1):
+        typed = sorted({token for _, token in typed_special_tokens(result)})
+        if typed:
+            notes.append(
+                f"Sentence {number} holds {', '.join(typed)} typed as text: the model reads it "
+                "as its special token, and it is left out of the anisotropy sample."
+            )
     for number, result in enumerate(results, start=1):
         if result.truncated:
             notes.append(

@@ -144,3 +144,19 @@ def test_a_long_sentence_without_the_word_is_quoted_short(tiny_model):
     message = str(info.value)
     assert len(message) < 250 and message.endswith("…'")
     assert "(it was cut to the model's" in message
+
+
+def test_notes_for_repeats_typed_special_tokens_and_a_word_twice(tiny_model):
+    from explorer.core.context import context_of
+
+    found = context_of(
+        tiny_model,
+        "bank",
+        ["the bank is here", "the bank is here", "a bank by the bank", "[CLS] bank [SEP] x"],
+    )
+    notes = " ".join(found.notes)
+    assert "Sentences 1 and 2 are the same" in notes
+    assert "more than once in sentence 3: its first occurrence" in notes
+    assert "Sentence 4 holds [CLS], [SEP] typed as text" in notes
+    typed_positions = {1, 3}  # [CLS] and [SEP] typed inside sentence 4
+    assert not any(s == 3 and t in typed_positions for s, t in found.sample.tolist())
