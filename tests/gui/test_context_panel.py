@@ -74,6 +74,25 @@ def test_from_a_and_b_takes_the_sentences_and_the_selected_word(qtbot, window):
     panel.fill_from_inputs()
     assert panel.word_edit.text() == "python"
     assert panel.sentences == ("I love my pet python", "Is it a snake?")
+    # Said now, not only after Compare: B has no python.
+    assert "'python' is only in sentence A: add sentences" in panel.message.text()
+    window.input_bar.set_inputs("My python sleeps", "A python eats")
+    window.run_now()
+    result = wait_for_result(qtbot, window, "My python sleeps")
+    window.state.set_token(int(np.flatnonzero(result.tokens == "python")[0]))
+    panel.fill_from_inputs()
+    assert "only in" not in panel.message.text()
+
+
+def test_the_keys_say_what_is_left_out_with_many_sentences(qtbot, window):
+    panel = window.docks["context"].widget()
+    sentences = [f"The bank number {i} is open." for i in range(12)]
+    panel.set_inputs("bank", sentences)
+    _compare(qtbot, window)
+    assert "the first 15 of 66 pairs" in panel.curves_key.text()
+    assert "colours repeat every 10 sentences" in panel.sentences_key.text()
+    pca = panel.pca_plot.getPlotItem()
+    assert (pca.getAxis("bottom").labelText, pca.getAxis("left").labelText) == ("PC 1", "PC 2")
 
 
 def test_too_few_sentences_ask_for_nothing(window):

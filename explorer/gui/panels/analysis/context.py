@@ -9,6 +9,7 @@ as a trajectory from the embeddings (a square) to the last layer.
 
 from __future__ import annotations
 
+import re
 from itertools import combinations
 from typing import Any
 
@@ -91,6 +92,12 @@ class ContextPanel(ShowAware):
         lines = self.sentences_edit.fontMetrics().lineSpacing() * 4  # the plots need the rest
         self.sentences_edit.setMaximumHeight(lines + 12)
         self.examples = QComboBox()
+        # Its long entries made it wide enough to squeeze the word field to a few letters
+        # at lecture font sizes; the popup still shows them whole.
+        self.examples.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.examples.setMinimumContentsLength(12)
         self.examples.addItem("Examples …", None)
         for name in EXAMPLE_SETS:
             self.examples.addItem(name, name)
@@ -120,11 +127,10 @@ class ContextPanel(ShowAware):
         self.layer_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#ff5050"))
         curves.addItem(self.layer_line)
         set_title(curves, "Self-similarity and pair cosines")
-        self.curves_key = _Caption(
-            "   ".join(f"{glyph}\u00a0{name}" for name, (_, _, glyph) in SUMMARY_STYLES.items())
-            + " · thin: each pair, in the colour of its second sentence"
-        )
+        self.curves_key = _Caption(_curves_key(0))
         self.pca_plot = plot_widget()
+        self.pca_plot.getPlotItem().setLabel("bottom", "PC 1")
+        self.pca_plot.getPlotItem().setLabel("left", "PC 2")
         set_title(self.pca_plot.getPlotItem(), "PCA of every occurrence at every layer")
         self.sentences_key = _Caption()  # which colour is which sentence
         self.trajectories: list[pg.PlotDataItem] = []
@@ -216,7 +222,19 @@ class ContextPanel(ShowAware):
         sentence = result.sentence_of(token) or ""
         word = sentence[result.offsets[pieces[0], 0] : result.offsets[pieces[-1], 1]]
         self.set_inputs(word, sentences)
-        self.message.setText(HINT)
+        missing = [
+            name
+            for name, text in (("A", result.text), ("B", result.pair))
+            if text and text.strip() and not _mentions(text, word)
+        ]
+        if len(sentences) < 2 or missing:
+            where = f"only in sentence {'B' if missing == ['A'] else 'A'}" if missing else ""
+            self.message.setText(
+                f"{word!r} is {where or 'in one sentence only'}: add sentences that contain it, "
+                "one a line, then Compare."
+            )
+        else:
+            self.message.setText(HINT)
 
     def compare(self) -> None:
         """Ask the worker for the context measures of the word in the listed sentences."""
@@ -274,6 +292,7 @@ class ContextPanel(ShowAware):
         self.adjusted_curve.setData(xs, context.adjusted_self_similarity)
         curves = self.curves_plot.getPlotItem()
         self._remove(self.curves_plot, self.pair_curves)
+        self.curves_key.setText(_curves_key(n * (n - 1) // 2))
         for i, j in list(combinations(range(n), 2))[:MAX_PAIR_CURVES]:
             pen = pg.mkPen(SENTENCE_COLORS[j % len(SENTENCE_COLORS)], width=1)
             self.pair_curves.append(curves.plot(xs, context.cosine[:, i, j], pen=pen))
@@ -303,6 +322,11 @@ class ContextPanel(ShowAware):
                 )
             )
             + " · a square marks the embeddings"
+            + (
+                f" · colours repeat every {len(SENTENCE_COLORS)} sentences"
+                if n > len(SENTENCE_COLORS)
+                else ""
+            )
         )
         number_cells(self.cosine_plot.getPlotItem(), n, n)
         self._place_cell_values(n)
@@ -369,6 +393,25 @@ class ContextPanel(ShowAware):
         for item in items:
             plot.getPlotItem().removeItem(item)
         items.clear()
+
+
+def _curves_key(pairs: int) -> str:
+    """The curves' key; it says when only the first pairs are drawn."""
+    drawn = (
+        f"the first {MAX_PAIR_CURVES} of {pairs} pairs" if pairs > MAX_PAIR_CURVES else "each pair"
+    )
+    return (
+        "   ".join(f"{glyph}\u00a0{name}" for name, (_, _, glyph) in SUMMARY_STYLES.items())
+        + f" · thin: {drawn}, in the colour of its second sentence"
+    )
+
+
+def _mentions(text: str, word: str) -> bool:
+    """Whether ``text`` holds ``word`` as a whole word, case-insensitively.
+
+    A quick check before Compare; the worker's match also folds accents as the tokenizer does.
+    """
+    return re.search(rf"(?<!\w){re.escape(word.casefold())}(?!\w)", text.casefold()) is not None
 
 
 class _Caption(QLabel):
