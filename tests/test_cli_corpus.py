@@ -267,6 +267,15 @@ def test_a_resumed_run_says_so(tmp_path, corpus, tiny_model, tiny_model_dir, cap
     assert _shard_run(corpus, tiny_model_dir, "1/1", out) == 0
     captured = capsys.readouterr()
     assert "resuming: 6 segments of 7 were done by the stopped run" in captured.err
+    with pytest.raises(CorpusCancelled, match="Cancelled after 1 segment;"):
+        asked = iter(range(100))
+        run_corpus(
+            tiny_model,
+            corpus,
+            tmp_path / "one.npz",
+            CorpusOptions(batch_size=1),
+            should_stop=lambda: next(asked) >= 1,
+        )
     assert "note: resumed from a checkpoint that held 6 segments" in captured.out
 
 

@@ -53,6 +53,7 @@ from explorer.core.corpus.words import MIN_OCCURRENCES, WORD_CACHE_BYTES, WordSt
 from explorer.core.errors import ExplorerError
 from explorer.core.inference import Encoding, encode
 from explorer.core.loading import LoadedModel
+from explorer.core.wording import counted
 
 MIN_MAX_LENGTH = 8
 CHECKPOINT_SHARE = 0.1  # periodic checkpoints take at most this share of a run's time
@@ -413,7 +414,7 @@ def run_corpus(
             if should_stop():
                 save(number)
                 raise CorpusCancelled(
-                    f"Cancelled after {sums.segments} segments; partial sums are in "
+                    f"Cancelled after {counted(sums.segments, 'segment')}; partial sums are in "
                     f"{checkpoint}. Run the same command again to resume."
                 )
             if started is None:
