@@ -91,6 +91,12 @@ def test_the_keys_say_what_is_left_out_with_many_sentences(qtbot, window):
     _compare(qtbot, window)
     assert "the first 15 of 66 pairs" in panel.curves_key.text()
     assert "colours repeat every 10 sentences" in panel.sentences_key.text()
+    panel.cosine_image.cell_hovered.emit(10, 11)  # too many cells to write in: hover reads
+    layer = window.state.layer + 1
+    title = panel.cosine_plot.getPlotItem().titleLabel.text
+    assert title.endswith(f"11 × 12: {panel._context.cosine[layer, 10, 11]:.3f}")
+    panel.cosine_image.cell_hovered.emit(-1, -1)
+    assert panel.cosine_plot.getPlotItem().titleLabel.text == f"Cosine, layer {layer}"
     pca = panel.pca_plot.getPlotItem()
     assert (pca.getAxis("bottom").labelText, pca.getAxis("left").labelText) == ("PC 1", "PC 2")
 

@@ -173,6 +173,7 @@ class ContextPanel(ShowAware):
         self.run_button.clicked.connect(self.compare)
         self.word_edit.returnPressed.connect(self.compare)
         state.layer_changed.connect(self._draw_layer)
+        self.cosine_image.cell_hovered.connect(self._on_cell_hovered)
         state.analysis_changed.connect(self._on_analysis_changed)
         self.set_inputs(*next(iter(EXAMPLE_SETS.values())))  # something to compare at once
 
@@ -332,6 +333,21 @@ class ContextPanel(ShowAware):
         self._place_cell_values(n)
         self._draw_layer()
 
+    def _cosine_title(self, layer: int, cell: tuple[int, int] | None = None) -> str:
+        """The map's title; with a hovered cell, its sentences and cosine (any number of them)."""
+        title = f"Cosine, layer {layer}"
+        if cell is None or self._context is None:
+            return title
+        row, col = cell
+        return f"{title} · {row + 1} × {col + 1}: {self._context.cosine[layer, row, col]:.3f}"
+
+    def _on_cell_hovered(self, row: int, col: int) -> None:
+        if self._context is None:
+            return
+        layer = selected_hidden_layer(self._state.layer, self._context.cosine.shape[0])
+        cell = (row, col) if row >= 0 else None
+        set_title(self.cosine_plot.getPlotItem(), self._cosine_title(layer, cell))
+
     def _cosine_levels(self) -> tuple[float, float]:
         """From the lowest cosine at any layer (down to a tenth) to 1, the same at every layer.
 
@@ -364,7 +380,7 @@ class ContextPanel(ShowAware):
                 text.setText(f"{value:.2f}")
                 # Dark text on the light (high) end of viridis, light text on the dark end.
                 text.setColor("k" if (value - low) / (high - low) > 0.6 else "w")
-        set_title(self.cosine_plot.getPlotItem(), f"Cosine, layer {layer}")
+        set_title(self.cosine_plot.getPlotItem(), self._cosine_title(layer))
         self.layer_line.setValue(layer)
         for plot in (self.cosine_plot, self.curves_plot, self.pca_plot):
             fit_minimum_width(plot)
