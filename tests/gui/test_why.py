@@ -190,3 +190,17 @@ def test_the_selected_mask_is_the_target_of_both_why_tabs(qtbot, tmp_path):
     assert window.state.analysis(EXPLAIN)[1].target.startswith("L2 norm")
     _raise_and_wait(qtbot, window, "head_importance", HEAD_IMPORTANCE)
     assert window.state.analysis(HEAD_IMPORTANCE)[0] == {"target": "pooled-norm"}
+
+
+def test_head_importance_without_a_result_shows_its_message_not_empty_axes(qtbot, window):
+    panel = window.analysis_panels["head_importance"]
+    window.docks["head_importance"].raise_()
+    assert not panel.grid.isVisibleTo(panel) and panel.message.text() == "No result yet."
+    window.input_bar.set_inputs(TEXT)
+    with qtbot.waitSignal(
+        window.state.analysis_changed,
+        timeout=TIMEOUT_MS,
+        check_params_cb=lambda name: name == HEAD_IMPORTANCE,
+    ):
+        window.run_now()
+    assert panel.grid.isVisibleTo(panel)

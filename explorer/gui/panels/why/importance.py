@@ -96,11 +96,14 @@ class HeadImportancePanel(WhyPanel):
     def _clear(self) -> None:
         self._importance = None
         self.image.clear()
+        # No empty axes (±0.4) or the last model's head numbers: the message says why.
+        self.grid.setVisible(False)
 
     def _draw(self, found: Explanation) -> None:
         importance = found.head_importance
         self._importance = importance
         top = finite_top(importance)
+        self.grid.setVisible(True)
         show_head_values(self.grid, self.image, self.colorbar, importance, (0.0, top))
         set_title(self.grid.getPlotItem(), f"{found.target}: F = {found.target_value:.4g}")
         self._show_knocked_out()
