@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from PySide6.QtWidgets import QMessageBox
 
 from explorer.core.corpus.files import checkpoint_path
 from explorer.core.corpus.run import CorpusOptions, run_corpus
+from explorer.gui.controllers.corpus_run import for_the_window
+from explorer.gui.panels.corpus.view import PLACEHOLDER
+from explorer.gui.windows.corpus_action import STOPPING
 from explorer.gui.windows.corpus_window import CorpusWindow
 from tests.gui.conftest import TIMEOUT_MS
 from tests.gui.test_window import click_cell
@@ -98,22 +104,90 @@ def test_a_failed_run_says_why(qtbot, corpus_window, tmp_path):
     run_in_window(qtbot, corpus_window, empty, tmp_path / "o.npz", "failed")
     assert "is empty" in corpus_window.status.text()
     assert corpus_window.progress.value() < corpus_window.progress.minimum()  # no old count
+    # Nothing was on show: the figures no longer say a run is going on.
+    assert corpus_window.view.body.message.text() == PLACEHOLDER
 
 
-def test_cancel_checkpoints_and_run_resumes(qtbot, corpus_window, tmp_path):
+def start_a_long_run(qtbot, corpus_window, tmp_path):
+    """Start a run of 3000 segments, one a batch; return its output path at its first line."""
     big = tmp_path / "big.txt"
     big.write_text("\n".join(LINES * 1000) + "\n", encoding="utf-8")
     out = tmp_path / "big.npz"
     corpus_window.corpus_edit.setText(str(big))
     corpus_window.out_edit.setText(str(out))
     corpus_window.batch_size.setValue(1)
-    runner = corpus_window.runner
-    with qtbot.waitSignal(runner.progress_changed, timeout=120_000):
+    with qtbot.waitSignal(corpus_window.runner.progress_changed, timeout=120_000):
         corpus_window.run()
+    return out
+
+
+def test_cancel_checkpoints_and_run_resumes(qtbot, corpus_window, tmp_path):
+    out = start_a_long_run(qtbot, corpus_window, tmp_path)
+    runner = corpus_window.runner
     with qtbot.waitSignal(runner.cancelled, timeout=120_000) as cancelled:
         corpus_window.cancel_button.click()
-    assert "Run the same command again" in cancelled.args[0]
+    assert "Press Run again to resume" in cancelled.args[0]
     assert checkpoint_path(out).exists() and not out.exists()
+    assert corpus_window.view.body.message.text() == PLACEHOLDER
+
+
+def test_closing_the_window_keeps_the_run_and_the_main_window_stops_it(
+    qtbot, window, corpus_window, tmp_path
+):
+    out = start_a_long_run(qtbot, corpus_window, tmp_path)
+    runner = corpus_window.runner
+    started = time.monotonic()
+    corpus_window.close()
+    assert not corpus_window.isVisible() and runner.running and not runner.stopping
+    window.close()
+    assert time.monotonic() - started < 2.0  # neither close waits for the child
+    assert window.isVisible() and runner.stopping
+    assert window.message_bar.label.text() == STOPPING
+    with qtbot.waitSignal(runner.ended, timeout=120_000):
+        pass
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT_MS)
+    assert checkpoint_path(out).exists() and not out.exists()  # the run resumes next time
+
+
+def test_the_commands_flags_are_named_as_the_form_names_them():
+    message = (
+        "Cannot resume from the checkpoint /t/o.partial.npz: it belongs to another run: they "
+        "differ in --max-length (512 vs 256), --batch-size (16 vs 8) and --js (on vs off). "
+        "Delete it to start afresh, or give another --out."
+    )
+    assert for_the_window(message) == (
+        "Cannot resume from the checkpoint /t/o.partial.npz: it belongs to another run: they "
+        "differ in Max length (512 vs 256), Batch size (16 vs 8) and Jensen–Shannon (on vs "
+        "off). Start afresh deletes it; or choose another Output."
+    )
+    assert for_the_window("--out /x is a folder; give a file name.") == (
+        "Output /x is a folder; give a file name."
+    )
+
+
+def test_a_checkpoint_of_another_run_can_be_deleted_to_start_afresh(
+    qtbot, corpus_window, corpus, tmp_path, tiny_model, monkeypatch
+):
+    out = tmp_path / "o.npz"
+    run_corpus(tiny_model, corpus, out, CorpusOptions(max_length=32))
+    out.rename(checkpoint_path(out))  # a finished output where a checkpoint belongs
+    assert not corpus_window.afresh_button.isVisible()
+    run_in_window(qtbot, corpus_window, corpus, out, "failed")
+    status = corpus_window.status.text()
+    assert "Cannot resume from the checkpoint" in status and "--" not in status
+    assert corpus_window.afresh_button.isVisible()
+    asked = []
+
+    def question(*args, **_kwargs):
+        asked.append(args[2])
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    with qtbot.waitSignal(corpus_window.runner.finished, timeout=120_000):
+        corpus_window.afresh_button.click()
+    assert str(checkpoint_path(out)) in asked[0]
+    assert out.exists() and not checkpoint_path(out).exists()
+    assert not corpus_window.afresh_button.isVisible()
 
 
 def test_the_file_menu_opens_the_corpus_window(qtbot, window):
@@ -210,11 +284,20 @@ def test_the_runs_notes_reach_the_window(qtbot, corpus_window, tmp_path):
     assert "note: 1 line (first: line 3) holds more than one tab" in status
 
 
-def test_a_damaged_output_is_a_message(corpus_window, tmp_path):
+def test_a_damaged_or_foreign_file_is_a_message(corpus_window, tmp_path):
     damaged = tmp_path / "cut.npz"
     damaged.write_bytes(b"PK\x03\x04 cut short")
     corpus_window.open_results(damaged)
-    assert "is not a corpus output, or is damaged" in corpus_window.status.text()
+    assert "is damaged or incomplete" in corpus_window.status.text()
+    text = tmp_path / "notes.txt"
+    text.write_text("not an archive\n", encoding="utf-8")
+    foreign = tmp_path / "other.npz"
+    np.savez(foreign, x=np.zeros(3))
+    for path in (text, foreign):
+        corpus_window.open_results(path)
+        status = corpus_window.status.text()
+        assert status.startswith(f"{path} is not a bert-explorer corpus file")
+        assert "pickle" not in status
 
 
 def test_a_hint_until_an_output_and_the_colour_bar_names_the_unit(

@@ -3,7 +3,11 @@
 A corpus takes minutes to hours: it runs in its own process, not on the window's worker (whose
 one thread must stay free for the sentences being typed), with the very command a user runs
 in a terminal. Its progress lines on stderr drive the progress bar; cancelling sends SIGTERM,
-on which the command checkpoints between batches, so running it again resumes.
+on which the command checkpoints between batches, so running it again resumes. Nothing here
+waits for the child: the window stays responsive while a cancelled run writes its checkpoint.
+
+The command's messages name its options as a terminal user types them (``--out``, ``--js``);
+``for_the_window`` names them as the Corpus window's form does.
 """
 
 from __future__ import annotations
@@ -13,12 +17,34 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QProcess, Signal
+from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
 PROGRESS_LINE = re.compile(
     r"(?P<done>\d+)/(?P<total>\d+) segments · (?P<rate>[\d.]+) segments/s · (?P<left>\S+) left"
 )
-STOP_WAIT_MS = 10_000  # a cancelled run finishes its batch and writes its checkpoint
+# The command's words for its options, and the form's (the window user never sees a flag).
+WINDOW_WORDS = (
+    (re.compile(r"Run the same command again to resume"), "Press Run again to resume"),
+    (
+        re.compile(r"Delete it to start afresh, or give another --out"),
+        "Start afresh deletes it; or choose another Output",
+    ),
+    (re.compile(r"give another --out"), "choose another Output"),
+    (re.compile(r"the file its --out names"), "the file its Output names"),
+    (re.compile(r"--out\b"), "Output"),
+    (re.compile(r"--max-length\b"), "Max length"),
+    (re.compile(r"--batch-size\b"), "Batch size"),
+    (re.compile(r"--js\b"), "Jensen–Shannon"),
+    (re.compile(r"\blayer_self_similarity is NaN"), "there is no per-layer self-similarity"),
+)
+REFUSED_RESUME = "Cannot resume from the checkpoint "
+
+
+def for_the_window(text: str) -> str:
+    """A message of the command, its options named as the form labels them."""
+    for pattern, words in WINDOW_WORDS:
+        text = pattern.sub(words, text)
+    return text
 
 
 @dataclass(frozen=True)
@@ -50,6 +76,8 @@ class CorpusRunner(QObject):
     """The run stopped with an error: the command's message."""
     cancelled = Signal(str)
     """The run was cancelled: where its checkpoint is, to resume."""
+    ended = Signal()
+    """The child is gone, after ``finished``, ``failed`` or ``cancelled``."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -63,13 +91,20 @@ class CorpusRunner(QObject):
     def notes(self) -> list[str]:
         """The last run's ``note:`` and ``warning:`` lines (truncation, tabs, [UNK], …)."""
         return [
-            line for line in self._stdout.splitlines() if line.startswith(("note: ", "warning: "))
+            for_the_window(line)
+            for line in self._stdout.splitlines()
+            if line.startswith(("note: ", "warning: "))
         ]
 
     @property
     def running(self) -> bool:
         """A run is under way."""
         return self._process is not None
+
+    @property
+    def stopping(self) -> bool:
+        """A run is under way and was asked to stop."""
+        return self._process is not None and self._cancelling
 
     def start(self, request: CorpusRequest) -> None:
         """Start a run (nothing if one is under way)."""
@@ -91,15 +126,11 @@ class CorpusRunner(QObject):
             self._cancelling = True
             self._process.terminate()
 
-    def stop_and_wait(self) -> None:
-        """Cancel and wait for the process (a closing window leaves no child behind)."""
+    def kill_after(self, milliseconds: int) -> None:
+        """Kill the child if it is still there after ``milliseconds`` (no checkpoint then)."""
         process = self._process
-        if process is None:
-            return
-        self.cancel()
-        if not process.waitForFinished(STOP_WAIT_MS):
-            process.kill()
-            process.waitForFinished(STOP_WAIT_MS)
+        if process is not None:
+            QTimer.singleShot(milliseconds, process, process.kill)
 
     def _on_stderr_ready(self) -> None:
         assert self._process is not None
@@ -120,8 +151,10 @@ class CorpusRunner(QObject):
         lines = [line for line in self._stderr.splitlines() if not PROGRESS_LINE.search(line)]
         for line in reversed(lines):
             if line.startswith(("error:", "cancelled:")):
-                return line.partition(": ")[2]
-        return lines[-1] if lines else "the corpus command stopped without a message"
+                return for_the_window(line.partition(": ")[2])
+        return (
+            for_the_window(lines[-1]) if lines else "the corpus command stopped without a message"
+        )
 
     def _on_process_finished(self, code: int, _status: object) -> None:
         if self._process is not None:
@@ -135,11 +168,13 @@ class CorpusRunner(QObject):
             self.cancelled.emit(self._message())
         else:
             self.failed.emit(self._message())
+        self.ended.emit()
 
     def _on_process_error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart:
             self._end()
             self.failed.emit(f"could not start {sys.executable}")
+            self.ended.emit()
 
     def _end(self) -> None:
         process, self._process = self._process, None

@@ -2,7 +2,9 @@
 
 Layout and wiring only: the run is a ``CorpusRunner`` (a child process with the headless
 command), the figures a ``CorpusView`` on the main window's state, so a head clicked here is
-selected in the main window.
+selected in the main window. Closing the window only hides it: a run goes on, and the menu
+entry shows the same window, with its progress, again (the main window stops the run when it
+closes itself).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -30,11 +32,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from explorer.core.corpus.files import WORD_KEYS
+from explorer.core.corpus.files import (
+    WORD_KEYS,
+    CorpusFileError,
+    checkpoint_path,
+    read_corpus_file,
+)
 from explorer.core.wording import counted
-from explorer.gui.controllers.corpus_run import CorpusRequest, CorpusRunner
+from explorer.gui.controllers.corpus_run import REFUSED_RESUME, CorpusRequest, CorpusRunner
 from explorer.gui.panels.analysis.common import wrapped_label
-from explorer.gui.panels.corpus.view import CorpusView, model_details, model_name
+from explorer.gui.panels.corpus.view import PLACEHOLDER, CorpusView, model_details, model_name
 from explorer.gui.state.explorer_state import ExplorerState
 from explorer.resources import resource_path
 
@@ -66,6 +73,11 @@ class CorpusWindow(QMainWindow):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.open_button = QPushButton("Open results…")
+        self.afresh_button = QPushButton("Start afresh")  # when a checkpoint refused to resume
+        self.afresh_button.setToolTip(
+            "Delete the checkpoint of the other run and run from the start"
+        )
+        self.afresh_button.setVisible(False)
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m segments")
         self.status = wrapped_label(
@@ -80,7 +92,9 @@ class CorpusWindow(QMainWindow):
         form.addRow("Max length", self.max_length)
         form.addRow("Batch size", self.batch_size)
         form.addRow("", self.js_box)
-        buttons = _row(self.run_button, self.cancel_button, self.open_button, self.progress)
+        buttons = _row(
+            self.run_button, self.cancel_button, self.afresh_button, self.open_button, self.progress
+        )
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.addLayout(form)
@@ -95,6 +109,7 @@ class CorpusWindow(QMainWindow):
         self.run_button.clicked.connect(self.run)
         self.cancel_button.clicked.connect(self.runner.cancel)
         self.open_button.clicked.connect(self._browse_results)
+        self.afresh_button.clicked.connect(self._start_afresh)
         self.runner.progress_changed.connect(self._on_runner_progress_changed)
         self.runner.finished.connect(self._on_runner_finished)
         self.runner.failed.connect(self._on_runner_failed)
@@ -117,6 +132,7 @@ class CorpusWindow(QMainWindow):
     def run(self) -> None:
         """Start (or resume) the run the form describes."""
         self._set_running(True)
+        self.afresh_button.setVisible(False)
         self.status.setText("Loading the model and reading the corpus …")
         self.progress.setRange(0, 0)  # busy, not the last run's count, until the first line
         if self.view.body.shows_message:  # an output on show stays until the new one is ready
@@ -124,13 +140,20 @@ class CorpusWindow(QMainWindow):
         self.runner.start(self.request())
 
     def open_results(self, path: Path) -> None:
-        """Show a corpus output file (all but its word table, which can be gigabytes)."""
+        """Show a corpus output file (all but its word table, which can be gigabytes).
+
+        The command's own check of its files says what a foreign or damaged file is.
+        """
         try:
+            read_corpus_file(path)
             with np.load(path, allow_pickle=False) as data:
                 arrays = {key: data[key] for key in data.files if key not in WORD_KEYS}
             self.view.show_arrays(arrays)
+        except CorpusFileError as err:
+            self.status.setText(str(err))
+            return
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as err:
-            self.status.setText(f"{path} is not a corpus output, or is damaged: {err}")
+            self.status.setText(f"{path} is damaged or incomplete ({err}).")
             return
         self._fill_form(path, self.view.meta)
         self.status.setText(f"Showing {path}")
@@ -212,10 +235,36 @@ class CorpusWindow(QMainWindow):
         self.progress.setRange(0, 1)
         self.progress.reset()  # an empty bar: the last run's "60 / 60" would say it finished
         self.status.setText(f"The run failed: {message}")
+        self.afresh_button.setVisible(message.startswith(REFUSED_RESUME))
+        self._no_run_on_show()
 
     def _on_runner_cancelled(self, message: str) -> None:
         self._set_running(False)
         self.status.setText(message)
+        self._no_run_on_show()
+
+    def _no_run_on_show(self) -> None:
+        """After a run that wrote nothing, the figures say what they said before it."""
+        if self.view.body.shows_message:
+            self.view.body.show_message(PLACEHOLDER)
+
+    def _start_afresh(self) -> None:
+        """Delete the checkpoint that refused to resume (after asking) and run again."""
+        checkpoint = checkpoint_path(self.request().out)
+        answer = QMessageBox.question(
+            self,
+            "Start afresh",
+            f"Delete the checkpoint {checkpoint} (the partial sums of another run) and run "
+            "from the start?",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            checkpoint.unlink(missing_ok=True)
+        except OSError as err:
+            self.status.setText(f"Could not delete {checkpoint}: {err.strerror or err}.")
+            return
+        self.run()
 
     def _browse_corpus(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Corpus file", self.corpus_edit.text())
@@ -235,11 +284,6 @@ class CorpusWindow(QMainWindow):
         )
         if path:
             self.open_results(Path(path))
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        """Qt API: a closing window cancels its run (checkpointed) and waits for the child."""
-        self.runner.stop_and_wait()
-        super().closeEvent(event)
 
 
 def _row(*widgets: QWidget) -> QWidget:

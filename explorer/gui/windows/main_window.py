@@ -36,7 +36,7 @@ from explorer.gui.widgets.shortcuts import (
     make_action,
     stepping_shortcuts,
 )
-from explorer.gui.windows.corpus_action import add_corpus_action
+from explorer.gui.windows.corpus_action import add_corpus_action, hold_close_for_corpus_run
 from explorer.gui.worker.model_worker import (
     CLOSE_WAIT_MS,
     AnalysisOutcome,
@@ -472,6 +472,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Stop the worker thread before the window goes (no thread outlives it)."""
+        if hold_close_for_corpus_run(self, event, self.message_bar.show_message):
+            return  # closes again once the run has written its checkpoint
         self._debounce.stop()
         self.settings.remember_inputs(*self.input_bar.inputs())
         self.settings.sync()
