@@ -7,12 +7,13 @@ import time
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from explorer.core.corpus.files import checkpoint_path
 from explorer.core.corpus.run import CorpusOptions, run_corpus
 from explorer.gui.controllers.corpus_run import for_the_window
-from explorer.gui.panels.corpus.view import PLACEHOLDER
+from explorer.gui.panels.corpus.view import NO_MAP, PLACEHOLDER, POINT_SIZE
 from explorer.gui.windows.corpus_action import STOPPING
 from explorer.gui.windows.corpus_window import CorpusWindow
 from tests.gui.conftest import TIMEOUT_MS
@@ -331,4 +332,91 @@ def test_an_output_without_a_map_keeps_no_mark_of_the_one_before(
     assert len(view.map_selected.data) == 1
     corpus_window.open_results(without)
     assert len(view.map_selected.data) == 0 and len(view.map_points.data) == 0
-    assert "needs a run with --js" in view.map_note.text()
+    # The sentence, not empty axes, where the map would be.
+    assert view.map_body.shows_message and view.map_body.message.text() == NO_MAP
+    assert "tick Jensen–Shannon between heads and run again" in NO_MAP
+    corpus_window.open_results(with_map)
+    assert not view.map_body.shows_message
+
+
+def test_the_selected_heads_ring_leaves_its_colour_seen(
+    corpus_window, window, corpus, tmp_path, tiny_model
+):
+    out = tmp_path / "js.npz"
+    run_corpus(tiny_model, corpus, out, CorpusOptions(js=True))
+    view = corpus_window.view
+    corpus_window.open_results(out)
+    window.state.set_layer(1)
+    window.state.set_head(2)
+    (ring,) = view.map_selected.points()
+    assert ring.brush().style() == Qt.BrushStyle.NoBrush
+    assert POINT_SIZE < ring.size() <= 2 * POINT_SIZE
+
+
+def test_undefined_numbers_are_gaps_and_said(corpus_window, window, corpus, tmp_path, tiny_model):
+    out = tmp_path / "stats.npz"
+    run_corpus(tiny_model, corpus, out, CorpusOptions())
+    view = corpus_window.view
+    window.state.set_layer(0)
+    window.state.set_head(0)
+    corpus_window.open_results(out)
+    plot = view.offsets_plot.getPlotItem()
+    assert view.offsets_note.isHidden()
+    with np.load(out) as data:
+        arrays = {key: data[key] for key in data.files}
+    # Short segments: no row reaches the outer offsets; a larger profile than the last one.
+    offsets = arrays["head_offsets"] * 4
+    offsets[..., :3] = np.nan
+    offsets[..., -3:] = np.nan
+    arrays["head_offsets"] = offsets
+    arrays["layer_self_similarity"] = np.full_like(arrays["layer_self_similarity"], np.nan)
+    view.show_arrays(arrays)
+    heights = view.offsets_bars.opts["height"]
+    np.testing.assert_array_equal(heights, np.nan_to_num(offsets[0, 0]))
+    assert plot.getViewBox().viewRange()[1][1] >= np.nanmax(offsets[0, 0])
+    assert not view.offsets_note.isHidden()
+    assert view.offsets_note.text() == "offsets beyond ±7: no rows"
+    # No word frequent enough: a gap, not a line at 0, and the key says why.
+    _, ys = view.self_curve.getData()
+    assert np.isnan(ys).all() and view.self_curve.opts["connect"] == "finite"
+    assert "no word was seen 5 times or more: no self-similarity" in view.layers_key.text()
+
+
+def test_every_statistic_is_coloured_up_to_its_largest_value(
+    corpus_window, corpus, tmp_path, tiny_model
+):
+    out = tmp_path / "stats.npz"
+    run = run_corpus(tiny_model, corpus, out, CorpusOptions())
+    view = corpus_window.view
+    corpus_window.open_results(out)
+    for key in ("head_sep", "head_self", "head_entropy"):
+        view.stat_combo.setCurrentIndex(view.stat_combo.findData(key))
+        top = float(np.nanmax(run.arrays[key]))
+        assert view.colorbar.levels() == pytest.approx((0.0, top))
+        assert view.image.levels == pytest.approx([0.0, top])
+
+
+def test_the_captions_wrap_within_their_column_at_a_large_font(
+    qtbot, window, corpus, tmp_path, tiny_model
+):
+    out = tmp_path / "js.npz"
+    run_corpus(tiny_model, corpus, out, CorpusOptions(js=True))
+    window.look.set_font_scale(1.5)
+    entry = next(
+        a for a in window.menuBar().actions()[0].menu().actions() if a.text().startswith("Analyse")
+    )
+    entry.trigger()
+    (corpus_window,) = window.findChildren(CorpusWindow)
+    corpus_window.resize(1000, 800)
+    corpus_window.open_results(out)
+    view = corpus_window.view
+    qtbot.waitUntil(lambda: view.map_note.height() >= 2 * view.map_note.fontMetrics().height())
+    map_key, layers_key = (
+        QRect(label.mapTo(view, QPoint(0, 0)), label.size())
+        for label in (view.map_note, view.layers_key)
+    )
+    assert map_key.right() < layers_key.left()
+    for label in (view.map_note, view.layers_key):  # every wrapped line is there
+        assert label.height() >= label.heightForWidth(label.width())
+    assert view.grid.height() >= 0.8 * view.map_plot.height() > 100
+    corpus_window.close()

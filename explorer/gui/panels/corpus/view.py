@@ -13,8 +13,17 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QColor, QResizeEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from explorer.core.corpus.batch import OFFSETS
 from explorer.core.corpus.files import model_label
@@ -45,7 +54,6 @@ STATISTICS = {
     "head_entropy": "entropy (nats)",
     "head_distance": "mean |i − j|",
 }
-SHARES = frozenset(STATISTICS) - {"head_entropy", "head_distance"}
 UNITS = {"head_entropy": "nats", "head_distance": "tokens"}  # the rest are shares of attention
 PLACEHOLDER = (
     "Run a corpus, or open a corpus output (.npz), to see every head's statistics, the "
@@ -53,6 +61,12 @@ PLACEHOLDER = (
 )
 LAYER_COLORS = pg.colormap.get("viridis")
 MAX_KEY_LAYERS = 12  # a deeper model's map key names every k-th layer (and the last)
+POINT_SIZE = 9
+RING_SIZE = 15  # the selected head's ring, around its point (whose colour shows through)
+NO_MAP = (
+    "The map of heads needs the Jensen–Shannon divergence between heads: tick "
+    "Jensen–Shannon between heads and run again."
+)
 
 
 class CorpusView(QWidget):
@@ -77,22 +91,28 @@ class CorpusView(QWidget):
         self.offsets_plot.getPlotItem().addItem(self.offsets_bars)
         self.offsets_plot.getPlotItem().setLabel("bottom", "offset j − i (key − query)")
         self.offsets_plot.getPlotItem().setLabel("left", "mean attention")
+        self.offsets_note = Caption()  # which offsets no query row reached
         self.map_plot = plot_widget()
-        self.map_points = pg.ScatterPlotItem(size=9, hoverable=True, tip=self._map_tip)
-        self.map_selected = pg.ScatterPlotItem(size=16, pen=pg.mkPen("#ff5050", width=2))
+        self.map_points = pg.ScatterPlotItem(size=POINT_SIZE, hoverable=True, tip=self._map_tip)
+        self.map_selected = pg.ScatterPlotItem(
+            size=RING_SIZE, pen=pg.mkPen("#ff5050", width=2), brush=pg.mkBrush(None)
+        )
         self.map_plot.getPlotItem().addItem(self.map_points)
         self.map_plot.getPlotItem().addItem(self.map_selected)
-        # Captions that do not wrap: a word-wrapped label under a plot makes the grid size
-        # rows by height-for-width, and the head grid above shrank to a strip.
-        self.map_note = QLabel()
+        self.map_note = Caption()
         self.layers_plot = plot_widget()
         layers = self.layers_plot.getPlotItem()
         layers.setLabel("bottom", "layer (0 = embeddings)")
         layers.setLabel("left", "cosine")
-        self.self_curve = layers.plot(pen=pg.mkPen("#d62728", width=2), name="self-similarity")
-        self.anisotropy_curve = layers.plot(pen=pg.mkPen("#7f7f7f", width=2), name="anisotropy")
+        # NaN (undefined: no word seen often enough, a shard without segments) is a gap.
+        self.self_curve = layers.plot(
+            pen=pg.mkPen("#d62728", width=2), name="self-similarity", connect="finite"
+        )
+        self.anisotropy_curve = layers.plot(
+            pen=pg.mkPen("#7f7f7f", width=2), name="anisotropy", connect="finite"
+        )
         set_title(layers, "Per layer (Ethayarajh 2019)")
-        self.layers_key = QLabel(_layers_key_text({}))
+        self.layers_key = Caption(_layers_key_text({}, has_self=True))
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Colour heads by"))
@@ -103,10 +123,17 @@ class CorpusView(QWidget):
         map_layout.setContentsMargins(0, 0, 0, 0)
         map_layout.addWidget(self.map_plot, 1)
         map_layout.addWidget(self.map_note)
+        # No Jensen–Shannon in the output: the sentence stands in for empty axes.
+        self.map_body = PageOrMessage(map_box, message=NO_MAP)
+        offsets_box = QWidget()
+        offsets_layout = QVBoxLayout(offsets_box)
+        offsets_layout.setContentsMargins(0, 0, 0, 0)
+        offsets_layout.addWidget(self.offsets_plot, 1)
+        offsets_layout.addWidget(self.offsets_note)
         figures = QGridLayout()
         figures.addWidget(self.grid, 0, 0)
-        figures.addWidget(self.offsets_plot, 0, 1)
-        figures.addWidget(map_box, 1, 0)
+        figures.addWidget(offsets_box, 0, 1)
+        figures.addWidget(self.map_body, 1, 0)
         layers_box = QWidget()
         layers_layout = QVBoxLayout(layers_box)
         layers_layout.setContentsMargins(0, 0, 0, 0)
@@ -115,6 +142,8 @@ class CorpusView(QWidget):
         figures.addWidget(layers_box, 1, 1)
         figures.setRowStretch(0, 1)  # both rows share the height
         figures.setRowStretch(1, 1)
+        figures.setColumnStretch(0, 1)  # and both columns the width, whatever their captions
+        figures.setColumnStretch(1, 1)
         page = QWidget()
         page_layout = QVBoxLayout(page)
         page_layout.setContentsMargins(0, 0, 0, 0)
@@ -158,9 +187,12 @@ class CorpusView(QWidget):
             f"pooled over every query row{_shards_text(self._meta)}"
         )
         self.summary.setToolTip(model_details(model))
-        self.layers_key.setText(_layers_key_text(self._meta))
+        similarity = self._arrays["layer_self_similarity"]
+        self.layers_key.setText(
+            _layers_key_text(self._meta, has_self=bool(np.isfinite(similarity).any()))
+        )
         layers = np.arange(self._arrays["layer_anisotropy"].shape[0], dtype=np.float32)
-        self.self_curve.setData(layers, np.nan_to_num(self._arrays["layer_self_similarity"]))
+        self.self_curve.setData(layers, similarity)
         self.anisotropy_curve.setData(layers, self._arrays["layer_anisotropy"])
         self._draw_map()
         self._draw_grid()
@@ -169,7 +201,8 @@ class CorpusView(QWidget):
         if self._arrays is None:
             return
         values = self._arrays[self.statistic]
-        top = 1.0 if self.statistic in SHARES else finite_top(values)
+        # Shares too run from 0 to the largest: on 0–1, "to itself" was all one dark colour.
+        top = finite_top(values)
         show_head_values(self.grid, self.image, self.colorbar, values, (0.0, top))
         self.colorbar.getAxis("left").setLabel(UNITS.get(self.statistic, "share"))
         set_title(self.grid.getPlotItem(), f"Every head: {STATISTICS[self.statistic]}")
@@ -181,9 +214,11 @@ class CorpusView(QWidget):
         if "head_js" not in self._arrays:
             self.map_positions = None
             self.map_points.setData([], [])
-            self.map_note.setText("The map of heads needs a run with --js.")
+            self.map_note.setText("")
             set_title(plot, "Map of heads")
+            self.map_body.show_message()
             return
+        self.map_body.show_page()
         layers, heads = self._arrays["head_cls"].shape
         self.map_positions = head_map(self._arrays["head_js"])
         colours = LAYER_COLORS.map(np.repeat(np.arange(layers) / max(layers - 1, 1), heads))
@@ -217,7 +252,18 @@ class CorpusView(QWidget):
             place_outline(self._outline, head, layer, 1, 1)
             if self.map_positions is not None:
                 self.map_selected.setData(pos=self.map_positions[[layer * heads + head]])
-        self.offsets_bars.setOpts(height=profile)
+        self._draw_profile(profile)
+
+    def _draw_profile(self, profile: np.ndarray) -> None:
+        """Bars of the offsets some query row reached; the others are said, not drawn.
+
+        NaN bars had no bounds: the view kept the last output's range and cut the bars.
+        """
+        finite = np.isfinite(profile)
+        self.offsets_bars.setOpts(height=np.where(finite, profile, 0.0))
+        self.offsets_plot.getPlotItem().setYRange(0.0, finite_top(profile), padding=0.05)
+        self.offsets_note.setText(_missing_offsets_text(OFFSETS[~finite]))
+        self.offsets_note.setVisible(not finite.all())
 
     def _on_cell_clicked(self, row: int, col: int, _modifiers: object) -> None:
         self._state.set_layer(row)
@@ -282,15 +328,73 @@ def _layer_colour(layer: int, layers: int) -> str:
     return QColor(*(int(c) for c in rgba)).name()
 
 
-def _layers_key_text(meta: Mapping[str, Any]) -> str:
+class Caption(QLabel):
+    """A caption under a plot that wraps within its column (never into the next one).
+
+    Its width does not count in the layout, so a long key cannot widen its column over the
+    other's. Its height is that of the wrapped text at its width, set when it is resized, not
+    through height-for-width: a grid of boxes that ask height-for-width gave the figures above
+    them only their minimum height (the head grid became a strip).
+    """
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(text)
+        self._height = 0
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def hasHeightForWidth(self) -> bool:
+        """Qt API: no height-for-width in the layout (see the class)."""
+        return False
+
+    def sizeHint(self) -> QSize:
+        """Qt API: the wrapped text's height at the current width."""
+        return QSize(0, self._height or super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:
+        """Qt API: as ``sizeHint``."""
+        return self.sizeHint()
+
+    def setText(self, text: str) -> None:
+        """Qt API: the new text, and the height it wraps to."""
+        super().setText(text)
+        self._fit_height(self.width())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Qt API: rewrap at the new width."""
+        super().resizeEvent(event)
+        self._fit_height(event.size().width())
+
+    def _fit_height(self, width: int) -> None:
+        height = self.heightForWidth(width) if width > 0 else super().sizeHint().height()
+        if height != self._height:
+            self._height = height
+            self.updateGeometry()
+
+
+def _missing_offsets_text(missing: np.ndarray) -> str:
+    """'offsets beyond ±4: no rows' (segments too short to reach them); '' if none is missing."""
+    if missing.size == 0:
+        return ""
+    if missing.size == OFFSETS.size:
+        return "no offset has a row"
+    reached = int(np.abs(np.setdiff1d(OFFSETS, missing)).max())
+    beyond = OFFSETS[np.abs(OFFSETS) > reached]
+    if np.array_equal(np.sort(missing), beyond):
+        return f"offsets beyond ±{reached}: no rows"
+    return f"offsets {', '.join(str(int(o)) for o in missing)}: no rows"
+
+
+def _layers_key_text(meta: Mapping[str, Any], *, has_self: bool) -> str:
     """The key of the per-layer curves, with how many words the self-similarity averages."""
     fewest = meta.get("min_occurrences", 5)
     words = meta.get("words_with_enough_occurrences")
     counted_words = "words" if not isinstance(words, int) else f"the {counted(words, 'word')}"
-    return colour_key(
-        ("#d62728", f"self-similarity of {counted_words} seen {fewest} times or more"),
-        ("#7f7f7f", "anisotropy"),
-    )
+    said = f"self-similarity of {counted_words} seen {fewest} times or more"
+    if not has_self:
+        said = f"no word was seen {fewest} times or more: no self-similarity"
+    return colour_key(("#d62728", said), ("#7f7f7f", "anisotropy"))
 
 
 def _shards_text(meta: Mapping[str, object]) -> str:
