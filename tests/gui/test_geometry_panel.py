@@ -6,6 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from explorer.core.geometry import GEOMETRY_ANALYSIS, Geometry, geometry_of
+from explorer.gui.panels.analysis.geometry import NO_ANISOTROPY
 from tests.gui.conftest import TIMEOUT_MS, wait_for_result
 
 
@@ -118,3 +119,23 @@ def test_no_result_leaves_no_plot(qtbot, window):
     xs, _ = panel.anisotropy_curve.getData()
     assert xs is None or len(xs) == 0
     assert panel.body.shows_message
+
+
+def test_anisotropy_of_one_word_is_a_gap_and_said(qtbot, window):
+    window.input_bar.set_inputs("Hi")
+    window.run_now()
+    wait_for_result(qtbot, window, "Hi")
+    panel = window.docks["geometry"].widget()
+    with qtbot.waitSignal(window.state.analysis_changed, timeout=TIMEOUT_MS):
+        window.docks["geometry"].raise_()
+    qtbot.waitUntil(lambda: not panel.body.shows_message, timeout=TIMEOUT_MS)
+    _, ys = panel.anisotropy_curve.getData()
+    assert ys is None or np.isnan(ys).all()  # not a line at 0
+    assert panel.anisotropy_curve.opts["connect"] == "finite"
+    assert panel.message.text() == NO_ANISOTROPY and not panel.message.isHidden()
+    text = "Stars twinkle at night."
+    window.input_bar.set_inputs(text)
+    window.run_now()
+    wait_for_result(qtbot, window, text)
+    qtbot.waitUntil(lambda: panel._matching_geometry() is not None, timeout=TIMEOUT_MS)
+    assert panel.message.isHidden()

@@ -36,6 +36,10 @@ COSINE_MIN_HEIGHT = 300
 COSINE_CHROME_HEIGHT = 90  # title and bottom axis
 COSINE_MAX_MIN_HEIGHT = 640  # past this many rows' worth, labels thin out rather than scroll
 NOTHING_DRAWN = "Nothing to draw yet."
+NO_ANISOTROPY = (
+    "Anisotropy needs two tokens besides the special ones ([CLS], [SEP]): it is the mean "
+    "cosine between two of them."
+)
 
 
 class GeometryPanel(ShowAware):
@@ -62,8 +66,9 @@ class GeometryPanel(ShowAware):
         self.anisotropy_plot = plot_widget()
         curve = self.anisotropy_plot.getPlotItem()
         curve.setLabel("bottom", "layer (0 = embeddings)")
+        # NaN (undefined: fewer than two ordinary tokens) is a gap, never a point at 0.
         self.anisotropy_curve = curve.plot(
-            pen=pg.mkPen("#7f7f7f", width=2), symbol="o", symbolSize=5
+            pen=pg.mkPen("#7f7f7f", width=2), symbol="o", symbolSize=5, connect="finite"
         )
         self.layer_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#ff5050"))
         curve.addItem(self.layer_line)
@@ -133,13 +138,18 @@ class GeometryPanel(ShowAware):
 
     def _on_geometry(self, geometry: Geometry) -> None:
         self._geometry = geometry
-        self.message.setVisible(False)
+        undefined = not np.isfinite(geometry.anisotropy).any()
+        self.message.setText(NO_ANISOTROPY if undefined else "")
+        self.message.setVisible(undefined)
         self.body.show_page()
         self.cka_image.setImage(as_image(geometry.cka), levels=(0.0, 1.0))
         depth = geometry.cka.shape[0]
         number_cells(self.cka_plot.getPlotItem(), depth, depth, first=0)
         layers = np.arange(geometry.anisotropy.shape[0], dtype=np.float32)
-        self.anisotropy_curve.setData(layers, np.nan_to_num(geometry.anisotropy))
+        if undefined:  # nothing to draw (all-NaN symbols have no bounds: numpy warns)
+            self.anisotropy_curve.setData([], [])
+        else:
+            self.anisotropy_curve.setData(layers, geometry.anisotropy)
         self._draw_layer()
 
     def _matching_geometry(self) -> Geometry | None:
