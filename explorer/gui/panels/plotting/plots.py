@@ -31,6 +31,7 @@ NON_FINITE_BRUSH = QBrush(QColor(255, 0, 200), Qt.BrushStyle.BDiagPattern)  # no
 MASKED_GROUND = QColor(172, 160, 140)  # a warm grey: no colormap, text or ground has it
 MASKED_BRUSH = QBrush(QColor(225, 225, 225), Qt.BrushStyle.DiagCrossPattern)
 MASKED_TEXT = "masked: a causal model's token cannot attend to later tokens"
+HEATMAP_TICK_LENGTH = 4  # pixels; positive: out of the plot (pyqtgraph's default, -5, is in)
 
 
 def causal_mask(size: int) -> np.ndarray:
@@ -179,6 +180,10 @@ def make_heatmap_plot(
     """
     widget = plot_widget(labelled_axes=True)
     plot = widget.getPlotItem()
+    for side in ("left", "bottom"):
+        # Ticks point out, to their labels: pointing in, a tick beside a cell's number
+        # read as a minus sign ("−0.93").
+        plot.getAxis(side).setStyle(tickLength=HEATMAP_TICK_LENGTH)
     plot.invertY(True)
     if square:
         plot.setAspectLocked(True)
