@@ -371,15 +371,20 @@ def test_undefined_numbers_are_gaps_and_said(corpus_window, window, corpus, tmp_
     arrays["head_offsets"] = offsets
     arrays["layer_self_similarity"] = np.full_like(arrays["layer_self_similarity"], np.nan)
     view.show_arrays(arrays)
-    heights = view.offsets_bars.opts["height"]
-    np.testing.assert_array_equal(heights, np.nan_to_num(offsets[0, 0]))
+    np.testing.assert_array_equal(view.offsets_bars.opts["x"], np.arange(-7, 8))
+    np.testing.assert_array_equal(view.offsets_bars.opts["height"], offsets[0, 0, 3:-3])
     assert plot.getViewBox().viewRange()[1][1] >= np.nanmax(offsets[0, 0])
     assert not view.offsets_note.isHidden()
     assert view.offsets_note.text() == "offsets beyond ±7: no rows"
+    assert view.offsets_plot.getPlotItem().getViewBox().viewRange()[0][0] < -10  # all across
     # No word frequent enough: a gap, not a line at 0, and the key says why.
     _, ys = view.self_curve.getData()
     assert np.isnan(ys).all() and view.self_curve.opts["connect"] == "finite"
     assert "no word was seen 5 times or more: no self-similarity" in view.layers_key.text()
+    arrays["head_offsets"] = np.full_like(offsets, np.nan)
+    view.show_arrays(arrays)
+    assert len(view.offsets_bars.opts["height"]) == 0
+    assert view.offsets_note.text() == "no offset has a row"
 
 
 def test_every_statistic_is_coloured_up_to_its_largest_value(

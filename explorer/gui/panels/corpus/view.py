@@ -257,11 +257,14 @@ class CorpusView(QWidget):
     def _draw_profile(self, profile: np.ndarray) -> None:
         """Bars of the offsets some query row reached; the others are said, not drawn.
 
-        NaN bars had no bounds: the view kept the last output's range and cut the bars.
+        A bar of height 0 would read as a measured 0. NaN bars had no bounds: the view kept
+        the last output's range and cut the bars; the range is set here, every offset across.
         """
         finite = np.isfinite(profile)
-        self.offsets_bars.setOpts(height=np.where(finite, profile, 0.0))
-        self.offsets_plot.getPlotItem().setYRange(0.0, finite_top(profile), padding=0.05)
+        self.offsets_bars.setOpts(x=OFFSETS[finite], height=profile[finite])
+        plot = self.offsets_plot.getPlotItem()
+        plot.setXRange(float(OFFSETS[0]) - 0.5, float(OFFSETS[-1]) + 0.5, padding=0.02)
+        plot.setYRange(0.0, finite_top(profile), padding=0.05)
         self.offsets_note.setText(_missing_offsets_text(OFFSETS[~finite]))
         self.offsets_note.setVisible(not finite.all())
 
