@@ -122,20 +122,24 @@ def test_no_result_leaves_no_plot(qtbot, window):
 
 
 def test_anisotropy_of_one_word_is_a_gap_and_said(qtbot, window):
-    window.input_bar.set_inputs("Hi")
-    window.run_now()
-    wait_for_result(qtbot, window, "Hi")
     panel = window.docks["geometry"].widget()
-    with qtbot.waitSignal(window.state.analysis_changed, timeout=TIMEOUT_MS):
-        window.docks["geometry"].raise_()
-    qtbot.waitUntil(lambda: not panel.body.shows_message, timeout=TIMEOUT_MS)
+    window.docks["geometry"].raise_()
+    for text in ("The river bank was muddy and wide.", "Hi"):  # a curve, then none
+        window.input_bar.set_inputs(text)
+        window.run_now()
+        wait_for_result(qtbot, window, text)
+        qtbot.waitUntil(lambda: panel._matching_geometry() is not None, timeout=TIMEOUT_MS)
     _, ys = panel.anisotropy_curve.getData()
     assert ys is None or np.isnan(ys).all()  # not a line at 0
     assert panel.anisotropy_curve.opts["connect"] == "finite"
     assert panel.message.text() == NO_ANISOTROPY and not panel.message.isHidden()
+    (x_low, x_high), (y_low, y_high) = panel.anisotropy_plot.getPlotItem().viewRange()
+    assert y_low <= 0.0 and 1.0 <= y_high < 1.3  # not the last input's range
+    assert x_low <= 0.0 and window.state.num_layers <= x_high
     text = "Stars twinkle at night."
     window.input_bar.set_inputs(text)
     window.run_now()
     wait_for_result(qtbot, window, text)
     qtbot.waitUntil(lambda: panel._matching_geometry() is not None, timeout=TIMEOUT_MS)
     assert panel.message.isHidden()
+    assert all(panel.anisotropy_plot.getPlotItem().getViewBox().autoRangeEnabled())

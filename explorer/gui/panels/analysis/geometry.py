@@ -146,10 +146,15 @@ class GeometryPanel(ShowAware):
         depth = geometry.cka.shape[0]
         number_cells(self.cka_plot.getPlotItem(), depth, depth, first=0)
         layers = np.arange(geometry.anisotropy.shape[0], dtype=np.float32)
+        plot = self.anisotropy_plot.getPlotItem()
         if undefined:  # nothing to draw (all-NaN symbols have no bounds: numpy warns)
             self.anisotropy_curve.setData([], [])
+            # The cosine's own range and these layers, not the last input's curve's range.
+            plot.setXRange(0, max(len(layers) - 1, 1))
+            plot.setYRange(0.0, 1.0)
         else:
             self.anisotropy_curve.setData(layers, geometry.anisotropy)
+            plot.enableAutoRange()
         self._draw_layer()
 
     def _matching_geometry(self) -> Geometry | None:
