@@ -218,13 +218,33 @@ def output_arrays(
 
 def read_corpus_file(path: Path) -> tuple[CorpusSums, dict[str, Any]]:
     """The sums and meta of an output or checkpoint file (its word table stays on disk)."""
+    arrays = read_corpus_arrays(path)
+    meta = json.loads(str(arrays.pop("meta")))
+    try:
+        return CorpusSums.from_arrays(arrays, js=bool(meta["js"])), meta
+    except KeyError as err:
+        raise CorpusFileError(
+            f"{path} is not a bert-explorer corpus file: it has no {err} entry."
+        ) from err
+    except (ValueError, TypeError) as err:
+        raise CorpusFileError(
+            f"{path} is not a bert-explorer corpus file (not an .npz that 'bert-explorer "
+            "corpus' wrote)."
+        ) from err
+
+
+def read_corpus_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array of a checked output or checkpoint but its word table ("meta" included).
+
+    A foreign, damaged or older file is a CorpusFileError that says which.
+    """
     try:
         with np.load(path, allow_pickle=False) as data:
             missing = [key for key in ("meta", *WORD_KEYS) if key not in data.files]
             if missing:
                 raise KeyError(missing[0])
             arrays = {key: data[key] for key in data.files if key not in WORD_KEYS}
-        meta = json.loads(str(arrays.pop("meta")))
+        meta = json.loads(str(arrays["meta"]))
         version = meta.get("format_version")
         if version != CORPUS_FORMAT_VERSION:
             raise CorpusFileError(
@@ -232,7 +252,6 @@ def read_corpus_file(path: Path) -> tuple[CorpusSums, dict[str, Any]]:
                 f"{CORPUS_FORMAT_VERSION}: run that corpus again (delete it if it is a "
                 "checkpoint)."
             )
-        sums = CorpusSums.from_arrays(arrays, js=bool(meta["js"]))
     except FileNotFoundError as err:
         raise CorpusFileError(f"{path} does not exist.") from err
     except OSError as err:
@@ -251,7 +270,7 @@ def read_corpus_file(path: Path) -> tuple[CorpusSums, dict[str, Any]]:
             f"{path} is not a bert-explorer corpus file (not an .npz that 'bert-explorer "
             "corpus' wrote)."
         ) from err
-    return sums, meta
+    return arrays
 
 
 def same_run(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:

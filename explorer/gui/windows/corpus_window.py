@@ -9,12 +9,10 @@ closes itself).
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -33,10 +31,9 @@ from PySide6.QtWidgets import (
 )
 
 from explorer.core.corpus.files import (
-    WORD_KEYS,
     CorpusFileError,
     checkpoint_path,
-    read_corpus_file,
+    read_corpus_arrays,
 )
 from explorer.core.wording import counted
 from explorer.gui.controllers.corpus_run import REFUSED_RESUME, CorpusRequest, CorpusRunner
@@ -145,14 +142,12 @@ class CorpusWindow(QMainWindow):
         The command's own check of its files says what a foreign or damaged file is.
         """
         try:
-            read_corpus_file(path)
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {key: data[key] for key in data.files if key not in WORD_KEYS}
+            arrays = read_corpus_arrays(path)  # read once, checked as the command checks
             self.view.show_arrays(arrays)
         except CorpusFileError as err:
             self.status.setText(str(err))
             return
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as err:
+        except (ValueError, KeyError) as err:  # checked, but not what the view expects
             self.status.setText(f"{path} is damaged or incomplete ({err}).")
             return
         self._fill_form(path, self.view.meta)
