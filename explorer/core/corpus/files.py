@@ -227,10 +227,14 @@ def read_corpus_file(path: Path) -> tuple[CorpusSums, dict[str, Any]]:
             f"{path} is not a bert-explorer corpus file: it has no {err} entry."
         ) from err
     except (ValueError, TypeError) as err:
-        raise CorpusFileError(
-            f"{path} is not a bert-explorer corpus file (not an .npz that 'bert-explorer "
-            "corpus' wrote)."
-        ) from err
+        raise _foreign(path) from err
+
+
+def _foreign(path: Path) -> CorpusFileError:
+    return CorpusFileError(
+        f"{path} is not a bert-explorer corpus file (not an .npz that 'bert-explorer "
+        "corpus' wrote)."
+    )
 
 
 def read_corpus_arrays(path: Path) -> dict[str, np.ndarray]:
@@ -266,10 +270,7 @@ def read_corpus_arrays(path: Path) -> dict[str, np.ndarray]:
             "written? Run that corpus or shard again (a damaged checkpoint: delete it)."
         ) from err
     except (ValueError, TypeError) as err:
-        raise CorpusFileError(
-            f"{path} is not a bert-explorer corpus file (not an .npz that 'bert-explorer "
-            "corpus' wrote)."
-        ) from err
+        raise _foreign(path) from err
     return arrays
 
 
